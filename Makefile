@@ -1,0 +1,53 @@
+# BattleScope. On a fresh machine: `make run` starts everything, `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET_DIR := $(CURDIR)/target
+WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
+LISTEN ?= 127.0.0.1:3000
+COMPONENTS := ingestion
+TEST_COMPONENTS := probe
+
+export BATTLESCOPE_BIN := $(TARGET_DIR)/debug/battlescope
+export BATTLESCOPE_WASM_DIR := $(WASM_DIR)
+
+.PHONY: run test bench stack stack-down components host host-release migrate check fmt clippy
+
+## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN).
+run: stack components host-release
+	@echo "BattleScope: http://$(LISTEN)  (health: curl http://$(LISTEN)/api/ingestion/health)"
+	$(TARGET_DIR)/release/battlescope up --from spin.toml --listen $(LISTEN) --log-format text
+
+## Everything CI runs: unit tests (host and components, natively) and integration tests.
+test: stack components host
+	$(CARGO) test -p battlescope-host -p ingestion -p battlescope-tests -- --test-threads=4
+
+## Benchmarks, printed as ratios against a baseline measured in the same run.
+bench: stack components host-release
+	$(CARGO) run --release -p battlescope-tests --bin bench-http -- --host $(TARGET_DIR)/release/battlescope
+
+stack:
+	@scripts/stack.sh up
+
+stack-down:
+	@scripts/stack.sh down
+
+components:
+	$(CARGO) build --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS))
+
+host:
+	$(CARGO) build -p battlescope-host
+
+host-release:
+	$(CARGO) build --release -p battlescope-host
+
+migrate: host
+	$(BATTLESCOPE_BIN) migrate
+
+check: components host
+	$(BATTLESCOPE_BIN) check --from spin.toml
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy -p battlescope-host -p battlescope-tests

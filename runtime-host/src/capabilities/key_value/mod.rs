@@ -1,0 +1,173 @@
+//! Key-value stores. The `default` store lives in a file on local disk (redb); any label can
+//! instead be backed by Redis through the runtime config file, as with Spin's
+//! `[key_value_store.<label>]` tables.
+
+mod host;
+
+use anyhow::Context;
+use redb::ReadableTable;
+use redis::AsyncCommands;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::runtime_config::KeyValueStoreConfig;
+
+/// What a component holds after `store.open`.
+pub struct StoreHandle {
+    label: String,
+    backend: Arc<Backend>,
+}
+
+/// A store backend.
+pub enum Backend {
+    /// One redb table per label inside a shared database file.
+    Disk { db: Arc<redb::Database>, table: String },
+    Redis { connection: redis::aio::ConnectionManager },
+}
+
+/// Every configured store, by label.
+pub struct Stores {
+    by_label: HashMap<String, Arc<Backend>>,
+}
+
+impl Stores {
+    /// Open the configured stores; `default` falls back to `<state_dir>/key_value.redb`.
+    pub async fn open(
+        configured: &std::collections::BTreeMap<String, KeyValueStoreConfig>,
+        state_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let mut files: HashMap<PathBuf, Arc<redb::Database>> = HashMap::new();
+        let mut by_label = HashMap::new();
+        let mut configs = configured.clone();
+        configs.entry("default".to_string()).or_insert(KeyValueStoreConfig::Spin { path: None });
+        for (label, config) in configs {
+            let backend = match config {
+                KeyValueStoreConfig::Spin { path } => {
+                    let path = path.unwrap_or_else(|| state_dir.join("key_value.redb"));
+                    let db = match files.get(&path) {
+                        Some(db) => db.clone(),
+                        None => {
+                            if let Some(dir) = path.parent() {
+                                std::fs::create_dir_all(dir)
+                                    .with_context(|| format!("creating {}", dir.display()))?;
+                            }
+                            let db = Arc::new(redb::Database::create(&path).with_context(|| {
+                                format!("opening key-value store `{label}` at {}", path.display())
+                            })?);
+                            files.insert(path.clone(), db.clone());
+                            db
+                        }
+                    };
+                    Backend::Disk { db, table: label.clone() }
+                }
+                KeyValueStoreConfig::Redis { url } => {
+                    let client = redis::Client::open(url.as_str())
+                        .with_context(|| format!("key-value store `{label}`: bad Redis url {url}"))?;
+                    let connection = redis::aio::ConnectionManager::new(client)
+                        .await
+                        .with_context(|| format!("key-value store `{label}`: connecting to {url}"))?;
+                    Backend::Redis { connection }
+                }
+            };
+            by_label.insert(label, Arc::new(backend));
+        }
+        Ok(Self { by_label })
+    }
+
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.by_label.keys().map(String::as_str)
+    }
+
+    fn get(&self, label: &str) -> Option<Arc<Backend>> {
+        self.by_label.get(label).cloned()
+    }
+}
+
+fn table(name: &str) -> redb::TableDefinition<'_, &'static str, &'static [u8]> {
+    redb::TableDefinition::new(name)
+}
+
+impl Backend {
+    async fn get(&self, key: String) -> anyhow::Result<Option<Vec<u8>>> {
+        match self {
+            Backend::Disk { db, table: name } => {
+                let (db, name) = (db.clone(), name.clone());
+                tokio::task::spawn_blocking(move || {
+                    let txn = db.begin_read()?;
+                    let t = match txn.open_table(table(&name)) {
+                        Ok(t) => t,
+                        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+                        Err(e) => return Err(e.into()),
+                    };
+                    Ok(t.get(key.as_str())?.map(|v| v.value().to_vec()))
+                })
+                .await?
+            }
+            Backend::Redis { connection } => Ok(connection.clone().get(key).await?),
+        }
+    }
+
+    async fn set(&self, key: String, value: Vec<u8>) -> anyhow::Result<()> {
+        match self {
+            Backend::Disk { db, table: name } => {
+                let (db, name) = (db.clone(), name.clone());
+                tokio::task::spawn_blocking(move || {
+                    let txn = db.begin_write()?;
+                    txn.open_table(table(&name))?.insert(key.as_str(), value.as_slice())?;
+                    txn.commit()?;
+                    Ok(())
+                })
+                .await?
+            }
+            Backend::Redis { connection } => Ok(connection.clone().set(key, value).await?),
+        }
+    }
+
+    async fn delete(&self, key: String) -> anyhow::Result<()> {
+        match self {
+            Backend::Disk { db, table: name } => {
+                let (db, name) = (db.clone(), name.clone());
+                tokio::task::spawn_blocking(move || {
+                    let txn = db.begin_write()?;
+                    txn.open_table(table(&name))?.remove(key.as_str())?;
+                    txn.commit()?;
+                    Ok(())
+                })
+                .await?
+            }
+            Backend::Redis { connection } => Ok(connection.clone().del(key).await?),
+        }
+    }
+
+    async fn keys(&self) -> anyhow::Result<Vec<String>> {
+        match self {
+            Backend::Disk { db, table: name } => {
+                let (db, name) = (db.clone(), name.clone());
+                tokio::task::spawn_blocking(move || {
+                    let txn = db.begin_read()?;
+                    let t = match txn.open_table(table(&name)) {
+                        Ok(t) => t,
+                        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                        Err(e) => return Err(e.into()),
+                    };
+                    let mut keys = Vec::new();
+                    for entry in t.iter()? {
+                        keys.push(entry?.0.value().to_string());
+                    }
+                    Ok(keys)
+                })
+                .await?
+            }
+            Backend::Redis { connection } => {
+                let mut conn = connection.clone();
+                let mut keys = Vec::new();
+                let mut iter: redis::AsyncIter<String> = conn.scan().await?;
+                while let Some(key) = iter.next_item().await {
+                    keys.push(key);
+                }
+                Ok(keys)
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+use super::convert::{decode_column, decode_value, Param};
+use super::Connection;
+use crate::bindings::postgres::{Column, DbValue, Error, Host, HostConnection, ParameterValue, RowSet};
+use crate::state::InstanceState;
+use tokio_postgres::types::ToSql;
+use wasmtime::component::Resource;
+
+type R<T> = wasmtime::Result<Result<T, Error>>;
+
+fn query_failed(e: tokio_postgres::Error) -> Error {
+    match e.as_db_error() {
+        Some(db) => Error::QueryFailed(format!("{} ({}): {}", db.message(), db.code().code(), db.detail().unwrap_or(""))),
+        None => Error::QueryFailed(e.to_string()),
+    }
+}
+
+fn params(values: Vec<ParameterValue>) -> Vec<Param> {
+    values.into_iter().map(Param::from).collect()
+}
+
+impl Host for InstanceState {}
+
+impl HostConnection for InstanceState {
+    async fn open(&mut self, address: String) -> R<Resource<Connection>> {
+        let targets = match super::targets(&address) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
+        };
+        let allowed = &self.component.allowed_outbound_hosts;
+        if let Some((host, port)) = targets.iter().find(|(h, p)| !allowed.allows("postgres", h, Some(*p))) {
+            tracing::warn!(component = %self.component.id, host = %host, port = *port,
+                "denied Postgres connection: address is not in allowed_outbound_hosts");
+            return Ok(Err(Error::ConnectionFailed(format!("address {address} is not permitted"))));
+        }
+        let pool = match self.capabilities.postgres.pool(&address).await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
+        };
+        match pool.get().await {
+            Ok(client) => Ok(Ok(self.table.push(Connection { client })?)),
+            Err(e) => Ok(Err(Error::ConnectionFailed(format!("connecting to database: {e}")))),
+        }
+    }
+
+    async fn query(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<RowSet> {
+        let client = &self.table.get(&c)?.client;
+        let params = params(values);
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let stmt = match client.prepare_cached(&statement).await {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(query_failed(e))),
+        };
+        let rows = match client.query(&stmt, &refs).await {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Err(bad_parameter_or_query(e))),
+        };
+        let columns: Vec<Column> = stmt.columns().iter().map(decode_column).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut values: Vec<DbValue> = Vec::with_capacity(columns.len());
+            for i in 0..row.len() {
+                match decode_value(row, i) {
+                    Ok(v) => values.push(v),
+                    Err(e) => return Ok(Err(Error::ValueConversionFailed(e))),
+                }
+            }
+            out.push(values);
+        }
+        Ok(Ok(RowSet { columns, rows: out }))
+    }
+
+    async fn execute(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<u64> {
+        let client = &self.table.get(&c)?.client;
+        let params = params(values);
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let stmt = match client.prepare_cached(&statement).await {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(query_failed(e))),
+        };
+        Ok(client.execute(&stmt, &refs).await.map_err(bad_parameter_or_query))
+    }
+
+    async fn drop(&mut self, c: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(c)?;
+        Ok(())
+    }
+}
+
+/// A parameter that cannot be sent as the column type surfaces from tokio-postgres as a
+/// `ToSql` error, which the interface calls `bad-parameter`.
+fn bad_parameter_or_query(e: tokio_postgres::Error) -> Error {
+    if e.as_db_error().is_none() && std::error::Error::source(&e).is_some() && e.to_string().contains("serializing parameter") {
+        Error::BadParameter(format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()))
+    } else {
+        query_failed(e)
+    }
+}

@@ -1,0 +1,118 @@
+//! Command-line interface. Every option can also come from a `BATTLESCOPE_*` environment variable.
+
+use crate::migrate::MigrationTarget;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "battlescope", version, about = "BattleScope's wasmtime host for Spin applications")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "json", env = "BATTLESCOPE_LOG_FORMAT", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the application: migrate, load every component, serve the triggers.
+    Up(UpArgs),
+    /// Create the service databases and apply pending migrations.
+    Migrate(DatabaseArgs),
+    /// Validate the manifest, resolve variables and compile every component, then exit.
+    Check(AppArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The application manifest.
+    #[arg(long = "from", short = 'f', default_value = "spin.toml", env = "BATTLESCOPE_MANIFEST")]
+    pub manifest: PathBuf,
+    /// Runtime config file (key-value store backends).
+    #[arg(long, env = "BATTLESCOPE_RUNTIME_CONFIG")]
+    pub runtime_config_file: Option<PathBuf>,
+    /// Directory for host state: local key-value stores and the compiled-component cache.
+    /// Default: `.spin` beside the manifest.
+    #[arg(long, env = "BATTLESCOPE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Where compiled components are cached. Default: `<state-dir>/compiled`.
+    #[arg(long, env = "BATTLESCOPE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Largest linear memory of one instance, in MiB; growing past it traps.
+    #[arg(long, default_value_t = 128, env = "BATTLESCOPE_MEMORY_LIMIT_MIB")]
+    pub memory_limit_mib: usize,
+    /// Component instances that may run at once.
+    #[arg(long, default_value_t = 256, env = "BATTLESCOPE_MAX_INSTANCES")]
+    pub max_instances: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Postgres URL of a database to create service databases from.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres", env = "BATTLESCOPE_DATABASE_URL")]
+    pub database_url: String,
+    /// Service databases are named `<prefix><service>`.
+    #[arg(long, default_value = "battlescope_", env = "BATTLESCOPE_DATABASE_PREFIX")]
+    pub database_prefix: String,
+    /// Folder with one sub-folder of SQL files per service.
+    #[arg(long, default_value = "migrations", env = "BATTLESCOPE_MIGRATIONS")]
+    pub migrations: PathBuf,
+}
+
+impl DatabaseArgs {
+    pub fn target(&self) -> MigrationTarget {
+        MigrationTarget {
+            admin_url: self.database_url.clone(),
+            database_prefix: self.database_prefix.clone(),
+            migrations_dir: self.migrations.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub app: AppArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Skip migrations (when another process runs them).
+    #[arg(long, env = "BATTLESCOPE_NO_MIGRATE")]
+    pub no_migrate: bool,
+    /// Address of the HTTP trigger.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "BATTLESCOPE_LISTEN")]
+    pub listen: SocketAddr,
+    /// Budget of one request in milliseconds; a guest still running after it is stopped.
+    #[arg(long, default_value_t = 30_000, env = "BATTLESCOPE_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: u64,
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATTLESCOPE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Up(args) => crate::up::up(args).await,
+        Command::Check(args) => crate::up::check(&args).await.map(|_| ()),
+        Command::Migrate(args) => {
+            let applied = crate::migrate::run(&args.target()).await?;
+            tracing::info!(applied, "migrations done");
+            println!("battlescope: {applied} migration(s) applied");
+            Ok(())
+        }
+    }
+}

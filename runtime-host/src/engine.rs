@@ -1,0 +1,118 @@
+//! The wasmtime engine: pooling allocator, epoch interruption, and an on-disk cache of compiled
+//! components keyed by the wasm's hash and the engine's settings.
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances; deadlines are whole ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Largest linear memory any instance may have, in bytes.
+    pub memory_bytes: usize,
+    /// Component instances that may exist at once (pool slots).
+    pub max_instances: u32,
+    /// Where compiled components are cached.
+    pub cache_dir: PathBuf,
+}
+
+pub struct HostEngine {
+    engine: Engine,
+    cache_dir: PathBuf,
+}
+
+impl HostEngine {
+    pub fn new(settings: &EngineSettings) -> anyhow::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        let n = settings.max_instances;
+        pool.total_component_instances(n)
+            .total_core_instances(n * 4)
+            .total_memories(n * 2)
+            .total_tables(n * 4)
+            .max_memory_size(settings.memory_bytes)
+            .max_memories_per_component(4)
+            .max_tables_per_component(8);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .context("starting the epoch ticker")?;
+        Ok(Self { engine, cache_dir: settings.cache_dir.clone() })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Epoch ticks covering `duration`, rounded up.
+    pub fn ticks(duration: Duration) -> u64 {
+        duration.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64
+    }
+
+    /// Load a component, compiling it only when the cache has no artifact for this wasm and
+    /// these engine settings.
+    pub fn load_component(&self, wasm_path: &Path) -> anyhow::Result<Component> {
+        let wasm = std::fs::read(wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
+        let key = self.cache_key(&wasm);
+        let cached = self.cache_dir.join(format!("{key}.cwasm"));
+        if cached.is_file() {
+            // SAFETY: the cache holds only artifacts this function wrote with
+            // `precompile_component`, for the same engine settings (they are in the key).
+            match unsafe { Component::deserialize_file(&self.engine, &cached) } {
+                Ok(c) => return Ok(c),
+                Err(e) => tracing::warn!(path = %cached.display(), error = %e, "discarding unusable cached component"),
+            }
+        }
+        let started = std::time::Instant::now();
+        let artifact = self
+            .engine
+            .precompile_component(&wasm)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling {}", wasm_path.display()))?;
+        std::fs::create_dir_all(&self.cache_dir)
+            .with_context(|| format!("creating cache dir {}", self.cache_dir.display()))?;
+        let tmp = self.cache_dir.join(format!("{key}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, &artifact).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &cached).with_context(|| format!("writing {}", cached.display()))?;
+        tracing::info!(path = %wasm_path.display(), ms = started.elapsed().as_millis() as u64, "compiled component");
+        // SAFETY: written just above by `precompile_component` of this engine.
+        unsafe { Component::deserialize_file(&self.engine, &cached) }
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("loading compiled {}", cached.display()))
+    }
+
+    fn cache_key(&self, wasm: &[u8]) -> String {
+        struct Sha(Sha256);
+        impl Hasher for Sha {
+            fn finish(&self) -> u64 {
+                0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.update(bytes);
+            }
+        }
+        let mut h = Sha(Sha256::new());
+        h.write(wasm);
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        hex::encode(&h.0.finalize()[..16])
+    }
+}

@@ -1,0 +1,37 @@
+//! `battlescope`: runs BattleScope's Spin application on wasmtime with the triggers and
+//! capabilities Spin lacks. `up` serves the app, `migrate` prepares the service databases,
+//! `check` validates a manifest without serving.
+
+mod bindings;
+mod capabilities;
+mod cli;
+mod component;
+mod engine;
+mod manifest;
+mod migrate;
+mod runtime_config;
+mod state;
+mod triggers;
+mod up;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    cli::init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("battlescope: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "battlescope failed");
+            eprintln!("battlescope: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

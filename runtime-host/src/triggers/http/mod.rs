@@ -1,0 +1,118 @@
+//! The HTTP trigger: serves the routes of `[[trigger.http]]`, a fresh component instance per
+//! request, plus the host's own health and readiness endpoints under `/.well-known/battlescope/`.
+
+mod handler;
+pub mod routes;
+
+use crate::capabilities::HostCapabilities;
+use crate::component::LoadedComponent;
+use crate::manifest::{HttpRoute, LoadedManifest};
+use crate::state::InstanceState;
+use anyhow::Context;
+use hyper_util::rt::TokioIo;
+use routes::{RoutePattern, Router};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// A route's target.
+pub struct HttpComponent {
+    pub id: String,
+    pub context: Arc<crate::component::ComponentContext>,
+    pub pre: ProxyPre<InstanceState>,
+}
+
+/// Settings of the HTTP trigger.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+    /// Wall-clock budget of one request; wasm still running after it traps (epoch deadline).
+    pub request_timeout: Duration,
+}
+
+pub struct HttpTrigger {
+    router: Router<Arc<HttpComponent>>,
+    capabilities: Arc<HostCapabilities>,
+    settings: HttpSettings,
+    ready: AtomicBool,
+}
+
+impl HttpTrigger {
+    /// Build the route table; every routed component must export `wasi:http/incoming-handler`.
+    pub fn new(
+        manifest: &LoadedManifest,
+        components: &BTreeMap<String, LoadedComponent>,
+        capabilities: Arc<HostCapabilities>,
+        settings: HttpSettings,
+    ) -> anyhow::Result<Self> {
+        let mut routes = Vec::new();
+        let mut proxies: BTreeMap<String, Arc<HttpComponent>> = BTreeMap::new();
+        for trigger in &manifest.manifest.triggers.http {
+            let HttpRoute::Path(route) = &trigger.route else { continue };
+            let id = &trigger.component;
+            let target = match proxies.get(id) {
+                Some(t) => t.clone(),
+                None => {
+                    let loaded = &components[id];
+                    let pre = ProxyPre::new(loaded.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                        format!("component `{id}` is routed by an HTTP trigger but does not export wasi:http/incoming-handler@0.2")
+                    })?;
+                    let t = Arc::new(HttpComponent { id: id.clone(), context: loaded.context.clone(), pre });
+                    proxies.insert(id.clone(), t.clone());
+                    t
+                }
+            };
+            routes.push((RoutePattern::parse(route).map_err(anyhow::Error::msg)?, target));
+        }
+        Ok(Self { router: Router::new(routes), capabilities, settings, ready: AtomicBool::new(false) })
+    }
+
+    /// Serve until `shutdown` resolves. Logs every route before accepting connections.
+    pub async fn serve(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let listener = TcpListener::bind(self.settings.listen)
+            .await
+            .with_context(|| format!("binding HTTP listener on {}", self.settings.listen))?;
+        let local = listener.local_addr()?;
+        for (pattern, target) in self.router.routes() {
+            tracing::info!(route = pattern.raw(), component = %target.id, "http route");
+        }
+        tracing::info!(url = %format!("http://{local}"), "serving HTTP");
+        // A line for people and scripts that wait for the host to come up.
+        println!("battlescope: serving http://{local}");
+        self.ready.store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, client) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                },
+            };
+            let trigger = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let trigger = trigger.clone();
+                    async move { trigger.handle(req, client, local).await }
+                });
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(%client, error = %e, "connection ended with an error");
+                }
+            });
+        }
+        self.ready.store(false, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!("HTTP trigger stopped");
+        Ok(())
+    }
+}

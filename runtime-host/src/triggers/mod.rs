@@ -1,0 +1,3 @@
+//! Triggers: how events reach components. One module per trigger type.
+
+pub mod http;

@@ -1,0 +1,83 @@
+//! Support for the end-to-end tests: the real stack's addresses, fresh databases, free ports,
+//! and a `battlescope` host process started on a manifest and stopped when dropped.
+
+pub mod host;
+pub mod http;
+pub mod probe;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The `battlescope` binary the tests run (`make test` builds it first).
+pub fn host_binary() -> PathBuf {
+    std::env::var_os("BATTLESCOPE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debug/battlescope"))
+}
+
+/// A built component's `.wasm` (`make components` builds them).
+pub fn wasm(name: &str) -> PathBuf {
+    let dir = std::env::var_os("BATTLESCOPE_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/wasm32-wasip2/release"));
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make components` first", path.display());
+    path
+}
+
+/// Postgres URL of the stack's admin database.
+pub fn postgres_admin_url() -> String {
+    std::env::var("BATTLESCOPE_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `host:port` of the stack's Postgres.
+pub fn postgres_host() -> String {
+    let url = postgres_admin_url();
+    let rest = url.split('@').nth(1).unwrap_or("127.0.0.1:5432/postgres");
+    rest.split('/').next().unwrap_or("127.0.0.1:5432").to_string()
+}
+
+/// The stack's Redis.
+pub fn redis_url() -> String {
+    std::env::var("BATTLESCOPE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A database-name prefix no other test run uses, so every test gets fresh databases.
+pub fn unique_prefix(test: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("t_{}_{}_{}_{:x}_", test, std::process::id(), n, nanos)
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral port")
+}
+
+/// Drop every database whose name starts with `prefix`.
+pub async fn drop_databases(prefix: &str) {
+    let Ok((client, conn)) = tokio_postgres::connect(&postgres_admin_url(), tokio_postgres::NoTls).await else {
+        return;
+    };
+    tokio::spawn(conn);
+    let pattern = format!("{prefix}%");
+    if let Ok(rows) = client.query("SELECT datname FROM pg_database WHERE datname LIKE $1", &[&pattern]).await {
+        for row in rows {
+            let name: String = row.get(0);
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Components import exactly what spin-sdk 5.2 emits (so Spin 3.6 / SpinKube can run them),
+//! and nothing of ours.
+
+use battlescope_tests::wasm;
+use std::collections::BTreeSet;
+
+fn imports(name: &str) -> BTreeSet<String> {
+    let bytes = std::fs::read(wasm(name)).unwrap();
+    let mut out = BTreeSet::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let Ok(wasmparser::Payload::ComponentImportSection(reader)) = payload {
+            for import in reader {
+                out.insert(import.unwrap().name.0.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// What a Spin 3.6 host provides to spin-sdk 5.2 components (WASI 0.2 and Spin's interfaces).
+fn spin_provides(import: &str) -> bool {
+    const ALLOWED: &[&str] = &[
+        "wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/",
+        "wasi:http/types@0.2", "wasi:http/outgoing-handler@0.2",
+        "fermyon:spin/variables@2.0.0", "fermyon:spin/key-value@2.0.0", "fermyon:spin/redis@2.0.0",
+        "spin:postgres/postgres@3.0.0",
+    ];
+    ALLOWED.iter().any(|p| import.starts_with(p))
+}
+
+#[test]
+fn ingestion_imports_only_what_spin_provides() {
+    let imports = imports("ingestion");
+    assert!(imports.contains("spin:postgres/postgres@3.0.0"), "{imports:?}");
+    assert!(imports.contains("fermyon:spin/variables@2.0.0"), "{imports:?}");
+    let foreign: Vec<_> = imports.iter().filter(|i| !spin_provides(i)).collect();
+    assert!(foreign.is_empty(), "imports Spin does not provide: {foreign:?}");
+    assert!(!imports.iter().any(|i| i.starts_with("battlescope:")), "{imports:?}");
+}
+
+#[test]
+fn probe_uses_every_capability_and_nothing_else() {
+    let imports = imports("probe");
+    for needed in [
+        "spin:postgres/postgres@3.0.0",
+        "fermyon:spin/redis@2.0.0",
+        "fermyon:spin/key-value@2.0.0",
+        "fermyon:spin/variables@2.0.0",
+    ] {
+        assert!(imports.contains(needed), "missing {needed}: {imports:?}");
+    }
+    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
+    let foreign: Vec<_> = imports.iter().filter(|i| !spin_provides(i)).collect();
+    assert!(foreign.is_empty(), "imports Spin does not provide: {foreign:?}");
+}

@@ -1,0 +1,51 @@
+//! A misbehaving guest is stopped by its instance's limits and the host keeps serving.
+
+use battlescope_tests::host::{Host, HostOptions};
+use battlescope_tests::{http, probe};
+use std::time::{Duration, Instant};
+
+async fn start(test: &str, dir: &tempfile::TempDir, args: &[&str]) -> Host {
+    let manifest = probe::write_manifest(dir.path(), &[], "", "");
+    let mut options = HostOptions::new(&manifest, test, &dir.path().join("state")).env("SPIN_VARIABLE_REQUIRED_ONE", "x");
+    for a in args {
+        options = options.arg(a);
+    }
+    Host::start(options).await.expect("host starts")
+}
+
+#[tokio::test]
+async fn infinite_loop_gets_a_500_within_the_deadline_while_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start("loop", &dir, &["--request-timeout-ms", "1000"]).await;
+    let started = Instant::now();
+    let looping = tokio::spawn({
+        let url = host.url("/probe/loop");
+        async move { http::get(&url).await.unwrap() }
+    });
+    // While the loop burns its budget, other requests are answered.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let during = http::get(&host.url("/probe/echo")).await.unwrap();
+    assert_eq!(during.status, 200);
+    assert!(!looping.is_finished(), "the loop is still running when the echo returns");
+    let r = looping.await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(r.body.contains("deadline exceeded") || r.body.contains("no response within"), "{}", r.body);
+    assert!(elapsed >= Duration::from_millis(900), "stopped at {elapsed:?}, before its budget");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(http::get(&host.url("/probe/echo")).await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn memory_bomb_traps_and_the_host_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = start("bomb", &dir, &["--memory-limit-mib", "64"]).await;
+    let r = http::get(&host.url("/probe/bomb")).await.unwrap();
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(r.body.contains("probe"), "{}", r.body);
+    for _ in 0..3 {
+        assert_eq!(http::get(&host.url("/probe/echo")).await.unwrap().status, 200);
+    }
+    let log = host.log_text();
+    assert!(log.contains("memory") || log.contains("unreachable"), "the trap is logged: {log}");
+}
