@@ -10,6 +10,17 @@ TEST_COMPONENTS := probe
 export BATTLESCOPE_BIN := $(TARGET_DIR)/debug/battlescope
 export BATTLESCOPE_WASM_DIR := $(WASM_DIR)
 
+# The dev stack's ports (scripts/stack.sh reads the same variables); the host, the
+# components and the tests follow them.
+export BATTLESCOPE_PG_PORT ?= 5432
+export BATTLESCOPE_REDIS_PORT ?= 6379
+export BATTLESCOPE_KAFKA_PORT ?= 9092
+export BATTLESCOPE_TYPESENSE_PORT ?= 8108
+export BATTLESCOPE_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/postgres
+export BATTLESCOPE_REDIS_URL ?= redis://127.0.0.1:$(BATTLESCOPE_REDIS_PORT)
+export SPIN_VARIABLE_POSTGRES_HOST ?= 127.0.0.1:$(BATTLESCOPE_PG_PORT)
+export SPIN_VARIABLE_INGESTION_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_ingestion
+
 .PHONY: run test bench stack stack-down components host host-release migrate check fmt clippy
 
 ## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN).
@@ -19,7 +30,7 @@ run: stack components host-release
 
 ## Everything CI runs: unit tests (host and components, natively) and integration tests.
 test: stack components host
-	$(CARGO) test -p battlescope-host -p ingestion -p battlescope-tests -- --test-threads=4
+	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion -p battlescope-tests -- --test-threads=4
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
 bench: stack components host-release

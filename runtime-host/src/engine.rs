@@ -63,9 +63,20 @@ impl HostEngine {
         &self.engine
     }
 
-    /// Epoch ticks covering `duration`, rounded up.
-    pub fn ticks(duration: Duration) -> u64 {
-        duration.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64
+    /// Give `store` a CPU budget of `budget` wall-clock time from now. Running wasm yields to
+    /// the executor at every epoch tick, so a guest that never returns cannot starve the other
+    /// requests on its worker thread; once the budget is spent it traps with
+    /// `Trap::Interrupt`.
+    pub fn arm_deadline<T: 'static>(store: &mut wasmtime::Store<T>, budget: Duration) {
+        let deadline = std::time::Instant::now() + budget;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if std::time::Instant::now() >= deadline {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                wasmtime::UpdateDeadline::Yield(1)
+            })
+        });
     }
 
     /// Load a component, compiling it only when the cache has no artifact for this wasm and

@@ -7,11 +7,19 @@ use std::collections::BTreeSet;
 fn imports(name: &str) -> BTreeSet<String> {
     let bytes = std::fs::read(wasm(name)).unwrap();
     let mut out = BTreeSet::new();
+    // Nested components (adapters, shims) have imports of their own; only the outermost
+    // component's imports are what a host must provide.
+    let mut depth = 0;
     for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
-        if let Ok(wasmparser::Payload::ComponentImportSection(reader)) = payload {
-            for import in reader {
-                out.insert(import.unwrap().name.0.to_string());
+        match payload.unwrap() {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth -= 1,
+            wasmparser::Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader {
+                    out.insert(import.unwrap().name.name.to_string());
+                }
             }
+            _ => {}
         }
     }
     out

@@ -44,8 +44,8 @@ async fn postgres_round_trips_every_column_type() {
     assert_eq!(j["n"], "12345.678");
     assert_eq!(j["nul"], serde_json::Value::Null);
     let types: Vec<String> = j["columns"].as_array().unwrap().iter().map(|c| c[1].as_str().unwrap().to_string()).collect();
-    assert_eq!(&types[..4], ["Boolean", "Int16", "Int32", "Int64"]);
-    assert_eq!(types[10], "Datetime");
+    assert_eq!(&types[..4], ["DbDataType::Boolean", "DbDataType::Int16", "DbDataType::Int32", "DbDataType::Int64"]);
+    assert_eq!(types[10], "DbDataType::Datetime");
 }
 
 #[tokio::test]
@@ -81,7 +81,7 @@ async fn key_value_default_store_persists_on_disk_across_restarts() {
     let third = http::get(&again.url("/probe/kv")).await.unwrap().json();
     assert_eq!(third["previous"], 2, "the store survived the restart: {third}");
     let denied = http::get(&again.url("/probe/kv?store=elsewhere")).await.unwrap().json();
-    assert_eq!(denied["open_error"], "AccessDenied");
+    assert_eq!(denied["open_error"], "Error::AccessDenied");
 }
 
 #[tokio::test]
@@ -136,10 +136,10 @@ async fn outbound_connections_are_limited_to_the_allow_list() {
 
     let pg = http::get(&host.url("/probe/pg?address=postgres://postgres@127.0.0.1:1/postgres")).await.unwrap().json();
     assert!(pg["open_error"].as_str().unwrap().contains("is not permitted"), "{pg}");
-    assert!(pg["open_error"].as_str().unwrap().starts_with("ConnectionFailed"), "{pg}");
+    assert!(pg["open_error"].as_str().unwrap().starts_with("Error::ConnectionFailed"), "{pg}");
 
     let redis = http::get(&host.url("/probe/redis?address=redis://127.0.0.1:1")).await.unwrap().json();
-    assert_eq!(redis["open_error"], "InvalidAddress", "{redis}");
+    assert_eq!(redis["open_error"], "Error::InvalidAddress", "{redis}");
 
     let log = host.log_text();
     assert!(log.contains("denied outbound HTTP request") && log.contains("probe"), "the host logs who asked: {log}");

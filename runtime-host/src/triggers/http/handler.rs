@@ -73,7 +73,7 @@ impl HttpTrigger {
             InstanceState::new(target.context.clone(), self.capabilities.clone()),
         );
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline(HostEngine::ticks(timeout));
+        HostEngine::arm_deadline(&mut store, timeout);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;

@@ -89,10 +89,10 @@ fn redis_roundtrip(address: Option<String>) -> Value {
         let got = conn.get("probe:key")?.map(|v| String::from_utf8_lossy(&v).into_owned());
         conn.del(&["probe:counter".to_string()])?;
         let incr = conn.incr("probe:counter")?;
-        let added = conn.sadd("probe:set", &["a", "b"])?;
+        let added = conn.sadd("probe:set", &["a".to_string(), "b".to_string()])?;
         let mut members = conn.smembers("probe:set")?;
         members.sort();
-        let removed = conn.srem("probe:set", &["a", "b"])?;
+        let removed = conn.srem("probe:set", &["a".to_string(), "b".to_string()])?;
         conn.publish("probe:channel", &b"hello".to_vec())?;
         let echoed = conn.execute(
             "ECHO",
