@@ -5,7 +5,7 @@ TARGET_DIR := $(CURDIR)/target
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
 COMPONENTS := ingestion
-TEST_COMPONENTS := probe
+TEST_COMPONENTS := probe kafka-probe
 
 export BATTLESCOPE_BIN := $(TARGET_DIR)/debug/battlescope
 export BATTLESCOPE_WASM_DIR := $(WASM_DIR)
@@ -18,6 +18,8 @@ export BATTLESCOPE_KAFKA_PORT ?= 9092
 export BATTLESCOPE_TYPESENSE_PORT ?= 8108
 export BATTLESCOPE_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/postgres
 export BATTLESCOPE_REDIS_URL ?= redis://127.0.0.1:$(BATTLESCOPE_REDIS_PORT)
+export BATTLESCOPE_KAFKA_BROKERS ?= 127.0.0.1:$(BATTLESCOPE_KAFKA_PORT)
+export SPIN_VARIABLE_KAFKA_BROKERS ?= $(BATTLESCOPE_KAFKA_BROKERS)
 export SPIN_VARIABLE_POSTGRES_HOST ?= 127.0.0.1:$(BATTLESCOPE_PG_PORT)
 export SPIN_VARIABLE_INGESTION_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_ingestion
 
@@ -35,6 +37,7 @@ test: stack components host
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
 bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-http -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-kafka -- --host $(TARGET_DIR)/release/battlescope
 
 stack:
 	@scripts/stack.sh up

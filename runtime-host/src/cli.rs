@@ -89,6 +89,9 @@ pub struct UpArgs {
     /// Address of the HTTP trigger.
     #[arg(long, default_value = "127.0.0.1:3000", env = "BATTLESCOPE_LISTEN")]
     pub listen: SocketAddr,
+    /// This replica's name in leases and logs. Default: `<hostname>-<pid>`.
+    #[arg(long, env = "BATTLESCOPE_REPLICA_ID", default_value_t = default_replica_id())]
+    pub replica_id: String,
     /// Budget of one request in milliseconds; a guest still running after it is stopped.
     #[arg(long, default_value_t = 30_000, env = "BATTLESCOPE_REQUEST_TIMEOUT_MS")]
     pub request_timeout_ms: u64,
@@ -115,4 +118,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into());
+    format!("{host}-{}", std::process::id())
 }

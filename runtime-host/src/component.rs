@@ -68,6 +68,37 @@ pub struct LoadedComponent {
     pub pre: InstancePre<InstanceState>,
 }
 
+impl LoadedComponent {
+    /// A fresh store for one invocation, with its memory cap and a CPU budget of `budget`.
+    pub fn store(
+        context: &Arc<ComponentContext>,
+        engine: &wasmtime::Engine,
+        capabilities: &Arc<crate::capabilities::HostCapabilities>,
+        budget: std::time::Duration,
+    ) -> wasmtime::Store<InstanceState> {
+        let mut store = wasmtime::Store::new(engine, InstanceState::new(context.clone(), capabilities.clone()));
+        store.limiter(|s| &mut s.limits);
+        crate::engine::HostEngine::arm_deadline(&mut store, budget);
+        store
+    }
+}
+
+/// A short reason for a failed instance: wasmtime wraps traps and limit errors in context, so
+/// the root cause is what says what happened.
+pub fn describe_failure(error: &wasmtime::Error) -> String {
+    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => "deadline exceeded (epoch interrupt)".to_string(),
+            other => format!("trap: {other}"),
+        };
+    }
+    let root = error.root_cause().to_string();
+    if root.contains("memory") && (root.contains("limit") || root.contains("grow")) {
+        return format!("memory limit exceeded: {root}");
+    }
+    format!("{root} ({error:#})")
+}
+
 /// Resolve, compile and link every component of the manifest.
 pub fn load_all(
     engine: &crate::engine::HostEngine,

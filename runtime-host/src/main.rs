@@ -7,10 +7,14 @@ mod capabilities;
 mod cli;
 mod component;
 mod engine;
+mod kafka_client;
 mod manifest;
+mod metrics;
 mod migrate;
+mod outbox;
 mod runtime_config;
 mod state;
+mod trace;
 mod triggers;
 mod up;
 

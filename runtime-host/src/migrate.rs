@@ -81,7 +81,7 @@ async fn connect(url: &str) -> anyhow::Result<Client> {
 }
 
 /// `url` with its password removed, for messages.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));

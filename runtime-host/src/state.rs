@@ -14,6 +14,9 @@ pub struct InstanceState {
     pub capabilities: Arc<HostCapabilities>,
     pub table: ResourceTable,
     pub limits: StoreLimits,
+    /// Trace context of the message or request being handled; published messages carry a
+    /// child of it.
+    pub trace: Option<crate::trace::TraceParent>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     outbound_http: OutboundHttp,
@@ -37,6 +40,7 @@ impl InstanceState {
             capabilities,
             table: ResourceTable::new(),
             limits,
+            trace: None,
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
         }

@@ -1,26 +1,50 @@
-//! Start-up order: manifest → variables → runtime config → engine → stores → components →
-//! migrations → triggers. Everything that can fail on bad configuration fails before a port is
-//! bound.
+//! Start-up order: manifest → variables → runtime config → engine → stores and producer →
+//! components → migrations → triggers. Everything that can fail on bad configuration fails
+//! before a port is bound or a message consumed.
 
 use crate::capabilities::variables::{AppVariables, EnvironmentProvider};
 use crate::capabilities::{key_value, HostCapabilities};
 use crate::cli::{AppArgs, UpArgs};
 use crate::component::{self, InstanceLimits, LoadedComponent};
 use crate::engine::{EngineSettings, HostEngine};
+use crate::kafka_client::{KafkaConfig, Producer};
 use crate::manifest::{self, LoadedManifest};
+use crate::metrics::Metrics;
 use crate::runtime_config::RuntimeConfig;
-use crate::triggers::http::{HttpSettings, HttpTrigger};
+use crate::triggers::{cron::CronTrigger, http::HttpSettings, http::HttpTrigger, kafka::KafkaTrigger, redis::RedisTrigger};
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// A loaded application, ready for triggers.
 pub struct App {
     pub manifest: LoadedManifest,
     pub components: BTreeMap<String, LoadedComponent>,
     pub capabilities: Arc<HostCapabilities>,
+    pub variables: AppVariables,
+    pub kafka: Option<KafkaConfig>,
     _engine: HostEngine,
+}
+
+impl App {
+    fn render(&self, text: &str) -> anyhow::Result<String> {
+        self.variables.render(text).map_err(|e| anyhow::anyhow!("{}: {e}", self.manifest.path.display()))
+    }
+}
+
+/// `[application.trigger.kafka]` with variables rendered and paths resolved.
+fn kafka_config(manifest: &LoadedManifest, variables: &AppVariables) -> anyhow::Result<Option<KafkaConfig>> {
+    let Some(k) = &manifest.manifest.trigger_settings.kafka else { return Ok(None) };
+    let render = |t: &str| variables.render(t).map_err(|e| anyhow::anyhow!("{}: application.trigger.kafka: {e}", manifest.path.display()));
+    Ok(Some(KafkaConfig {
+        brokers: render(&k.brokers)?,
+        schemas: k.schemas.as_ref().map(|d| manifest.base_dir.join(d)),
+        partitions: k.partitions,
+        outbox: k.outbox.iter().map(|u| render(u)).collect::<anyhow::Result<_>>()?,
+        client: k.client.clone(),
+    }))
 }
 
 /// Load and validate everything `up` needs, without serving.
@@ -28,6 +52,7 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     let manifest = manifest::load(&args.manifest)?;
     let variables = AppVariables::resolve(&manifest.manifest, &EnvironmentProvider)
         .map_err(|e| anyhow::anyhow!("{}: {e}", manifest.path.display()))?;
+    let kafka = kafka_config(&manifest, &variables)?;
     let runtime_config = match &args.runtime_config_file {
         Some(path) => RuntimeConfig::load(path)?,
         None => RuntimeConfig::default(),
@@ -52,22 +77,95 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
             "component loaded"
         );
     }
-    Ok(App { manifest, components, capabilities: Arc::new(HostCapabilities::new(stores)), _engine: engine })
+    let metrics = Arc::new(Metrics::default());
+    let producer = match &kafka {
+        Some(k) => Some(Arc::new(Producer::new(k, metrics.clone())?)),
+        None => None,
+    };
+    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics));
+    Ok(App { manifest, components, capabilities, variables, kafka, _engine: engine })
 }
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let app = check(&args.app).await?;
+    tracing::info!(application = %app.manifest.manifest.application.name, replica = %args.replica_id, "starting");
     if !args.no_migrate {
         let applied = crate::migrate::run(&args.database.target()).await.context("running migrations")?;
         tracing::info!(applied, "migrations done");
     }
+    let budget = Duration::from_millis(args.request_timeout_ms);
+    let (stop, stopped) = watch::channel(false);
+    let mut background = Vec::new();
+    let triggers = &app.manifest.manifest.triggers;
+    let settings = &app.manifest.manifest.trigger_settings;
+
+    if let (Some(kafka), Some(producer)) = (&app.kafka, &app.capabilities.producer) {
+        if !triggers.kafka.is_empty() {
+            let trigger = KafkaTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), kafka, budget)?;
+            background.push(tokio::spawn(trigger.run(stopped.clone())));
+        }
+        for url in &kafka.outbox {
+            let relay = crate::outbox::relay(url.clone(), producer.clone(), stopped.clone());
+            background.push(tokio::spawn(async move {
+                relay.await;
+                Ok(())
+            }));
+        }
+    }
+    let redis_address = match &settings.redis {
+        Some(r) => Some(app.render(&r.address)?),
+        None => None,
+    };
+    if !triggers.cron.is_empty() {
+        let lease = match settings.cron.as_ref().and_then(|c| c.lease_address.as_ref()) {
+            Some(a) => Some(app.render(a)?),
+            None => redis_address.clone(),
+        };
+        let trigger =
+            CronTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), lease.as_deref(), &args.replica_id)
+                .await?;
+        background.push(tokio::spawn(trigger.run(stopped.clone())));
+    }
+    if !triggers.redis.is_empty() {
+        let trigger = RedisTrigger::new(
+            &app.manifest,
+            &app.components,
+            app.capabilities.clone(),
+            redis_address.as_deref(),
+            |t| app.render(t),
+            budget,
+        )?;
+        background.push(tokio::spawn(trigger.run(stopped.clone())));
+    }
+
     let http = Arc::new(HttpTrigger::new(
         &app.manifest,
         &app.components,
         app.capabilities.clone(),
-        HttpSettings { listen: args.listen, request_timeout: Duration::from_millis(args.request_timeout_ms) },
+        HttpSettings { listen: args.listen, request_timeout: budget },
     )?);
-    http.serve(shutdown_signal()).await
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut http_stopped = stopped.clone();
+    http.serve(async move {
+        let _ = http_stopped.wait_for(|s| *s).await;
+    })
+    .await?;
+    // Give the other triggers a moment to settle in-flight work and commit.
+    let drain = futures::future::join_all(background);
+    match tokio::time::timeout(Duration::from_secs(15), drain).await {
+        Ok(results) => {
+            for r in results {
+                if let Ok(Err(e)) = r {
+                    tracing::error!(error = %format!("{e:#}"), "trigger ended with an error");
+                }
+            }
+        }
+        Err(_) => tracing::warn!("triggers did not stop within 15 s"),
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -13,6 +13,8 @@ pub struct HostOptions {
     /// Fresh databases are named `<prefix><service>`.
     pub database_prefix: String,
     pub state_dir: PathBuf,
+    /// Folder of per-service migrations to apply.
+    pub migrations: PathBuf,
 }
 
 impl HostOptions {
@@ -23,7 +25,13 @@ impl HostOptions {
             extra_args: Vec::new(),
             database_prefix: crate::unique_prefix(test),
             state_dir: state_dir.to_path_buf(),
+            migrations: crate::repo_root().join("migrations"),
         }
+    }
+
+    pub fn migrations(mut self, dir: &Path) -> Self {
+        self.migrations = dir.to_path_buf();
+        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -78,7 +86,7 @@ impl Host {
             .arg("--database-prefix")
             .arg(&options.database_prefix)
             .arg("--migrations")
-            .arg(crate::repo_root().join("migrations"))
+            .arg(&options.migrations)
             .stdout(file.try_clone()?)
             .stderr(file);
         let child = cmd.spawn()?;

@@ -1,8 +1,11 @@
 //! Support for the end-to-end tests: the real stack's addresses, fresh databases, free ports,
 //! and a `battlescope` host process started on a manifest and stopped when dropped.
 
+pub mod contract;
+pub mod events;
 pub mod host;
 pub mod http;
+pub mod kafka;
 pub mod probe;
 
 use std::path::PathBuf;

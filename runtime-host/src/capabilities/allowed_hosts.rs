@@ -35,6 +35,7 @@ pub fn default_port(scheme: &str) -> Option<u16> {
         "postgres" | "postgresql" => Some(5432),
         "redis" => Some(6379),
         "mysql" => Some(3306),
+        "kafka" => Some(9092),
         _ => None,
     }
 }

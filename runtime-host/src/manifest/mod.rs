@@ -78,31 +78,74 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
     let mut triggers = Triggers::default();
     for (kind, entries) in raw.trigger {
         match kind.as_str() {
-            "http" => {
-                for (index, value) in entries.into_iter().enumerate() {
-                    let trigger: HttpTrigger = value.try_into().map_err(|e: toml::de::Error| {
-                        ManifestError::Invalid {
-                            file: file.to_path_buf(),
-                            location: format!("trigger.http[{index}]"),
-                            message: e.message().to_string(),
-                        }
-                    })?;
-                    triggers.http.push(trigger);
-                }
-            }
+            "http" => triggers.http = typed_entries(file, &kind, entries)?,
+            "kafka" => triggers.kafka = typed_entries(file, &kind, entries)?,
+            "cron" => triggers.cron = typed_entries(file, &kind, entries)?,
+            "redis" => triggers.redis = typed_entries(file, &kind, entries)?,
             other => {
                 return Err(ManifestError::Invalid {
                     file: file.to_path_buf(),
                     location: format!("trigger.{other}"),
-                    message: format!("this host has no `{other}` trigger (it runs: http)"),
+                    message: format!("this host has no `{other}` trigger (it runs: http, kafka, cron, redis)"),
                 })
             }
         }
     }
+    let trigger_settings = trigger_settings(file, &raw.application.trigger)?;
     Ok(Manifest {
         application: raw.application,
+        trigger_settings,
         variables: raw.variables,
         triggers,
         components,
     })
+}
+
+fn typed_entries<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    kind: &str,
+    entries: Vec<toml::Value>,
+) -> Result<Vec<T>, ManifestError> {
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
+            value.try_into().map_err(|e: toml::de::Error| ManifestError::Invalid {
+                file: file.to_path_buf(),
+                location: format!("trigger.{kind}[{index}]"),
+                message: e.message().to_string(),
+            })
+        })
+        .collect()
+}
+
+fn trigger_settings(
+    file: &Path,
+    tables: &BTreeMap<String, toml::Table>,
+) -> Result<TriggerSettings, ManifestError> {
+    fn typed<T: serde::de::DeserializeOwned>(file: &Path, kind: &str, table: &toml::Table) -> Result<T, ManifestError> {
+        toml::Value::Table(table.clone()).try_into().map_err(|e: toml::de::Error| ManifestError::Invalid {
+            file: file.to_path_buf(),
+            location: format!("application.trigger.{kind}"),
+            message: e.message().to_string(),
+        })
+    }
+    let mut settings = TriggerSettings::default();
+    for (kind, table) in tables {
+        match kind.as_str() {
+            "kafka" => settings.kafka = Some(typed(file, kind, table)?),
+            "redis" => settings.redis = Some(typed(file, kind, table)?),
+            "cron" => settings.cron = Some(typed(file, kind, table)?),
+            // Spin's own HTTP settings (base path) are accepted and not needed here.
+            "http" => {}
+            other => {
+                return Err(ManifestError::Invalid {
+                    file: file.to_path_buf(),
+                    location: format!("application.trigger.{other}"),
+                    message: format!("this host has no `{other}` trigger"),
+                })
+            }
+        }
+    }
+    Ok(settings)
 }

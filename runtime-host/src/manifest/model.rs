@@ -24,6 +24,8 @@ pub(super) struct RawManifest {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub application: Application,
+    /// Typed `[application.trigger.*]` tables.
+    pub trigger_settings: TriggerSettings,
     /// Application variables by name.
     pub variables: BTreeMap<String, AppVariable>,
     pub triggers: Triggers,
@@ -51,6 +53,14 @@ pub struct Application {
     pub trigger: BTreeMap<String, toml::Table>,
 }
 
+/// Application-level trigger settings.
+#[derive(Debug, Clone, Default)]
+pub struct TriggerSettings {
+    pub kafka: Option<KafkaSettings>,
+    pub redis: Option<RedisSettings>,
+    pub cron: Option<CronSettings>,
+}
+
 /// An entry of `[variables]`: either a default value or `required = true`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +80,126 @@ pub struct AppVariable {
 #[derive(Debug, Clone, Default)]
 pub struct Triggers {
     pub http: Vec<HttpTrigger>,
+    pub kafka: Vec<KafkaTrigger>,
+    pub cron: Vec<CronTrigger>,
+    pub redis: Vec<RedisTrigger>,
+}
+
+/// `[[trigger.kafka]]` (host-only): a component that consumes topics in a consumer group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaTrigger {
+    /// Optional id, for logs and metrics.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Id of the component; it exports `battlescope:kafka/incoming-handler`.
+    pub component: String,
+    /// Topics to consume.
+    pub topics: Vec<String>,
+    /// Consumer group; replicas sharing it split the partitions.
+    pub group: String,
+    /// Attempts per message before it is dead-lettered (retryable errors and traps).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Delay before the first retry, in milliseconds; doubles each attempt, with jitter.
+    #[serde(default = "default_initial_backoff_ms")]
+    pub initial_backoff_ms: u64,
+    /// Longest delay between retries, in milliseconds.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// Validate each message as a BattleScope event envelope against `schemas` before the
+    /// component sees it; invalid ones are dead-lettered with the validation error.
+    #[serde(default = "default_true")]
+    pub validate_envelopes: bool,
+}
+
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_initial_backoff_ms() -> u64 {
+    200
+}
+fn default_max_backoff_ms() -> u64 {
+    10_000
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `[[trigger.cron]]`, as Spin's cron trigger plugin defines it, plus `singleton`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronTrigger {
+    /// Optional id, for logs and the lease name.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Id of the component; it exports `handle-cron-event`.
+    pub component: String,
+    /// Six fields: second minute hour day-of-month month day-of-week.
+    pub cron_expression: String,
+    /// With several host replicas, only the one holding the job's Redis lease runs it.
+    #[serde(default)]
+    pub singleton: bool,
+}
+
+/// `[[trigger.redis]]`, as Spin defines it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTrigger {
+    /// Optional id, for logs.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Id of the component; it exports `fermyon:spin/inbound-redis`.
+    pub component: String,
+    /// Channel to subscribe to.
+    pub channel: String,
+    /// Server address; default `[application.trigger.redis] address`.
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// `[application.trigger.kafka]`: the event bus for every Kafka trigger and the producer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Comma-separated `host:port` list; may use `{{ variable }}`.
+    pub brokers: String,
+    /// Folder of `<eventType>.schema.json` files, relative to the manifest.
+    #[serde(default)]
+    pub schemas: Option<String>,
+    /// Partitions of topics the host creates (consumed topics, dead-letter topics, produced
+    /// topics that do not exist yet).
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// Databases (connection strings, `{{ variable }}` allowed) whose `outbox` table the host
+    /// relays to Kafka.
+    #[serde(default)]
+    pub outbox: Vec<String>,
+    /// Extra librdkafka settings for consumers and the producer.
+    #[serde(default)]
+    pub client: BTreeMap<String, String>,
+}
+
+fn default_partitions() -> i32 {
+    4
+}
+
+/// `[application.trigger.redis]`, as Spin defines it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Server the Redis triggers subscribe to; may use `{{ variable }}`.
+    pub address: String,
+}
+
+/// `[application.trigger.cron]` (host-only).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronSettings {
+    /// Redis server that holds singleton leases; default `[application.trigger.redis]
+    /// address`. May use `{{ variable }}`.
+    #[serde(default)]
+    pub lease_address: Option<String>,
 }
 
 /// `[[trigger.http]]`.

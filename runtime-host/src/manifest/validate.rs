@@ -107,5 +107,86 @@ pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
             }
         }
     }
+    validate_event_triggers(loaded)
+}
+
+/// Kafka, cron and Redis triggers: components exist, schedules parse, settings are present.
+fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError> {
+    let file = &loaded.path;
+    let m = &loaded.manifest;
+    let invalid = |location: String, message: String| ManifestError::Invalid {
+        file: file.clone(),
+        location,
+        message,
+    };
+    let known = |location: &str, component: &str| {
+        if m.components.contains_key(component) {
+            Ok(())
+        } else {
+            Err(invalid(location.to_string(), format!("component `{component}` is not defined in [component]")))
+        }
+    };
+    let settings = &m.trigger_settings;
+    if let Some(kafka) = &settings.kafka {
+        if kafka.brokers.trim().is_empty() {
+            return Err(invalid("application.trigger.kafka.brokers".into(), "must name at least one broker".into()));
+        }
+        if let Some(dir) = &kafka.schemas {
+            if !loaded.base_dir.join(dir).is_dir() {
+                return Err(invalid("application.trigger.kafka.schemas".into(), format!("no folder {dir:?}")));
+            }
+        }
+        if kafka.partitions < 1 {
+            return Err(invalid("application.trigger.kafka.partitions".into(), "must be at least 1".into()));
+        }
+    }
+    for (index, t) in m.triggers.kafka.iter().enumerate() {
+        let location = format!("trigger.kafka[{index}]");
+        known(&location, &t.component)?;
+        if settings.kafka.is_none() {
+            return Err(invalid(location, "needs [application.trigger.kafka] with `brokers`".into()));
+        }
+        if t.topics.is_empty() || t.topics.iter().any(|topic| topic.trim().is_empty()) {
+            return Err(invalid(format!("{location}.topics"), "must list at least one topic, none empty".into()));
+        }
+        if t.group.trim().is_empty() {
+            return Err(invalid(format!("{location}.group"), "must not be empty".into()));
+        }
+        if t.max_attempts == 0 {
+            return Err(invalid(format!("{location}.max_attempts"), "must be at least 1".into()));
+        }
+        if t.validate_envelopes && settings.kafka.as_ref().is_some_and(|k| k.schemas.is_none()) {
+            return Err(invalid(
+                format!("{location}.validate_envelopes"),
+                "needs `schemas` in [application.trigger.kafka] (or set validate_envelopes = false)".into(),
+            ));
+        }
+    }
+    for (index, t) in m.triggers.cron.iter().enumerate() {
+        let location = format!("trigger.cron[{index}]");
+        known(&location, &t.component)?;
+        crate::triggers::cron::parse_schedule(&t.cron_expression)
+            .map_err(|e| invalid(format!("{location}.cron_expression"), e))?;
+        let lease = settings.cron.as_ref().and_then(|c| c.lease_address.as_ref()).or(settings.redis.as_ref().map(|r| &r.address));
+        if t.singleton && lease.is_none() {
+            return Err(invalid(
+                format!("{location}.singleton"),
+                "needs a Redis server for the lease: [application.trigger.cron] lease_address or [application.trigger.redis] address".into(),
+            ));
+        }
+    }
+    for (index, t) in m.triggers.redis.iter().enumerate() {
+        let location = format!("trigger.redis[{index}]");
+        known(&location, &t.component)?;
+        if t.channel.trim().is_empty() {
+            return Err(invalid(format!("{location}.channel"), "must not be empty".into()));
+        }
+        if t.address.is_none() && settings.redis.is_none() {
+            return Err(invalid(
+                format!("{location}.address"),
+                "give `address` here or in [application.trigger.redis]".into(),
+            ));
+        }
+    }
     Ok(())
 }

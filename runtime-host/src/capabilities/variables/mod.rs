@@ -51,6 +51,13 @@ impl AppVariables {
         }
     }
 
+    /// Render a `{{ variable }}` template over the application variables.
+    pub fn render(&self, text: &str) -> Result<String, String> {
+        Template::parse(text)?
+            .render(|r| self.values.get(r).cloned())
+            .map_err(|missing| format!("{text:?} refers to undefined variable `{missing}`"))
+    }
+
     /// A component's variables, rendered from its templates.
     pub fn for_component(
         &self,
@@ -91,6 +98,7 @@ mod tests {
                 authors: vec![],
                 trigger: Default::default(),
             },
+            trigger_settings: Default::default(),
             variables: vars
                 .iter()
                 .map(|(n, d)| {

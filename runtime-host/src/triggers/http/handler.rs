@@ -1,14 +1,12 @@
 //! One request: route it, add Spin's headers, run a fresh instance under its deadline.
 
 use super::{HttpComponent, HttpTrigger};
-use crate::engine::HostEngine;
-use crate::state::InstanceState;
+use crate::component::{describe_failure, LoadedComponent};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use wasmtime::Store;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
@@ -59,7 +57,14 @@ impl HttpTrigger {
                 req.headers_mut().insert(name, v);
             }
         }
-        Ok(self.run_component(target, req).await)
+        let response = self.run_component(target.clone(), req).await;
+        self.capabilities.metrics.count(
+            "http_requests_total",
+            "Requests routed to components, by response status.",
+            &[("component", target.id.as_str()), ("status", response.status().as_str())],
+            1,
+        );
+        Ok(response)
     }
 
     async fn run_component(
@@ -68,12 +73,7 @@ impl HttpTrigger {
         req: Request<hyper::body::Incoming>,
     ) -> Response<HyperOutgoingBody> {
         let timeout = self.settings.request_timeout;
-        let mut store = Store::new(
-            target.pre.engine(),
-            InstanceState::new(target.context.clone(), self.capabilities.clone()),
-        );
-        store.limiter(|s| &mut s.limits);
-        HostEngine::arm_deadline(&mut store, timeout);
+        let mut store = LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, timeout);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
@@ -117,23 +117,15 @@ impl HttpTrigger {
             "health" => plain(StatusCode::OK, "ok\n"),
             "ready" if self.ready.load(Ordering::SeqCst) => plain(StatusCode::OK, "ready\n"),
             "ready" => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+            "metrics" => {
+                let mut r = plain(StatusCode::OK, self.capabilities.metrics.render());
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                r
+            }
             _ => plain(StatusCode::NOT_FOUND, format!("no host endpoint {endpoint}\n")),
         }
     }
-}
-
-/// A short reason for a failed instance: wasmtime wraps traps and limit errors in context, so
-/// the root cause is what says what happened.
-pub fn describe_failure(error: &wasmtime::Error) -> String {
-    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
-        return match trap {
-            wasmtime::Trap::Interrupt => "deadline exceeded (epoch interrupt)".to_string(),
-            other => format!("trap: {other}"),
-        };
-    }
-    let root = error.root_cause().to_string();
-    if root.contains("memory") && (root.contains("limit") || root.contains("grow")) {
-        return format!("memory limit exceeded: {root}");
-    }
-    format!("{root} ({error:#})")
 }

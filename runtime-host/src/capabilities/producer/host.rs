@@ -1,0 +1,36 @@
+use crate::bindings::kafka::battlescope::kafka::producer::{Host, OutgoingMessage};
+use crate::bindings::kafka::battlescope::kafka::types::{self, Error};
+use crate::state::InstanceState;
+
+impl types::Host for InstanceState {}
+
+impl Host for InstanceState {
+    async fn send(&mut self, message: OutgoingMessage) -> wasmtime::Result<Result<(), Error>> {
+        let Some(producer) = self.capabilities.producer.clone() else {
+            return Ok(Err(Error::Fatal("no Kafka broker is configured ([application.trigger.kafka])".into())));
+        };
+        let brokers = producer.config().broker_addresses();
+        let allowed = brokers
+            .iter()
+            .any(|(h, p)| self.component.allowed_outbound_hosts.allows("kafka", h, Some(*p)));
+        if !allowed {
+            tracing::warn!(component = %self.component.id, brokers = %producer.config().brokers, topic = %message.topic,
+                "denied Kafka publish: broker is not in allowed_outbound_hosts");
+            return Ok(Err(Error::Fatal(format!(
+                "kafka://{} is not in allowed_outbound_hosts of component `{}`",
+                producer.config().brokers,
+                self.component.id
+            ))));
+        }
+        let mut headers = message.headers;
+        if !headers.iter().any(|(name, _)| name == "traceparent") {
+            let parent = self.trace.as_ref().map(|t| t.child()).unwrap_or_else(crate::trace::TraceParent::new_root);
+            headers.push(("traceparent".into(), parent.header().into_bytes()));
+        }
+        Ok(producer
+            .send(&message.topic, message.key.as_deref(), &headers, &message.data)
+            .await
+            .map(|_| ())
+            .map_err(Error::Retryable))
+    }
+}

@@ -1,0 +1,154 @@
+//! The transactional outbox relay. A service writes its state change and the events it
+//! implies in one transaction, the events as rows of its own `outbox` table; this relay
+//! publishes pending rows to Kafka in id order and then marks them published. A crash between
+//! the publish and the mark publishes those rows again: duplicates are possible, losses are
+//! not, and consumers de-duplicate on the envelope's `eventId`.
+//!
+//! One relay per database at a time: the relay holds a Postgres advisory lock on its session,
+//! so with several host replicas exactly one publishes and per-key order is kept; if it dies,
+//! its session ends and another replica takes over.
+//!
+//! Expected table (each service's migrations create it):
+//! `outbox (id bigserial primary key, topic text, key text, payload text, headers jsonb,
+//!  created_at timestamptz, published_at timestamptz)`.
+
+use crate::kafka_client::Producer;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_postgres::NoTls;
+
+/// Rows published per round trip.
+const BATCH: i64 = 500;
+/// How long an idle relay waits before looking again (a NOTIFY wakes it sooner).
+const IDLE_POLL: Duration = Duration::from_millis(250);
+/// Advisory lock id of the relay ("outbox" in ASCII).
+const RELAY_LOCK: i64 = 0x6f7574626f78;
+/// Published rows older than this are deleted.
+const RETENTION: &str = "1 day";
+
+pub async fn relay(database_url: String, producer: Arc<Producer>, mut shutdown: watch::Receiver<bool>) {
+    let target = crate::migrate::redact(&database_url);
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match relay_session(&database_url, &target, &producer, &mut shutdown).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(database = %target, error = %format!("{e:#}"), "outbox relay interrupted; reconnecting");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait_for(|s| *s) => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+
+async fn relay_session(
+    url: &str,
+    target: &str,
+    producer: &Producer,
+    shutdown: &mut watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let (notified_tx, mut notified) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut connection = connection;
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        use futures::StreamExt;
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(_) = message {
+                let _ = notified_tx.send(());
+            }
+        }
+    });
+    // Wait to become the one relay of this database.
+    loop {
+        let got: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&RELAY_LOCK]).await?.get(0);
+        if got {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.wait_for(|s| *s) => return Ok(()),
+        }
+    }
+    tracing::info!(database = %target, "outbox relay active");
+    client.batch_execute("LISTEN outbox").await?;
+    let mut last_cleanup = std::time::Instant::now();
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let rows = client
+            .query(
+                "SELECT id, topic, key, payload, headers::text FROM outbox
+                 WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                &[&BATCH],
+            )
+            .await?;
+        if rows.is_empty() {
+            if last_cleanup.elapsed() > Duration::from_secs(600) {
+                client
+                    .execute(&format!("DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'"), &[])
+                    .await?;
+                last_cleanup = std::time::Instant::now();
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = notified.recv() => {}
+                _ = shutdown.wait_for(|s| *s) => return Ok(()),
+            }
+            continue;
+        }
+        // Sends are issued together and acknowledged in order per partition (idempotent
+        // producer); all must succeed before any row is marked.
+        let mut sends = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.get(0);
+            let topic: String = row.get(1);
+            let key: Option<String> = row.get(2);
+            let payload: String = row.get(3);
+            let headers_json: Option<String> = row.get(4);
+            let headers = parse_headers(headers_json.as_deref());
+            ids.push(id);
+            sends.push(async move {
+                producer
+                    .send(&topic, key.as_deref().map(str::as_bytes), &headers, payload.as_bytes())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("outbox row {id}: {e}"))
+            });
+        }
+        for result in futures::future::join_all(sends).await {
+            result?;
+        }
+        client.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", &[&ids]).await?;
+        tracing::debug!(database = %target, published = ids.len(), "outbox rows published");
+    }
+}
+
+/// Headers stored as a JSON object of strings.
+fn parse_headers(json: Option<&str>) -> Vec<(String, Vec<u8>)> {
+    let Some(Ok(serde_json::Value::Object(map))) = json.map(serde_json::from_str::<serde_json::Value>) else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.as_bytes().to_vec())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_come_from_a_json_object_of_strings() {
+        let h = parse_headers(Some(r#"{"traceparent":"00-a-b-01","n":1}"#));
+        assert_eq!(h, vec![("traceparent".to_string(), b"00-a-b-01".to_vec())]);
+        assert!(parse_headers(Some("[]")).is_empty());
+        assert!(parse_headers(None).is_empty());
+    }
+}

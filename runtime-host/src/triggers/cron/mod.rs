@@ -1,0 +1,192 @@
+//! The cron trigger (`[[trigger.cron]]`): Spin's cron plugin world with 6-field expressions
+//! (second minute hour day-of-month month day-of-week). A run that is still going when the
+//! next one is due makes that next one skip. `singleton = true` jobs run only on the replica
+//! holding the job's Redis lease.
+
+mod lease;
+
+use crate::bindings::cron::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
+use crate::bindings::cron::SpinCronPre;
+use crate::capabilities::HostCapabilities;
+use crate::component::{describe_failure, ComponentContext, LoadedComponent};
+use crate::manifest::LoadedManifest;
+use crate::state::InstanceState;
+use anyhow::Context;
+use chrono::Utc;
+use lease::Lease;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Mutex};
+
+/// Parse a 6-field cron expression.
+pub fn parse_schedule(expression: &str) -> Result<cron::Schedule, String> {
+    let fields = expression.split_whitespace().count();
+    if fields != 6 {
+        return Err(format!(
+            "{expression:?} has {fields} fields; use 6: second minute hour day-of-month month day-of-week"
+        ));
+    }
+    cron::Schedule::from_str(expression).map_err(|e| format!("{expression:?}: {e}"))
+}
+
+/// The shortest gap between two runs, looking at the next few.
+fn period(schedule: &cron::Schedule) -> Duration {
+    let times: Vec<_> = schedule.upcoming(Utc).take(5).collect();
+    times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).to_std().unwrap_or(Duration::from_secs(60)))
+        .min()
+        .unwrap_or(Duration::from_secs(60))
+}
+
+struct Job {
+    name: String,
+    schedule: cron::Schedule,
+    context: Arc<ComponentContext>,
+    pre: SpinCronPre<InstanceState>,
+    capabilities: Arc<HostCapabilities>,
+    lease: Option<Mutex<Lease>>,
+    running: AtomicBool,
+}
+
+pub struct CronTrigger {
+    jobs: Vec<Arc<Job>>,
+}
+
+impl CronTrigger {
+    pub async fn new(
+        manifest: &LoadedManifest,
+        components: &BTreeMap<String, LoadedComponent>,
+        capabilities: Arc<HostCapabilities>,
+        lease_address: Option<&str>,
+        replica: &str,
+    ) -> anyhow::Result<Self> {
+        let mut jobs = Vec::new();
+        for (index, t) in manifest.manifest.triggers.cron.iter().enumerate() {
+            let component = &components[&t.component];
+            let pre = SpinCronPre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                format!("component `{}` is named by trigger.cron[{index}] but does not export handle-cron-event", t.component)
+            })?;
+            let schedule = parse_schedule(&t.cron_expression).map_err(anyhow::Error::msg)?;
+            let name = t.id.clone().unwrap_or_else(|| format!("cron[{index}]:{}", t.component));
+            let lease = if t.singleton {
+                let address = lease_address.context("a singleton cron job needs a lease address")?;
+                let ttl = (period(&schedule) / 2).clamp(Duration::from_millis(500), Duration::from_secs(15));
+                let key = format!("battlescope:lease:{}:{}", manifest.manifest.application.name, name);
+                Some(Mutex::new(Lease::new(address, key, replica.to_string(), ttl).await.with_context(|| {
+                    format!("connecting to the lease server for {name}")
+                })?))
+            } else {
+                None
+            };
+            jobs.push(Arc::new(Job {
+                name,
+                schedule,
+                context: component.context.clone(),
+                pre,
+                capabilities: capabilities.clone(),
+                lease,
+                running: AtomicBool::new(false),
+            }));
+        }
+        Ok(Self { jobs })
+    }
+
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let mut tasks = Vec::new();
+        for job in self.jobs {
+            tracing::info!(job = %job.name, component = %job.context.id, singleton = job.lease.is_some(), "cron job scheduled");
+            if job.lease.is_some() {
+                tasks.push(tokio::spawn(keep_lease(job.clone(), shutdown.clone())));
+            }
+            tasks.push(tokio::spawn(schedule(job, shutdown.clone())));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        Ok(())
+    }
+}
+
+/// Refresh the lease a few times per TTL so it never lapses while we live.
+async fn keep_lease(job: Arc<Job>, mut shutdown: watch::Receiver<bool>) {
+    let Some(lease) = &job.lease else { return };
+    loop {
+        let wait = {
+            let mut l = lease.lock().await;
+            l.refresh().await;
+            l.ttl() / 3
+        };
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(wait) => false,
+            _ = shutdown.wait_for(|s| *s) => true,
+        };
+        if stopping {
+            lease.lock().await.release().await;
+            return;
+        }
+    }
+}
+
+async fn schedule(job: Arc<Job>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let Some(next) = job.schedule.upcoming(Utc).next() else { return };
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        if let Some(lease) = &job.lease {
+            if !lease.lock().await.held() {
+                continue;
+            }
+        }
+        if job.running.swap(true, Ordering::SeqCst) {
+            tracing::warn!(job = %job.name, "previous run still going; skipping this one");
+            continue;
+        }
+        let job = job.clone();
+        tokio::spawn(async move {
+            let timestamp = next.timestamp().max(0) as u64;
+            if let Err(e) = run_once(&job, timestamp).await {
+                tracing::error!(job = %job.name, component = %job.context.id, "cron run failed: {e}");
+            }
+            job.running.store(false, Ordering::SeqCst);
+        });
+    }
+}
+
+async fn run_once(job: &Job, timestamp: u64) -> Result<(), String> {
+    // A run may take up to the job's period before it is stopped.
+    let budget = period(&job.schedule).max(Duration::from_secs(1));
+    let mut store = LoadedComponent::store(&job.context, job.pre.engine(), &job.capabilities, budget);
+    let instance = job.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+    let outcome = instance.call_handle_cron_event(&mut store, Metadata { timestamp }).await;
+    job.capabilities.metrics.count("cron_runs_total", "Cron runs started on this replica.", &[("job", job.name.as_str())], 1);
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(CronError::Other(e))) => Err(e),
+        Err(trap) => Err(describe_failure(&trap)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_fields_are_required() {
+        assert!(parse_schedule("*/5 * * * * *").is_ok());
+        assert!(parse_schedule("*/5 * * * *").unwrap_err().contains("has 5 fields"));
+        assert!(parse_schedule("61 * * * * *").is_err());
+    }
+
+    #[test]
+    fn period_is_the_gap_between_runs() {
+        assert_eq!(period(&parse_schedule("*/5 * * * * *").unwrap()), Duration::from_secs(5));
+        assert_eq!(period(&parse_schedule("0 */2 * * * *").unwrap()), Duration::from_secs(120));
+    }
+}

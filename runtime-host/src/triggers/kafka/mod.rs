@@ -1,0 +1,226 @@
+//! The Kafka trigger (`[[trigger.kafka]]`): consumer groups over rdkafka, messages of one
+//! partition handled in order by one worker, partitions in parallel, at-least-once delivery
+//! (an offset is stored for commit only after its message was settled: handled, or
+//! dead-lettered after bounded retries).
+
+mod dispatch;
+pub mod envelope;
+mod retry;
+
+use crate::bindings::kafka::KafkaTriggerPre;
+use crate::capabilities::HostCapabilities;
+use crate::component::LoadedComponent;
+use crate::kafka_client::{KafkaConfig, Producer};
+use crate::manifest::LoadedManifest;
+use anyhow::Context;
+use dispatch::{dead_letter_topic, sleep_or_shutdown, Dispatcher};
+use envelope::EnvelopeValidator;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use retry::RetryPolicy;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Messages buffered per partition worker before the consumer loop waits.
+const PARTITION_QUEUE: usize = 256;
+/// How often consumer lag is measured.
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
+
+struct Entry {
+    dispatcher: Arc<Dispatcher>,
+    topics: Vec<String>,
+}
+
+pub struct KafkaTrigger {
+    entries: Vec<Entry>,
+    config: KafkaConfig,
+    producer: Arc<Producer>,
+}
+
+impl KafkaTrigger {
+    pub fn new(
+        manifest: &LoadedManifest,
+        components: &BTreeMap<String, LoadedComponent>,
+        capabilities: Arc<HostCapabilities>,
+        config: &KafkaConfig,
+        budget: Duration,
+    ) -> anyhow::Result<Self> {
+        let producer = capabilities.producer.clone().context("the Kafka trigger needs the producer")?;
+        let validator = match &config.schemas {
+            Some(dir) => Some(Arc::new(EnvelopeValidator::load(dir)?)),
+            None => None,
+        };
+        let mut entries = Vec::new();
+        for (index, t) in manifest.manifest.triggers.kafka.iter().enumerate() {
+            let component = &components[&t.component];
+            let pre = KafkaTriggerPre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
+                format!("component `{}` is named by trigger.kafka[{index}] but does not export battlescope:kafka/incoming-handler", t.component)
+            })?;
+            let name = t.id.clone().unwrap_or_else(|| format!("kafka[{index}]:{}", t.component));
+            let dispatcher = Dispatcher {
+                name,
+                group: t.group.clone(),
+                context: component.context.clone(),
+                pre,
+                capabilities: capabilities.clone(),
+                producer: producer.clone(),
+                policy: RetryPolicy {
+                    max_attempts: t.max_attempts,
+                    initial_backoff: Duration::from_millis(t.initial_backoff_ms),
+                    max_backoff: Duration::from_millis(t.max_backoff_ms),
+                },
+                validator: if t.validate_envelopes { validator.clone() } else { None },
+                budget,
+            };
+            entries.push(Entry { dispatcher: Arc::new(dispatcher), topics: t.topics.clone() });
+        }
+        Ok(Self { entries, config: config.clone(), producer })
+    }
+
+    /// Consume until shutdown; then store nothing more and commit what was settled.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let mut topics: Vec<String> = Vec::new();
+        for e in &self.entries {
+            for t in &e.topics {
+                topics.push(t.clone());
+                topics.push(dead_letter_topic(t));
+            }
+        }
+        topics.sort();
+        topics.dedup();
+        self.producer.ensure_topics(&topics).await?;
+        let consumers = self.entries.iter().map(|e| self.consumer(e)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut tasks = Vec::new();
+        for (entry, consumer) in self.entries.into_iter().zip(consumers) {
+            tracing::info!(trigger = %entry.dispatcher.name, component = %entry.dispatcher.context.id,
+                topics = ?entry.topics, group = %entry.dispatcher.group, "kafka trigger consuming");
+            tasks.push(tokio::spawn(consume(consumer, entry.dispatcher, shutdown.clone())));
+        }
+        for t in tasks {
+            t.await.context("kafka consumer task")??;
+        }
+        Ok(())
+    }
+
+    fn consumer(&self, entry: &Entry) -> anyhow::Result<Arc<StreamConsumer>> {
+        let mut c = self.config.client_config();
+        // Defaults first; `[application.trigger.kafka.client]` settings win.
+        for (k, v) in [
+            ("enable.auto.commit", "true"),
+            ("auto.commit.interval.ms", "500"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "1000"),
+        ] {
+            if !self.config.client.contains_key(k) {
+                c.set(k, v);
+            }
+        }
+        c.set("group.id", &entry.dispatcher.group);
+        let consumer: StreamConsumer = c.create().context("creating a Kafka consumer")?;
+        let topics: Vec<&str> = entry.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics).with_context(|| format!("subscribing to {topics:?}"))?;
+        Ok(Arc::new(consumer))
+    }
+}
+
+async fn consume(consumer: Arc<StreamConsumer>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut workers: HashMap<(String, i32), mpsc::Sender<OwnedMessage>> = HashMap::new();
+    let mut handles = Vec::new();
+    let lag = tokio::spawn(report_lag(consumer.clone(), dispatcher.clone(), shutdown.clone()));
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            r = consumer.recv() => r,
+        };
+        let msg = match received {
+            Ok(m) => m.detach(),
+            Err(e) => {
+                tracing::warn!(trigger = %dispatcher.name, error = %e, "kafka receive failed");
+                if sleep_or_shutdown(Duration::from_millis(500), &mut shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let key = (msg.topic().to_string(), msg.partition());
+        let sender = workers.entry(key.clone()).or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(PARTITION_QUEUE);
+            handles.push(tokio::spawn(partition_worker(consumer.clone(), dispatcher.clone(), rx, shutdown.clone())));
+            tx
+        });
+        if sender.send(msg).await.is_err() {
+            tracing::error!(topic = %key.0, partition = key.1, "partition worker stopped unexpectedly");
+            workers.remove(&key);
+        }
+    }
+    drop(workers);
+    for h in handles {
+        let _ = h.await;
+    }
+    lag.abort();
+    // Offsets stored so far (settled messages only) are committed before leaving the group.
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %e, "final commit");
+    }
+    tracing::info!(trigger = %dispatcher.name, "kafka trigger stopped");
+    Ok(())
+}
+
+/// Handles one partition's messages in offset order.
+async fn partition_worker(
+    consumer: Arc<StreamConsumer>,
+    dispatcher: Arc<Dispatcher>,
+    mut rx: mpsc::Receiver<OwnedMessage>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while let Some(msg) = rx.recv().await {
+        if *shutdown.borrow() {
+            return;
+        }
+        if !dispatcher.settle(&msg, &mut shutdown).await {
+            return;
+        }
+        // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself
+        // commits `offset + 1` (the next message to read): pass the handled message's own
+        // offset. Adding one here would skip a message after every restart.
+        if let Err(e) = consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
+            // The partition moved to another member in a rebalance; it will redeliver.
+            tracing::debug!(topic = %msg.topic(), partition = msg.partition(), error = %e, "offset not stored");
+        }
+    }
+}
+
+/// Consumer lag per assigned partition: high watermark minus our position.
+async fn report_lag(consumer: Arc<StreamConsumer>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if sleep_or_shutdown(LAG_INTERVAL, &mut shutdown).await {
+            return;
+        }
+        let c = consumer.clone();
+        let lags = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let Ok(position) = c.position() else { return out };
+            for e in position.elements() {
+                let Some(pos) = e.offset().to_raw() else { continue };
+                if let Ok((_, high)) = c.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(1)) {
+                    out.push((e.topic().to_string(), e.partition(), (high - pos).max(0)));
+                }
+            }
+            out
+        })
+        .await
+        .unwrap_or_default();
+        for (topic, partition, lag) in lags {
+            dispatcher.capabilities.metrics.gauge(
+                "kafka_consumer_lag",
+                "Messages between the consumer's position and the partition's end.",
+                &[("group", dispatcher.group.as_str()), ("topic", topic.as_str()), ("partition", &partition.to_string())],
+                lag as f64,
+            );
+        }
+    }
+}

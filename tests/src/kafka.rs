@@ -1,0 +1,80 @@
+//! Kafka helpers for the tests: the stack's brokers, unique topic names, raw produce, and
+//! reading a topic (dead-letter topics, say) from the beginning.
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use std::time::{Duration, Instant};
+
+pub fn brokers() -> String {
+    std::env::var("BATTLESCOPE_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A topic name no other test run uses.
+pub fn unique_topic(test: &str) -> String {
+    crate::unique_prefix(test).trim_end_matches('_').replace('_', "-")
+}
+
+/// A message read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub key: Option<String>,
+    pub payload: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Record {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Publish raw bytes, bypassing every component (for malformed input).
+pub async fn produce_raw(topic: &str, key: &str, payload: &[u8]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("message.timeout.ms", "10000")
+        .create()
+        .expect("test producer");
+    producer
+        .send(FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)
+        .expect("test publish");
+}
+
+/// Read `topic` from its beginning until `want` messages arrived or `timeout` passed.
+pub async fn read_topic(topic: &str, want: usize, timeout: Duration) -> Vec<Record> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("reader-{}", crate::unique_prefix("r")))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .expect("test consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < want && Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, consumer.recv()).await {
+            Ok(Ok(m)) => out.push(Record {
+                key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                payload: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+                headers: m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }),
+            Ok(Err(e)) => panic!("reading {topic}: {e}"),
+            Err(_) => break,
+        }
+    }
+    out
+}

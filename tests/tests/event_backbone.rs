@@ -1,0 +1,148 @@
+//! The event backbone against the real tansu broker, Postgres and Redis: keyed order, crash
+//! safety, retries and dead letters, envelope validation, and the outbox.
+
+use battlescope_tests::contract::validate_event;
+use battlescope_tests::events::{wait_for_count, EventApp, Options};
+use battlescope_tests::{http, kafka};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const EFFECTS: &str = "SELECT total FROM effects WHERE id = 1";
+
+async fn produce(host: &battlescope_tests::host::Host, topic: &str, n: u32, keys: u32, behaviour: &str) {
+    let url = host.url(&format!("/probe-events/produce?n={n}&keys={keys}&topic={topic}&behaviour={behaviour}"));
+    let r = http::request("POST", &url, "").await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn keyed_events_flow_between_components_in_order_and_match_their_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "order", &Options::default());
+    let host = app.start("a").await;
+    produce(&host, &app.topic, 200, 5, "ok").await;
+    let db = app.db().await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 200, 60).await, 200, "all 200 events arrived\n{}", host.log_text());
+
+    let rows = db.query("SELECT key, seq, payload, traceparent FROM seen ORDER BY arrival", &[]).await.unwrap();
+    let mut last: HashMap<String, i32> = HashMap::new();
+    for row in &rows {
+        let (key, seq): (String, i32) = (row.get(0), row.get(1));
+        if let Some(prev) = last.insert(key.clone(), seq) {
+            assert!(seq > prev, "key {key}: seq {seq} arrived after {prev}");
+        }
+        let payload: String = row.get(2);
+        validate_event(&payload).unwrap();
+        let traceparent: Option<String> = row.get(3);
+        assert!(traceparent.is_some_and(|t| t.starts_with("00-")), "the producer sent trace context");
+    }
+    assert_eq!(last.len(), 5);
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    assert!(metrics.contains(&format!("kafka_messages_consumed_total{{topic=\"{}\"", app.topic)), "{metrics}");
+    assert!(metrics.contains("kafka_messages_produced_total"), "{metrics}");
+}
+
+#[tokio::test]
+async fn sigkill_mid_stream_loses_nothing_and_applies_each_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "crash", &Options { handle_delay_ms: 4, ..Options::default() });
+    let host = app.start("a").await;
+    produce(&host, &app.topic, 600, 8, "ok").await;
+    let db = app.db().await;
+    let before = wait_for_count(&db, EFFECTS, 120, 60).await;
+    assert!(before >= 120, "processing started");
+    host.kill().await; // SIGKILL: no shutdown, no final commit
+    let killed_at: i64 = db.query_one(EFFECTS, &[]).await.unwrap().get(0);
+    assert!(killed_at < 600, "the host died mid-stream ({killed_at} of 600 applied)");
+
+    let host = app.start("a").await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 600, 120).await, 600, "{}", host.log_text());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let effects: i64 = db.query_one(EFFECTS, &[]).await.unwrap().get(0);
+    let distinct: i64 = db.query_one("SELECT count(*) FROM seen", &[]).await.unwrap().get(0);
+    let deliveries: i64 = db.query_one("SELECT count(*) FROM deliveries", &[]).await.unwrap().get(0);
+    assert_eq!(effects, 600, "each event applied exactly once");
+    assert_eq!(distinct, 600, "none missing");
+    assert!(deliveries >= 600, "redeliveries are allowed ({deliveries})");
+    println!("crash test: {killed_at} applied before SIGKILL, {deliveries} deliveries for 600 events");
+}
+
+#[tokio::test]
+async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_moves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "dlq", &Options::default());
+    let host = app.start("a").await;
+    // One key, so one partition, in this order.
+    produce(&host, &app.topic, 1, 1, "fail-then-ok").await;
+    produce(&host, &app.topic, 1, 1, "fail-always").await;
+    produce(&host, &app.topic, 1, 1, "fatal").await;
+    produce(&host, &app.topic, 1, 1, "ok").await;
+    let db = app.db().await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 2, 60).await, 2, "{}", host.log_text());
+    let recovered: i32 = db
+        .query_one("SELECT a.n FROM attempts a JOIN seen s USING (event_id)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recovered, 3, "failed twice, then succeeded on the third attempt");
+    let order: Vec<i32> = db.query("SELECT seq FROM seen ORDER BY arrival", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(order.len(), 2);
+
+    let dead = kafka::read_topic(&format!("{}.dlq", app.topic), 2, Duration::from_secs(30)).await;
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let always = dead.iter().find(|r| r.payload.contains("fail-always")).expect("fail-always dead-lettered");
+    assert!(always.header("battlescope-dlq-error").unwrap().contains("always failing, attempt 3"), "{always:?}");
+    assert_eq!(always.header("battlescope-dlq-attempts"), Some("3"));
+    assert_eq!(always.header("battlescope-dlq-topic"), Some(app.topic.as_str()));
+    assert_eq!(always.key.as_deref(), Some("k0"), "the key is kept");
+    let fatal = dead.iter().find(|r| r.payload.contains("\"fatal\"")).expect("fatal dead-lettered");
+    assert_eq!(fatal.header("battlescope-dlq-attempts"), Some("1"), "a fatal error is not retried");
+    assert!(fatal.header("traceparent").is_some(), "original headers are kept");
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    assert!(metrics.contains(&format!("kafka_messages_dead_lettered_total{{topic=\"{}\"", app.topic)), "{metrics}");
+}
+
+#[tokio::test]
+async fn an_invalid_envelope_is_dead_lettered_with_the_schema_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "schema", &Options::default());
+    let host = app.start("a").await;
+    let bad = br#"{"eventId":"6f1c2a9e-6a4e-4b8f-9a39-2f7f8b0a1c11","eventType":"test.probe","timestamp":"2021-11-28T10:21:00Z","data":{"key":"k0","seq":-5,"behaviour":"ok"}}"#;
+    kafka::produce_raw(&app.topic, "k0", bad).await;
+    kafka::produce_raw(&app.topic, "k0", b"this is not json").await;
+    produce(&host, &app.topic, 1, 1, "ok").await;
+    let db = app.db().await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 1, 60).await, 1, "{}", host.log_text());
+    let dead = kafka::read_topic(&format!("{}.dlq", app.topic), 2, Duration::from_secs(30)).await;
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let schema_error = dead.iter().find(|r| r.payload.contains("-5")).unwrap().header("battlescope-dlq-error").unwrap().to_string();
+    assert!(schema_error.contains("invalid envelope") && schema_error.contains("/data/seq"), "{schema_error}");
+    let json_error = dead.iter().find(|r| r.payload == "this is not json").unwrap();
+    assert!(json_error.header("battlescope-dlq-error").unwrap().contains("not JSON"), "{json_error:?}");
+    let deliveries: i64 = db.query_one("SELECT count(*) FROM deliveries", &[]).await.unwrap().get(0);
+    assert_eq!(deliveries, 1, "the component never saw the invalid messages");
+}
+
+#[tokio::test]
+async fn outbox_rows_reach_the_consumer_even_when_the_relay_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "outbox", &Options { outbox: true, ..Options::default() });
+    let host = app.start("a").await;
+    let r = http::request("POST", &host.url(&format!("/probe-events/outbox?n=400&keys=4&topic={}", app.topic)), "").await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let db = app.db().await;
+    let orders: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.unwrap().get(0);
+    assert_eq!(orders, 400, "domain rows and outbox rows committed together");
+    wait_for_count(&db, EFFECTS, 40, 60).await;
+    host.kill().await;
+    let _host = app.start("a").await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 400, 120).await, 400);
+    let pending = wait_for_count(&db, "SELECT -count(*) FROM outbox WHERE published_at IS NULL", 0, 30).await;
+    assert_eq!(pending, 0, "every outbox row is marked published");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let effects: i64 = db.query_one(EFFECTS, &[]).await.unwrap().get(0);
+    assert_eq!(effects, 400, "duplicates from the relay are absorbed by the idempotent consumer");
+    for row in db.query("SELECT payload FROM seen", &[]).await.unwrap() {
+        validate_event(&row.get::<_, String>(0)).unwrap();
+    }
+}
