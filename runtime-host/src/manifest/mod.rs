@@ -149,3 +149,73 @@ fn trigger_settings(
     }
     Ok(settings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "t"
+[variables]
+brokers = { default = "127.0.0.1:9092" }
+[application.trigger.kafka]
+brokers = "{{ brokers }}"
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+[[trigger.kafka]]
+component = "api"
+topics = ["killmail.ingested"]
+group = "g"
+validate_envelopes = false
+[[trigger.cron]]
+component = "api"
+cron_expression = "*/6 * * * * *"
+[component.api]
+source = "api.wasm"
+allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
+"#;
+
+    fn parse_str(text: &str) -> Result<Manifest, ManifestError> {
+        parse(Path::new("spin.toml"), text)
+    }
+
+    #[test]
+    fn parses_every_trigger_type_and_defaults() {
+        let m = parse_str(BASE).unwrap();
+        assert_eq!(m.triggers.http.len(), 1);
+        let k = &m.triggers.kafka[0];
+        assert_eq!((k.max_attempts, k.initial_backoff_ms, k.max_backoff_ms), (5, 200, 10_000));
+        assert_eq!(m.triggers.cron[0].cron_expression, "*/6 * * * * *");
+        assert!(!m.triggers.cron[0].singleton);
+        assert_eq!(m.trigger_settings.kafka.as_ref().unwrap().partitions, 4);
+        assert_eq!(m.components["api"].allowed_outbound_hosts.len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_component_field_names_the_component_and_the_field() {
+        let e = parse_str(&BASE.replace("allowed_outbound_hosts", "allowed_hosts")).unwrap_err().to_string();
+        assert!(e.starts_with("spin.toml: component `api`:"), "{e}");
+        assert!(e.contains("unknown field `allowed_hosts`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_trigger_types_and_trigger_fields_are_refused() {
+        let e = parse_str(&BASE.replace("[[trigger.cron]]", "[[trigger.mqtt]]")).unwrap_err().to_string();
+        assert!(e.contains("trigger.mqtt") && e.contains("no `mqtt` trigger"), "{e}");
+        let e = parse_str(&BASE.replace("group = \"g\"", "group = \"g\"\nretries = 3")).unwrap_err().to_string();
+        assert!(e.contains("trigger.kafka[0]") && e.contains("unknown field `retries`"), "{e}");
+        let e = parse_str(&BASE.replace("[application.trigger.kafka]\nbrokers", "[application.trigger.kafka]\nbroker")).unwrap_err().to_string();
+        assert!(e.contains("application.trigger.kafka"), "{e}");
+    }
+
+    #[test]
+    fn only_manifest_version_2_is_read() {
+        let e = parse_str(&BASE.replace("spin_manifest_version = 2", "spin_manifest_version = 1")).unwrap_err().to_string();
+        assert!(e.contains("spin_manifest_version") && e.contains("version 2"), "{e}");
+        let e = parse_str("spin_manifest_version = 2\n[application]\n").unwrap_err().to_string();
+        assert!(e.contains("malformed manifest") && e.contains("name"), "{e}");
+    }
+}

@@ -88,21 +88,47 @@ fn table(name: &str) -> redb::TableDefinition<'_, &'static str, &'static [u8]> {
     redb::TableDefinition::new(name)
 }
 
+/// Run `read` on the label's table in a read transaction, off the async threads; a table
+/// that was never written reads as `empty`.
+async fn read_table<T: Send + 'static>(
+    db: &Arc<redb::Database>,
+    name: &str,
+    empty: T,
+    read: impl FnOnce(&redb::ReadOnlyTable<&'static str, &'static [u8]>) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let (db, name) = (db.clone(), name.to_string());
+    tokio::task::spawn_blocking(move || {
+        let txn = db.begin_read()?;
+        match txn.open_table(table(&name)) {
+            Ok(t) => read(&t),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(empty),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?
+}
+
+/// Run `write` on the label's table in a committed write transaction, off the async threads.
+async fn write_table(
+    db: &Arc<redb::Database>,
+    name: &str,
+    write: impl FnOnce(&mut redb::Table<&'static str, &'static [u8]>) -> anyhow::Result<()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (db, name) = (db.clone(), name.to_string());
+    tokio::task::spawn_blocking(move || {
+        let txn = db.begin_write()?;
+        write(&mut txn.open_table(table(&name))?)?;
+        txn.commit()?;
+        Ok(())
+    })
+    .await?
+}
+
 impl Backend {
     async fn get(&self, key: String) -> anyhow::Result<Option<Vec<u8>>> {
         match self {
-            Backend::Disk { db, table: name } => {
-                let (db, name) = (db.clone(), name.clone());
-                tokio::task::spawn_blocking(move || {
-                    let txn = db.begin_read()?;
-                    let t = match txn.open_table(table(&name)) {
-                        Ok(t) => t,
-                        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                        Err(e) => return Err(e.into()),
-                    };
-                    Ok(t.get(key.as_str())?.map(|v| v.value().to_vec()))
-                })
-                .await?
+            Backend::Disk { db, table } => {
+                read_table(db, table, None, move |t| Ok(t.get(key.as_str())?.map(|v| v.value().to_vec()))).await
             }
             Backend::Redis { connection } => Ok(connection.clone().get(key).await?),
         }
@@ -110,15 +136,12 @@ impl Backend {
 
     async fn set(&self, key: String, value: Vec<u8>) -> anyhow::Result<()> {
         match self {
-            Backend::Disk { db, table: name } => {
-                let (db, name) = (db.clone(), name.clone());
-                tokio::task::spawn_blocking(move || {
-                    let txn = db.begin_write()?;
-                    txn.open_table(table(&name))?.insert(key.as_str(), value.as_slice())?;
-                    txn.commit()?;
+            Backend::Disk { db, table } => {
+                write_table(db, table, move |t| {
+                    t.insert(key.as_str(), value.as_slice())?;
                     Ok(())
                 })
-                .await?
+                .await
             }
             Backend::Redis { connection } => Ok(connection.clone().set(key, value).await?),
         }
@@ -126,15 +149,12 @@ impl Backend {
 
     async fn delete(&self, key: String) -> anyhow::Result<()> {
         match self {
-            Backend::Disk { db, table: name } => {
-                let (db, name) = (db.clone(), name.clone());
-                tokio::task::spawn_blocking(move || {
-                    let txn = db.begin_write()?;
-                    txn.open_table(table(&name))?.remove(key.as_str())?;
-                    txn.commit()?;
+            Backend::Disk { db, table } => {
+                write_table(db, table, move |t| {
+                    t.remove(key.as_str())?;
                     Ok(())
                 })
-                .await?
+                .await
             }
             Backend::Redis { connection } => Ok(connection.clone().del(key).await?),
         }
@@ -142,22 +162,15 @@ impl Backend {
 
     async fn keys(&self) -> anyhow::Result<Vec<String>> {
         match self {
-            Backend::Disk { db, table: name } => {
-                let (db, name) = (db.clone(), name.clone());
-                tokio::task::spawn_blocking(move || {
-                    let txn = db.begin_read()?;
-                    let t = match txn.open_table(table(&name)) {
-                        Ok(t) => t,
-                        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                        Err(e) => return Err(e.into()),
-                    };
+            Backend::Disk { db, table } => {
+                read_table(db, table, Vec::new(), |t| {
                     let mut keys = Vec::new();
                     for entry in t.iter()? {
                         keys.push(entry?.0.value().to_string());
                     }
                     Ok(keys)
                 })
-                .await?
+                .await
             }
             Backend::Redis { connection } => {
                 let mut conn = connection.clone();

@@ -18,6 +18,21 @@ fn params(values: Vec<ParameterValue>) -> Vec<Param> {
     values.into_iter().map(Param::from).collect()
 }
 
+/// Prepare `statement` (cached per pooled connection) and turn the parameters into values
+/// tokio-postgres can bind.
+async fn prepare(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    values: Vec<ParameterValue>,
+) -> Result<(tokio_postgres::Statement, Vec<Param>), Error> {
+    let stmt = client.prepare_cached(statement).await.map_err(query_failed)?;
+    Ok((stmt, params(values)))
+}
+
+fn bind(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
 impl Host for InstanceState {}
 
 impl HostConnection for InstanceState {
@@ -44,13 +59,11 @@ impl HostConnection for InstanceState {
 
     async fn query(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<RowSet> {
         let client = &self.table.get(&c)?.client;
-        let params = params(values);
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let stmt = match client.prepare_cached(&statement).await {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(query_failed(e))),
+        let (stmt, params) = match prepare(client, &statement, values).await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
         };
-        let rows = match client.query(&stmt, &refs).await {
+        let rows = match client.query(&stmt, &bind(&params)).await {
             Ok(rows) => rows,
             Err(e) => return Ok(Err(bad_parameter_or_query(e))),
         };
@@ -71,13 +84,11 @@ impl HostConnection for InstanceState {
 
     async fn execute(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<u64> {
         let client = &self.table.get(&c)?.client;
-        let params = params(values);
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let stmt = match client.prepare_cached(&statement).await {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(query_failed(e))),
+        let (stmt, params) = match prepare(client, &statement, values).await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
         };
-        Ok(client.execute(&stmt, &refs).await.map_err(bad_parameter_or_query))
+        Ok(client.execute(&stmt, &bind(&params)).await.map_err(bad_parameter_or_query))
     }
 
     async fn drop(&mut self, c: Resource<Connection>) -> wasmtime::Result<()> {
