@@ -44,7 +44,7 @@ install_packages() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -q wasm32-wasip2; then
+  if command -v rustup >/dev/null && ! (cd "$REPO" && rustup target list --installed 2>/dev/null) | grep -q wasm32-wasip2; then
     log "adding rustup target wasm32-wasip2"
     (cd "$REPO" && rustup target add wasm32-wasip2)
   fi

@@ -83,6 +83,13 @@ impl LoadedComponent {
     }
 }
 
+/// The typed pre-instance a trigger builds from a component (`ProxyPre::new(pre)`, say), or an
+/// error that names the trigger, the component and the export it lacks.
+pub fn require_export<P>(made: wasmtime::Result<P>, trigger: &str, component: &str, export: &str) -> anyhow::Result<P> {
+    made.map_err(anyhow::Error::from)
+        .with_context(|| format!("component `{component}` is named by {trigger} but does not export {export}"))
+}
+
 /// A short reason for a failed instance: wasmtime wraps traps and limit errors in context, so
 /// the root cause is what says what happened.
 pub fn describe_failure(error: &wasmtime::Error) -> String {

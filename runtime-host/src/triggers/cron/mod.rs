@@ -8,7 +8,7 @@ mod lease;
 use crate::bindings::cron::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
 use crate::bindings::cron::SpinCronPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{describe_failure, ComponentContext, LoadedComponent};
+use crate::component::{describe_failure, require_export, ComponentContext, LoadedComponent};
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use anyhow::Context;
@@ -67,9 +67,12 @@ impl CronTrigger {
         let mut jobs = Vec::new();
         for (index, t) in manifest.manifest.triggers.cron.iter().enumerate() {
             let component = &components[&t.component];
-            let pre = SpinCronPre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                format!("component `{}` is named by trigger.cron[{index}] but does not export handle-cron-event", t.component)
-            })?;
+            let pre = require_export(
+                SpinCronPre::new(component.pre.clone()),
+                &format!("trigger.cron[{index}]"),
+                &t.component,
+                "handle-cron-event",
+            )?;
             let schedule = parse_schedule(&t.cron_expression).map_err(anyhow::Error::msg)?;
             let name = t.id.clone().unwrap_or_else(|| format!("cron[{index}]:{}", t.component));
             let lease = if t.singleton {

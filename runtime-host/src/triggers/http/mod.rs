@@ -5,7 +5,7 @@ mod handler;
 pub mod routes;
 
 use crate::capabilities::HostCapabilities;
-use crate::component::LoadedComponent;
+use crate::component::{require_export, LoadedComponent};
 use crate::manifest::{HttpRoute, LoadedManifest};
 use crate::state::InstanceState;
 use anyhow::Context;
@@ -58,9 +58,12 @@ impl HttpTrigger {
                 Some(t) => t.clone(),
                 None => {
                     let loaded = &components[id];
-                    let pre = ProxyPre::new(loaded.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                        format!("component `{id}` is routed by an HTTP trigger but does not export wasi:http/incoming-handler@0.2")
-                    })?;
+                    let pre = require_export(
+                        ProxyPre::new(loaded.pre.clone()),
+                        "an HTTP trigger",
+                        id,
+                        "wasi:http/incoming-handler@0.2",
+                    )?;
                     let t = Arc::new(HttpComponent { id: id.clone(), context: loaded.context.clone(), pre });
                     proxies.insert(id.clone(), t.clone());
                     t

@@ -9,7 +9,7 @@ mod retry;
 
 use crate::bindings::kafka::KafkaTriggerPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::LoadedComponent;
+use crate::component::{require_export, LoadedComponent};
 use crate::kafka_client::{KafkaConfig, Producer};
 use crate::manifest::LoadedManifest;
 use anyhow::Context;
@@ -55,9 +55,12 @@ impl KafkaTrigger {
         let mut entries = Vec::new();
         for (index, t) in manifest.manifest.triggers.kafka.iter().enumerate() {
             let component = &components[&t.component];
-            let pre = KafkaTriggerPre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                format!("component `{}` is named by trigger.kafka[{index}] but does not export battlescope:kafka/incoming-handler", t.component)
-            })?;
+            let pre = require_export(
+                KafkaTriggerPre::new(component.pre.clone()),
+                &format!("trigger.kafka[{index}]"),
+                &t.component,
+                "battlescope:kafka/incoming-handler",
+            )?;
             let name = t.id.clone().unwrap_or_else(|| format!("kafka[{index}]:{}", t.component));
             let dispatcher = Dispatcher {
                 name,

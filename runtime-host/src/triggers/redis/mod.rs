@@ -4,7 +4,7 @@
 
 use crate::bindings::redis_trigger::RedisTriggerPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{describe_failure, ComponentContext, LoadedComponent};
+use crate::component::{describe_failure, require_export, ComponentContext, LoadedComponent};
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use anyhow::Context;
@@ -40,9 +40,12 @@ impl RedisTrigger {
         let mut subscriptions = Vec::new();
         for (index, t) in manifest.manifest.triggers.redis.iter().enumerate() {
             let component = &components[&t.component];
-            let pre = RedisTriggerPre::new(component.pre.clone()).map_err(anyhow::Error::from).with_context(|| {
-                format!("component `{}` is named by trigger.redis[{index}] but does not export fermyon:spin/inbound-redis", t.component)
-            })?;
+            let pre = require_export(
+                RedisTriggerPre::new(component.pre.clone()),
+                &format!("trigger.redis[{index}]"),
+                &t.component,
+                "fermyon:spin/inbound-redis",
+            )?;
             let address = match &t.address {
                 Some(a) => render(a)?,
                 None => default_address.context("no Redis address")?.to_string(),
