@@ -1,11 +1,15 @@
 # BattleScope. On a fresh machine: `make run` starts everything, `make test` runs every test.
 SHELL := /bin/bash
 CARGO ?= cargo
-TARGET_DIR := $(CURDIR)/target
+# CI points CARGO_TARGET_DIR at a cache that outlives clean clones.
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
 COMPONENTS := ingestion
 TEST_COMPONENTS := probe kafka-probe
+# Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
+PLUGINS := min-value-filter capital-ships-filter plugin-template
+TEST_PLUGINS := hostile-plugin
 
 export BATTLESCOPE_BIN := $(TARGET_DIR)/debug/battlescope
 export BATTLESCOPE_WASM_DIR := $(WASM_DIR)
@@ -22,22 +26,38 @@ export BATTLESCOPE_KAFKA_BROKERS ?= 127.0.0.1:$(BATTLESCOPE_KAFKA_PORT)
 export SPIN_VARIABLE_KAFKA_BROKERS ?= $(BATTLESCOPE_KAFKA_BROKERS)
 export SPIN_VARIABLE_POSTGRES_HOST ?= 127.0.0.1:$(BATTLESCOPE_PG_PORT)
 export SPIN_VARIABLE_INGESTION_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_ingestion
+export SPIN_VARIABLE_REDIS_ADDRESS ?= $(BATTLESCOPE_REDIS_URL)
+REPLAY_PORT ?= 8090
 
-.PHONY: run test bench stack stack-down components host host-release migrate check fmt clippy
+.PHONY: run replay-server test bench stack stack-down components host host-release migrate check fmt clippy
 
-## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN).
-run: stack components host-release
-	@echo "BattleScope: http://$(LISTEN)  (health: curl http://$(LISTEN)/api/ingestion/health)"
-	$(TARGET_DIR)/release/battlescope up --from spin.toml --listen $(LISTEN) --log-format text
+## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN). Ingestion polls the
+## live R2Z2 feed; `make run REPLAY=1` feeds it the recorded day from a local replay server.
+run: stack components host-release $(if $(REPLAY),replay-server)
+	@set -e; \
+	export SPIN_VARIABLE_API_TOKEN="$${SPIN_VARIABLE_API_TOKEN:-$$(scripts/stack.sh token)}"; \
+	if [ -n "$(REPLAY)" ]; then \
+	  $(TARGET_DIR)/release/replay-server --port $(REPLAY_PORT) & \
+	  trap "kill $$! 2>/dev/null" EXIT; \
+	  for v in R2Z2 REDISQ ESI; do export SPIN_VARIABLE_$${v}_ORIGIN=http://127.0.0.1:$(REPLAY_PORT); done; \
+	  export SPIN_VARIABLE_R2Z2_START_SEQUENCE=1 SPIN_VARIABLE_FEED_REQUESTS_PER_SECOND=0; \
+	fi; \
+	echo "BattleScope: http://$(LISTEN)  (health: curl http://$(LISTEN)/api/ingestion/health)"; \
+	echo "API token (write endpoints, battlescope backfill): $$SPIN_VARIABLE_API_TOKEN"; \
+	$(TARGET_DIR)/release/battlescope up --from spin.toml --runtime-config-file runtime-config.toml --listen $(LISTEN) --log-format text
+
+replay-server:
+	$(CARGO) build --release -p battlescope-tests --bin replay-server
 
 ## Everything CI runs: unit tests (host and components, natively) and integration tests.
 test: stack components host
-	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion -p battlescope-tests -- --test-threads=4
+	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion $(addprefix -p ,$(PLUGINS)) -p battlescope-tests -- --test-threads=4
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
 bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-http -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-kafka -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-ingestion -- --host $(TARGET_DIR)/release/battlescope
 
 stack:
 	@scripts/stack.sh up
@@ -46,7 +66,8 @@ stack-down:
 	@scripts/stack.sh down
 
 components:
-	$(CARGO) build --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS))
+	$(CARGO) build --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS) $(TEST_PLUGINS))
+	$(CARGO) build --release --target wasm32-unknown-unknown $(addprefix -p ,$(PLUGINS) $(TEST_PLUGINS))
 
 host:
 	$(CARGO) build -p battlescope-host

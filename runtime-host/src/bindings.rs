@@ -52,5 +52,27 @@ pub mod redis_trigger {
     });
 }
 
+/// `battlescope:ruleset-filter` (`wit/ruleset-filter/`): the runner components import, and
+/// the filter world the host calls plugins through (sharing the runner's types).
+pub mod plugins {
+    pub mod runner {
+        wasmtime::component::bindgen!({
+            path: "../wit/ruleset-filter",
+            world: "battlescope:ruleset-filter/plugin-runner",
+            imports: { default: async | trappable },
+        });
+    }
+
+    pub mod filter {
+        wasmtime::component::bindgen!({
+            path: "../wit/ruleset-filter",
+            world: "battlescope:ruleset-filter/ruleset-filter",
+            with: { "battlescope:ruleset-filter/types": super::runner::battlescope::ruleset_filter::types },
+        });
+    }
+
+    pub use runner::battlescope::ruleset_filter::types;
+}
+
 pub use self::spin::fermyon::spin::{key_value, redis, variables};
 pub use self::spin::spin::postgres::postgres;

@@ -29,6 +29,8 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Validate the manifest, resolve variables and compile every component, then exit.
     Check(AppArgs),
+    /// Load daily killmail archives through the running ingestion service.
+    Backfill(crate::backfill::BackfillArgs),
 }
 
 #[derive(Debug, Args)]
@@ -103,7 +105,8 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        // Colour only for a terminal; log files stay plain text.
+        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
     }
 }
 
@@ -111,6 +114,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Up(args) => crate::up::up(args).await,
         Command::Check(args) => crate::up::check(&args).await.map(|_| ()),
+        Command::Backfill(args) => crate::backfill::run(args).await,
         Command::Migrate(args) => {
             let applied = crate::migrate::run(&args.target()).await?;
             tracing::info!(applied, "migrations done");

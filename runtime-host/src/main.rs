@@ -2,6 +2,7 @@
 //! capabilities Spin lacks. `up` serves the app, `migrate` prepares the service databases,
 //! `check` validates a manifest without serving.
 
+mod backfill;
 mod bindings;
 mod capabilities;
 mod cli;

@@ -12,6 +12,9 @@ pub struct RuntimeConfig {
     /// Key-value stores by label; `default` exists even when not listed (on local disk).
     #[serde(default)]
     pub key_value_store: BTreeMap<String, KeyValueStoreConfig>,
+    /// Ruleset-filter plugins, run in this order after ingestion's built-in rules.
+    #[serde(default)]
+    pub ruleset_filter: Vec<crate::capabilities::plugins::config::PluginConfig>,
 }
 
 /// `[key_value_store.<label>]`.
@@ -39,6 +42,11 @@ impl RuntimeConfig {
         let mut config: Self = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: invalid runtime config: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
+        for plugin in &mut config.ruleset_filter {
+            if plugin.source.is_relative() {
+                plugin.source = base.join(&plugin.source);
+            }
+        }
         for store in config.key_value_store.values_mut() {
             if let KeyValueStoreConfig::Spin { path: Some(p) } = store {
                 if p.is_relative() {

@@ -82,7 +82,8 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         Some(k) => Some(Arc::new(Producer::new(k, metrics.clone())?)),
         None => None,
     };
-    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics));
+    let plugins = crate::capabilities::plugins::PluginSet::load(&runtime_config.ruleset_filter, metrics.clone())?;
+    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins));
     Ok(App { manifest, components, capabilities, variables, kafka, _engine: engine })
 }
 

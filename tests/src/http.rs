@@ -20,11 +20,16 @@ impl Reply {
 }
 
 pub async fn request(method: &str, url: &str, body: &str) -> anyhow::Result<Reply> {
+    request_with_headers(method, url, body, &[]).await
+}
+
+pub async fn request_with_headers(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) -> anyhow::Result<Reply> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(url)
-        .body(Full::new(Bytes::from(body.to_string())))?;
+    let mut req = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Full::new(Bytes::from(body.to_string())))?;
     let resp = client.request(req).await?;
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await?.to_bytes();

@@ -5,8 +5,10 @@ pub mod contract;
 pub mod events;
 pub mod host;
 pub mod http;
+pub mod ingestion;
 pub mod kafka;
 pub mod probe;
+pub mod replay;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -29,6 +31,18 @@ pub fn wasm(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/wasm32-wasip2/release"));
     let path = dir.join(format!("{name}.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make components` first", path.display());
+    path
+}
+
+/// A ruleset-filter plugin built for `wasm32-unknown-unknown` (`make components`), or with
+/// `wasip2` the same crate built for `wasm32-wasip2`.
+pub fn plugin_wasm(name: &str, wasip2: bool) -> PathBuf {
+    if wasip2 {
+        return wasm(name);
+    }
+    let wasip2_dir = wasm("ingestion").parent().expect("a wasm dir").to_path_buf();
+    let path = wasip2_dir.join("../../wasm32-unknown-unknown/release").join(format!("{name}.wasm"));
     assert!(path.is_file(), "{} is missing: run `make components` first", path.display());
     path
 }

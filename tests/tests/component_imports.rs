@@ -1,5 +1,6 @@
 //! Components import exactly what spin-sdk 5.2 emits (so Spin 3.6 / SpinKube can run them),
-//! and nothing of ours.
+//! plus, for ingestion, the two documented extras: Spin's cron-trigger world types, and the
+//! host's ruleset-filter plugin runner (on Spin, a no-plugin runner is composed in).
 
 use battlescope_tests::wasm;
 use std::collections::BTreeSet;
@@ -36,14 +37,23 @@ fn spin_provides(import: &str) -> bool {
     ALLOWED.iter().any(|p| import.starts_with(p))
 }
 
+/// Spin's cron trigger plugin world: `use cron-types.{metadata, error}` makes these imports.
+fn spin_cron_world(import: &str) -> bool {
+    import.starts_with("fermyon:spin-cron/cron-types@2.0.0") || import == "metadata" || import == "error"
+}
+
 #[test]
-fn ingestion_imports_only_what_spin_provides() {
+fn ingestion_imports_spin_interfaces_the_cron_world_and_the_plugin_runner_only() {
     let imports = imports("ingestion");
     assert!(imports.contains("spin:postgres/postgres@3.0.0"), "{imports:?}");
     assert!(imports.contains("fermyon:spin/variables@2.0.0"), "{imports:?}");
-    let foreign: Vec<_> = imports.iter().filter(|i| !spin_provides(i)).collect();
-    assert!(foreign.is_empty(), "imports Spin does not provide: {foreign:?}");
-    assert!(!imports.iter().any(|i| i.starts_with("battlescope:")), "{imports:?}");
+    assert!(imports.contains("battlescope:ruleset-filter/runner@0.1.0"), "{imports:?}");
+    let foreign: Vec<_> = imports
+        .iter()
+        .filter(|i| !spin_provides(i) && !spin_cron_world(i) && !i.starts_with("battlescope:ruleset-filter/"))
+        .collect();
+    assert!(foreign.is_empty(), "imports neither Spin nor the plugin runner provides: {foreign:?}");
+    assert!(!imports.iter().any(|i| i.starts_with("battlescope:kafka")), "ingestion publishes through its outbox: {imports:?}");
 }
 
 #[test]

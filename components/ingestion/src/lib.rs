@@ -1,11 +1,20 @@
-//! The ingestion bounded context. This first slice serves its health report, read from the
-//! service's own database; the feeds, rulesets and events build on it.
+//! The ingestion bounded context: killmails from zKillboard's feeds (R2Z2, RedisQ) and daily
+//! archives, filtered by the current ruleset and plugins, stored once, and announced as
+//! `killmail.ingested` through the service's outbox.
 //!
-//! `health` holds the report logic (natively tested); `wasm` is the thin component glue.
+//! Pure logic lives in plain modules, unit-tested natively; `wasm` is the thin component glue
+//! (HTTP API, cron-driven pollers, database access).
 
+pub mod event;
+pub mod feed;
 pub mod health;
+pub mod intake;
+pub mod killmail;
+pub mod ruleset;
+pub mod stats;
+pub mod universe;
 
-// The glue exports `wasi:http/incoming-handler`, which only means something in a component;
-// native builds (unit tests) leave it out.
+// The glue exports `wasi:http/incoming-handler` and the cron handler, which only mean
+// something in a component; native builds (unit tests) leave it out.
 #[cfg(target_arch = "wasm32")]
 mod wasm;

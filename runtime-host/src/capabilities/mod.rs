@@ -5,6 +5,7 @@
 pub mod allowed_hosts;
 pub mod key_value;
 pub mod outbound_http;
+pub mod plugins;
 pub mod postgres;
 pub mod producer;
 pub mod redis;
@@ -23,6 +24,8 @@ pub struct HostCapabilities {
     /// Present when the manifest configures `[application.trigger.kafka]`.
     pub producer: Option<Arc<crate::kafka_client::Producer>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Ruleset-filter plugins from the runtime config (`[[ruleset_filter]]`).
+    pub plugins: plugins::PluginSet,
 }
 
 impl HostCapabilities {
@@ -30,8 +33,9 @@ impl HostCapabilities {
         key_value: key_value::Stores,
         producer: Option<Arc<crate::kafka_client::Producer>>,
         metrics: Arc<crate::metrics::Metrics>,
+        plugins: plugins::PluginSet,
     ) -> Self {
-        Self { key_value, postgres: postgres::Pools::default(), redis: redis::Clients::default(), producer, metrics }
+        Self { key_value, postgres: postgres::Pools::default(), redis: redis::Clients::default(), producer, metrics, plugins }
     }
 }
 
@@ -41,5 +45,6 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     crate::bindings::spin::SpinCapabilities::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     crate::bindings::kafka::KafkaTrigger::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    crate::bindings::plugins::runner::PluginRunner::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }

@@ -1,0 +1,75 @@
+//! Keep only killmails with a capital ship on them: titans, supercarriers, carriers,
+//! dreadnoughts, force auxiliaries and Rorquals, by ship type from the static data
+//! (`data/sde/capital_ship_types.txt`, written by `scripts/trim-sde.py`).
+//!
+//! Settings: `match` = `any` (default: victim or an attacker) or `victim` (capital losses only).
+
+const CAPITAL_TYPES: &str = include_str!("../../../../data/sde/capital_ship_types.txt");
+
+pub fn is_capital(ship_type_id: u32) -> bool {
+    CAPITAL_TYPES.lines().any(|l| l.parse() == Ok(ship_type_id))
+}
+
+/// The decision, apart from the WIT types, so it is unit-tested natively.
+pub fn decide(victim_ship: Option<u32>, attacker_ships: &[Option<u32>], settings: &[(String, String)]) -> Result<(), String> {
+    let scope = settings.iter().find(|(k, _)| k == "match").map(|(_, v)| v.as_str()).unwrap_or("any");
+    let capital = |s: &Option<u32>| s.is_some_and(is_capital);
+    let found = match scope {
+        "victim" => capital(&victim_ship),
+        "any" => capital(&victim_ship) || attacker_ships.iter().any(capital),
+        other => return Err(format!("misconfigured: match {other:?} is not any or victim")),
+    };
+    if found {
+        Ok(())
+    } else if scope == "victim" {
+        Err("the victim flew no capital ship".into())
+    } else {
+        Err("no capital ship on the killmail".into())
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    wit_bindgen::generate!({ path: "../../../wit/ruleset-filter", world: "battlescope:ruleset-filter/ruleset-filter" });
+
+    use battlescope::ruleset_filter::types::{KillmailSummary, Setting, Verdict};
+    use exports::battlescope::ruleset_filter::filter::Guest;
+
+    struct CapitalShips;
+    export!(CapitalShips);
+
+    impl Guest for CapitalShips {
+        fn evaluate(killmail: KillmailSummary, settings: Vec<Setting>) -> Verdict {
+            let settings: Vec<(String, String)> = settings.into_iter().map(|s| (s.key, s.value)).collect();
+            let attackers: Vec<Option<u32>> = killmail.attackers.iter().map(|a| a.ship_type_id).collect();
+            match super::decide(killmail.victim.ship_type_id, &attackers, &settings) {
+                Ok(()) => Verdict::Accept,
+                Err(reason) => Verdict::Reject(reason),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EREBUS: u32 = 671;
+    const NYX: u32 = 23913;
+    const RIFTER: u32 = 587;
+
+    #[test]
+    fn knows_capitals_from_the_static_data() {
+        assert!(is_capital(EREBUS) && is_capital(NYX));
+        assert!(!is_capital(RIFTER));
+    }
+
+    #[test]
+    fn any_or_victim() {
+        assert_eq!(decide(Some(RIFTER), &[Some(NYX)], &[]), Ok(()));
+        let victim_only = vec![("match".to_string(), "victim".to_string())];
+        assert!(decide(Some(RIFTER), &[Some(NYX)], &victim_only).is_err());
+        assert_eq!(decide(Some(EREBUS), &[None], &victim_only), Ok(()));
+        assert_eq!(decide(Some(RIFTER), &[Some(RIFTER), None], &[]).unwrap_err(), "no capital ship on the killmail");
+    }
+}

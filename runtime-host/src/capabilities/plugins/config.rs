@@ -1,0 +1,93 @@
+//! `[[ruleset_filter]]` tables of the runtime config: which plugins run, in which order,
+//! under which limits.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// One ruleset-filter plugin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Name in logs, metrics and rejection reasons (`plugin:<name>`).
+    pub name: String,
+    /// The plugin: a component, or a core module built with wit-bindgen for
+    /// `wasm32-unknown-unknown` (the host wraps it). Relative to the config file.
+    pub source: PathBuf,
+    /// What a failure (trap, fuel or memory spent, refused at load) counts as.
+    #[serde(default)]
+    pub on_failure: FailurePolicy,
+    /// Instructions' worth of fuel one call may burn.
+    #[serde(default = "default_fuel")]
+    pub fuel: u64,
+    /// Largest linear memory one call may grow, in MiB.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: usize,
+    /// Passed to every call as `settings`, sorted by key.
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+/// Fail open (keep the killmail) or closed (drop it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailurePolicy {
+    #[default]
+    Accept,
+    Reject,
+}
+
+fn default_fuel() -> u64 {
+    10_000_000
+}
+
+fn default_memory_mib() -> usize {
+    16
+}
+
+impl PluginConfig {
+    /// Settings as the plugin receives them: strings, whatever their TOML type.
+    pub fn setting_pairs(&self) -> Vec<(String, String)> {
+        self.settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect()
+    }
+
+    /// Reject what cannot work before anything is loaded.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(format!("ruleset_filter name {:?}: use letters, digits, `-` and `_`", self.name));
+        }
+        if self.fuel == 0 {
+            return Err(format!("ruleset_filter `{}`: fuel must be above 0", self.name));
+        }
+        if self.memory_mib == 0 || self.memory_mib > 1024 {
+            return Err(format!("ruleset_filter `{}`: memory_mib must be 1..=1024, not {}", self.name, self.memory_mib));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_settings() {
+        let c: PluginConfig = toml::from_str("name = \"v\"\nsource = \"v.wasm\"\n[settings]\nmin_value = 1e9\nlabel = \"big\"\n").unwrap();
+        assert_eq!(c.on_failure, FailurePolicy::Accept);
+        assert_eq!(c.fuel, 10_000_000);
+        assert_eq!(c.setting_pairs(), vec![("label".into(), "big".into()), ("min_value".into(), "1000000000.0".into())]);
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_the_reason() {
+        assert!(toml::from_str::<PluginConfig>("name = \"v\"\nsource = \"v.wasm\"\nfule = 3\n").is_err());
+        assert!(toml::from_str::<PluginConfig>("name = \"v\"\nsource = \"v.wasm\"\non_failure = \"maybe\"\n").is_err());
+        let c: PluginConfig = toml::from_str("name = \"a b\"\nsource = \"v.wasm\"\n").unwrap();
+        assert!(c.check().unwrap_err().contains("name"));
+        let c: PluginConfig = toml::from_str("name = \"v\"\nsource = \"v.wasm\"\nmemory_mib = 0\n").unwrap();
+        assert!(c.check().unwrap_err().contains("memory_mib"));
+    }
+}

@@ -1,0 +1,15 @@
+use crate::bindings::plugins::runner::battlescope::ruleset_filter::runner::{Failure, Host, Outcome, Rejection};
+use crate::bindings::plugins::runner::battlescope::ruleset_filter::types::{self, KillmailSummary};
+use crate::state::InstanceState;
+
+impl types::Host for InstanceState {}
+
+impl Host for InstanceState {
+    async fn evaluate(&mut self, killmail: KillmailSummary) -> wasmtime::Result<Outcome> {
+        let (rejection, failures) = self.capabilities.plugins.evaluate(&killmail);
+        Ok(Outcome {
+            rejection: rejection.map(|(plugin, reason)| Rejection { plugin, reason }),
+            failures: failures.into_iter().map(|(plugin, error)| Failure { plugin, error }).collect(),
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! Ruleset-filter plugins: third-party components the host runs for the ingestion component,
+//! each call in a fresh instance with no imports at all, a fuel budget and a memory cap, on an
+//! engine of their own (fuel metering costs the other components nothing). A plugin that
+//! traps, spends its budget or cannot be loaded is reported and its failure policy decides.
+
+pub mod config;
+mod host;
+
+use crate::bindings::plugins::filter::RulesetFilterPre;
+use crate::bindings::plugins::types::{KillmailSummary, Setting, Verdict};
+use crate::metrics::Metrics;
+use anyhow::Context;
+use config::{FailurePolicy, PluginConfig};
+use std::sync::Arc;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+
+/// What a plugin call's store holds: its limits, nothing else.
+struct PluginState {
+    limits: StoreLimits,
+}
+
+/// A loaded plugin, or the reason it was refused.
+struct Plugin {
+    config: PluginConfig,
+    settings: Vec<Setting>,
+    pre: Result<RulesetFilterPre<PluginState>, String>,
+}
+
+/// What one plugin said about one killmail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PluginAnswer {
+    Accept,
+    Reject(String),
+    /// Trap, budget spent, or refused at load; the policy is applied by the caller.
+    Failed(String),
+}
+
+/// Every configured plugin, in order.
+pub struct PluginSet {
+    engine: Engine,
+    plugins: Vec<Plugin>,
+    metrics: Arc<Metrics>,
+}
+
+impl PluginSet {
+    /// Compile and link every plugin. Configuration errors stop the host; a plugin that
+    /// cannot be loaded (unreadable, not a ruleset filter, imports a capability) is refused:
+    /// logged, and failed by its policy on every call.
+    pub fn load(configs: &[PluginConfig], metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let mut engine_config = wasmtime::Config::new();
+        engine_config.wasm_component_model(true).consume_fuel(true);
+        let engine = Engine::new(&engine_config).map_err(anyhow::Error::from).context("creating the plugin engine")?;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut plugins = Vec::new();
+        for config in configs {
+            config.check().map_err(anyhow::Error::msg)?;
+            anyhow::ensure!(seen.insert(config.name.clone()), "ruleset_filter `{}` is configured twice", config.name);
+            let pre = link(&engine, config);
+            match &pre {
+                Ok(_) => tracing::info!(plugin = %config.name, source = %config.source.display(), fuel = config.fuel,
+                    memory_mib = config.memory_mib, on_failure = ?config.on_failure, "ruleset-filter plugin loaded"),
+                Err(e) => tracing::error!(plugin = %config.name, source = %config.source.display(), on_failure = ?config.on_failure,
+                    "ruleset-filter plugin refused: {e}"),
+            }
+            let settings = config.setting_pairs().into_iter().map(|(key, value)| Setting { key, value }).collect();
+            plugins.push(Plugin { config: config.clone(), settings, pre });
+        }
+        Ok(Self { engine, plugins, metrics })
+    }
+
+    /// Run the plugins in order until one rejects. Failures are logged, counted and turned
+    /// into the plugin's policy.
+    pub fn evaluate(&self, killmail: &KillmailSummary) -> (Option<(String, String)>, Vec<(String, String)>) {
+        let mut failures = Vec::new();
+        for plugin in &self.plugins {
+            let name = plugin.config.name.as_str();
+            let started = std::time::Instant::now();
+            let answer = self.call(plugin, killmail);
+            // A sum and a count give the mean call time (fresh instance included).
+            let micros = started.elapsed().as_micros() as u64;
+            self.metrics.count("plugin_call_microseconds_total", "Time spent in ruleset-filter plugin calls.", &[("plugin", name)], micros);
+            self.metrics.count("plugin_calls_total", "Ruleset-filter plugin calls.", &[("plugin", name)], 1);
+            let verdict = match answer {
+                PluginAnswer::Accept => "accept",
+                PluginAnswer::Reject(reason) => {
+                    self.count(name, "reject");
+                    return (Some((name.to_string(), reason)), failures);
+                }
+                PluginAnswer::Failed(error) => {
+                    // A refused plugin was reported once, at load.
+                    if plugin.pre.is_ok() {
+                        tracing::warn!(plugin = name, killmail_id = killmail.killmail_id, policy = ?plugin.config.on_failure,
+                            "ruleset-filter plugin failed: {error}");
+                    }
+                    self.metrics.count("plugin_failures_total", "Ruleset-filter plugin calls that failed.", &[("plugin", name)], 1);
+                    failures.push((name.to_string(), error.clone()));
+                    if plugin.config.on_failure == FailurePolicy::Reject {
+                        self.count(name, "reject");
+                        return (Some((name.to_string(), format!("plugin failed and fails closed: {error}"))), failures);
+                    }
+                    "accept"
+                }
+            };
+            self.count(name, verdict);
+        }
+        (None, failures)
+    }
+
+    fn count(&self, plugin: &str, verdict: &str) {
+        self.metrics.count("plugin_verdicts_total", "Ruleset-filter plugin verdicts.", &[("plugin", plugin), ("verdict", verdict)], 1);
+    }
+
+    /// One call in a fresh instance under the plugin's fuel and memory limits.
+    fn call(&self, plugin: &Plugin, killmail: &KillmailSummary) -> PluginAnswer {
+        let pre = match &plugin.pre {
+            Ok(pre) => pre,
+            Err(refused) => return PluginAnswer::Failed(format!("refused at load: {refused}")),
+        };
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(plugin.config.memory_mib << 20)
+            .instances(4)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(&self.engine, PluginState { limits });
+        store.limiter(|s| &mut s.limits);
+        if let Err(e) = store.set_fuel(plugin.config.fuel) {
+            return PluginAnswer::Failed(format!("setting fuel: {e}"));
+        }
+        let outcome = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.battlescope_ruleset_filter_filter().call_evaluate(&mut store, killmail, &plugin.settings));
+        match outcome {
+            Ok(Verdict::Accept) => PluginAnswer::Accept,
+            Ok(Verdict::Reject(reason)) => PluginAnswer::Reject(reason),
+            Err(e) => PluginAnswer::Failed(describe(&e)),
+        }
+    }
+}
+
+fn describe(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::OutOfFuel) => "fuel budget spent".to_string(),
+        _ => crate::component::describe_failure(error),
+    }
+}
+
+/// Read, wrap (core module → component) and link a plugin against an empty linker: any
+/// import at all is a capability it does not get.
+fn link(engine: &Engine, config: &PluginConfig) -> Result<RulesetFilterPre<PluginState>, String> {
+    let bytes = std::fs::read(&config.source).map_err(|e| format!("reading {}: {e}", config.source.display()))?;
+    let component_bytes = if wasmparser::Parser::is_component(&bytes) {
+        bytes
+    } else if wasmparser::Parser::is_core_wasm(&bytes) {
+        wit_component::ComponentEncoder::default()
+            .module(&bytes)
+            .and_then(|e| e.validate(true).encode())
+            .map_err(|e| format!("{} is a core module but not one built with wit-bindgen for the ruleset-filter world: {e:#}", config.source.display()))?
+    } else {
+        return Err(format!("{} is not WebAssembly", config.source.display()));
+    };
+    let component = Component::new(engine, &component_bytes).map_err(|e| format!("compiling: {e:#}"))?;
+    // The filter world imports the `types` interface, which holds types only; an empty
+    // instance satisfies it. Any import with a function or resource in it is a capability.
+    let mut linker: Linker<PluginState> = Linker::new(engine);
+    let mut capabilities = Vec::new();
+    for (name, item) in component.component_type().imports(engine) {
+        let types_only = match &item.ty {
+            ComponentItem::ComponentInstance(instance) => {
+                instance.exports(engine).all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
+            }
+            _ => false,
+        };
+        if types_only {
+            linker.instance(name).map_err(|e| format!("linking {name}: {e:#}"))?;
+        } else {
+            capabilities.push(name.to_string());
+        }
+    }
+    if !capabilities.is_empty() {
+        return Err(format!("it imports {}; plugins get no capabilities", capabilities.join(", ")));
+    }
+    let pre = linker.instantiate_pre(&component).map_err(|e| format!("linking: {e:#}"))?;
+    RulesetFilterPre::new(pre).map_err(|e| format!("it does not export battlescope:ruleset-filter/filter@0.1.0: {e:#}"))
+}

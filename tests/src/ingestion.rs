@@ -1,0 +1,163 @@
+//! The real `spin.toml` application, set up for an ingestion test: a fresh database, the feed
+//! pointed at a local replay, polls every second, and a direct client to the database.
+
+use crate::host::{Host, HostOptions};
+use crate::http::{self, Reply};
+use crate::{postgres_host, redis_url, repo_root};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "test-token-7f3a";
+
+/// How one test runs ingestion.
+#[derive(Clone)]
+pub struct Options {
+    /// `r2z2`, `redisq` or `off`.
+    pub feed: &'static str,
+    /// Base URL of the replay standing in for zKillboard and ESI.
+    pub replay_url: Option<String>,
+    /// First R2Z2 sequence on a fresh database.
+    pub start_sequence: Option<i64>,
+    /// Budget of one poll.
+    pub tick_ms: u64,
+    /// A runtime config file (ruleset-filter plugins).
+    pub runtime_config: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { feed: "off", replay_url: None, start_sequence: Some(1), tick_ms: 700, runtime_config: None }
+    }
+}
+
+/// `spin.toml` with absolute paths (so the copy can live anywhere), a poll every second and
+/// an application name of its own (singleton leases are per application).
+pub fn write_manifest(dir: &Path, app_name: &str) -> PathBuf {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("spin.toml")).expect("reading spin.toml");
+    let wasm_dir = crate::wasm("ingestion").parent().unwrap().display().to_string();
+    let text = text
+        .replace("source = \"target/wasm32-wasip2/release/", &format!("source = \"{wasm_dir}/"))
+        .replace("schemas = \"schemas/events\"", &format!("schemas = \"{}\"", root.join("schemas/events").display()))
+        .replace("cron_expression = \"*/6 * * * * *\"", "cron_expression = \"* * * * * *\"")
+        .replacen("name = \"battlescope\"", &format!("name = \"{app_name}\""), 1);
+    assert!(text.contains("\"* * * * * *\""), "spin.toml's ingestion cron expression changed; update tests/src/ingestion.rs");
+    let path = dir.join("spin.toml");
+    std::fs::write(&path, text).expect("writing the test manifest");
+    path
+}
+
+/// A running ingestion application and its database.
+pub struct IngestionApp {
+    pub host: Host,
+    pub db: tokio_postgres::Client,
+    pub database_url: String,
+    pub prefix: String,
+    manifest: PathBuf,
+    state: PathBuf,
+    options: Options,
+}
+
+impl IngestionApp {
+    pub async fn start(dir: &Path, test: &str, options: Options) -> anyhow::Result<Self> {
+        let prefix = crate::unique_prefix(test);
+        let manifest = write_manifest(dir, prefix.trim_end_matches('_'));
+        let database_url = format!("postgres://postgres@{}/{prefix}ingestion", postgres_host());
+        let state = dir.join("state");
+        let host = Self::launch(&manifest, &state, &prefix, &database_url, &options).await?;
+        let (db, conn) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        Ok(Self { host, db, database_url, prefix, manifest, state, options })
+    }
+
+    async fn launch(manifest: &Path, state: &Path, prefix: &str, database_url: &str, o: &Options) -> anyhow::Result<Host> {
+        let mut options = HostOptions::new(manifest, "ingestion", state);
+        options.database_prefix = prefix.to_string();
+        let mut options = options
+            .env("SPIN_VARIABLE_POSTGRES_HOST", &postgres_host())
+            .env("SPIN_VARIABLE_INGESTION_DATABASE_URL", database_url)
+            .env("SPIN_VARIABLE_REDIS_ADDRESS", &redis_url())
+            .env("SPIN_VARIABLE_API_TOKEN", TOKEN)
+            .env("SPIN_VARIABLE_FEED", o.feed)
+            .env("SPIN_VARIABLE_FEED_REQUESTS_PER_SECOND", "0")
+            .env("SPIN_VARIABLE_FEED_TICK_MS", &o.tick_ms.to_string())
+            .env("SPIN_VARIABLE_REDISQ_QUEUE_ID", prefix);
+        if let Some(url) = &o.replay_url {
+            for origin in ["SPIN_VARIABLE_R2Z2_ORIGIN", "SPIN_VARIABLE_REDISQ_ORIGIN", "SPIN_VARIABLE_ESI_ORIGIN"] {
+                options = options.env(origin, url);
+            }
+        }
+        if let Some(path) = &o.runtime_config {
+            options = options.arg("--runtime-config-file").arg(&path.display().to_string());
+        }
+        if let Some(s) = o.start_sequence {
+            options = options.env("SPIN_VARIABLE_R2Z2_START_SEQUENCE", &s.to_string());
+        }
+        Host::start(options).await
+    }
+
+    /// SIGKILL the host and start a new one on the same database.
+    pub async fn crash_and_restart(self) -> anyhow::Result<Self> {
+        let Self { host, db, database_url, prefix, manifest, state, options } = self;
+        host.kill().await;
+        let host = Self::launch(&manifest, &state, &prefix, &database_url, &options).await?;
+        Ok(Self { host, db, database_url, prefix, manifest, state, options })
+    }
+
+    pub async fn stats(&self) -> serde_json::Value {
+        let r = http::get(&self.host.url("/api/ingestion/stats")).await.expect("GET stats");
+        assert_eq!(r.status, 200, "stats: {}", r.body);
+        r.json()
+    }
+
+    pub async fn put_ruleset(&self, ruleset: &str) -> Reply {
+        http::request_with_headers("PUT", &self.host.url("/api/ingestion/ruleset"), ruleset, &[("authorization", &format!("Bearer {TOKEN}"))])
+            .await
+            .expect("PUT ruleset")
+    }
+
+    pub async fn post_killmails(&self, lines: &str) -> Reply {
+        http::request_with_headers("POST", &self.host.url("/api/ingestion/killmails"), lines, &[("authorization", &format!("Bearer {TOKEN}"))])
+            .await
+            .expect("POST killmails")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.db.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    }
+
+    /// Poll `sql` (one bigint) until it reaches `target`; panics with the stats after `timeout`.
+    pub async fn wait_for_count(&self, sql: &str, target: i64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut last_report = Instant::now();
+        loop {
+            let n = self.count(sql).await;
+            if n >= target {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{sql}: {n} after {timeout:?}, wanted {target}\nstats: {}\nhost log tail:\n{}",
+                    self.stats().await,
+                    tail(&self.host.log_text(), 40)
+                );
+            }
+            if last_report.elapsed() > Duration::from_secs(15) {
+                eprintln!("waiting: {sql} = {n}/{target}");
+                last_report = Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        self.host.kill().await;
+        drop(self.db);
+        crate::drop_databases(&self.prefix).await;
+    }
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
