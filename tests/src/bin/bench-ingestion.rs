@@ -3,7 +3,7 @@
 //! plugin, against native code doing the same database work in the same run; and the cost of
 //! one plugin call (fresh instance + call) against the same decision as a native function call.
 
-use battlescope_tests::ingestion::{IngestionApp, Options, TOKEN};
+use battlescope_tests::ingestion::{IngestionApp, Options};
 use battlescope_tests::replay::data;
 use battlescope_tests::{http, plugin_wasm};
 use std::time::Instant;

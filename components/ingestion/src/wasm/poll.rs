@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 /// After this many unreadable answers for one sequence, keep the body aside and move on.
 const UNREADABLE_ATTEMPTS: i32 = 5;
+/// After this many lasting ESI refusals, a RedisQ reference is kept aside instead of retried.
+const PENDING_ATTEMPTS: i32 = 10;
 
 fn var(name: &str, default: &str) -> String {
     spin_sdk::variables::get(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
@@ -145,11 +147,21 @@ impl Tick {
             return Ok(());
         }
         let esi = var("esi_url", feed::ESI_URL);
-        for (id, hash, zkb) in self.store.pending(100)? {
+        for pending in self.store.pending(100)? {
             if !self.time_left() {
                 return Ok(());
             }
-            self.resolve_reference(&esi, id, &hash, zkb)?;
+            if pending.attempts >= PENDING_ATTEMPTS {
+                // ESI keeps refusing it (a wrong hash, say): keep it aside, stop asking.
+                let id = pending.killmail_id;
+                eprintln!("ingestion: redisq: giving up on killmail {id} after {} attempts: {}", pending.attempts, pending.last_error);
+                self.store.count("malformed:redisq", 1)?;
+                let reference = serde_json::json!({"killID": id, "zkb": pending.zkb}).to_string();
+                self.store.keep_unreadable(FEED, &id.to_string(), reference.as_bytes(), &pending.last_error)?;
+                self.store.settle_pending(id)?;
+                continue;
+            }
+            self.resolve_reference(&esi, pending.killmail_id, &pending.hash, pending.zkb)?;
         }
         let url = format!(
             "{}?queueID={}&ttw={}",
@@ -181,22 +193,21 @@ impl Tick {
     }
 
     fn resolve_reference(&mut self, esi: &str, id: u64, hash: &str, zkb: serde_json::Value) -> Result<(), String> {
-        let outcome = self
-            .pacer
-            .get(&format!("{esi}/killmails/{id}/{hash}/"))
-            .and_then(|f| match f.status {
-                200 => feed::esi_killmail(id, hash, zkb, &f.body).map_err(|e| e.to_string()),
-                s => Err(format!("ESI killmail {id}: HTTP {s}")),
-            });
+        // (error, lasting): a 4xx or an unreadable body will not get better by asking again.
+        let outcome = match self.pacer.get(&format!("{esi}/killmails/{id}/{hash}/")) {
+            Ok(f) if f.status == 200 => feed::esi_killmail(id, hash, zkb, &f.body).map_err(|e| (e.to_string(), true)),
+            Ok(f) => Err((format!("ESI killmail {id}: HTTP {}", f.status), (400..500).contains(&f.status) && f.status != 420 && f.status != 429)),
+            Err(e) => Err((e, false)),
+        };
         match outcome {
             Ok(km) => {
                 process(&self.store, &km, None)?;
                 self.store.settle_pending(id)
             }
-            Err(e) => {
+            Err((e, lasting)) => {
                 eprintln!("ingestion: redisq: {e}; kept for the next tick");
                 self.store.count("feed_errors:esi", 1)?;
-                self.store.pending_failed(id, &e)
+                self.store.pending_failed(id, &e, lasting)
             }
         }
     }

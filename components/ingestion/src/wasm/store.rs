@@ -19,6 +19,15 @@ fn opt_str(v: Option<&str>) -> P {
     v.map(|s| P::Str(s.to_string())).unwrap_or(P::DbNull)
 }
 
+/// A RedisQ reference whose ESI body has not been fetched yet.
+pub struct PendingReference {
+    pub killmail_id: u64,
+    pub hash: String,
+    pub zkb: serde_json::Value,
+    pub attempts: i32,
+    pub last_error: String,
+}
+
 /// Where a feed stands.
 #[derive(Debug, Default)]
 pub struct FeedPosition {
@@ -238,21 +247,26 @@ impl Store {
     }
 
     /// RedisQ references still waiting for their ESI body, oldest first.
-    pub fn pending(&self, limit: i64) -> Result<Vec<(u64, String, serde_json::Value)>, String> {
+    pub fn pending(&self, limit: i64) -> Result<Vec<PendingReference>, String> {
         let rows = self
             .db
             .query(
-                "SELECT killmail_id, killmail_hash, zkb::text FROM pending_references ORDER BY received_at LIMIT $1::bigint",
+                "SELECT killmail_id, killmail_hash, zkb::text, attempts, coalesce(last_error, '')
+                 FROM pending_references ORDER BY received_at LIMIT $1::bigint",
                 &[P::Int64(limit)],
             )
             .map_err(|e| format!("reading pending references: {e}"))?;
         rows.rows
             .iter()
             .map(|r| {
-                let id = i64::decode(&r[0]).map_err(|e| e.to_string())? as u64;
-                let hash = String::decode(&r[1]).map_err(|e| e.to_string())?;
-                let zkb = serde_json::from_str(&String::decode(&r[2]).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-                Ok((id, hash, zkb))
+                let text = |i: usize| String::decode(&r[i]).map_err(|e| e.to_string());
+                Ok(PendingReference {
+                    killmail_id: i64::decode(&r[0]).map_err(|e| e.to_string())? as u64,
+                    hash: text(1)?,
+                    zkb: serde_json::from_str(&text(2)?).map_err(|e| e.to_string())?,
+                    attempts: i32::decode(&r[3]).map_err(|e| e.to_string())?,
+                    last_error: text(4)?,
+                })
             })
             .collect()
     }
@@ -267,11 +281,14 @@ impl Store {
         .map(drop)
     }
 
-    pub fn pending_failed(&self, killmail_id: u64, error: &str) -> Result<(), String> {
+    /// A fetch failed. Only answers that will not change (ESI refused the reference, or sent
+    /// something unreadable) count towards giving up; outages are simply retried.
+    pub fn pending_failed(&self, killmail_id: u64, error: &str, lasting: bool) -> Result<(), String> {
         self.execute(
             "noting a failed ESI fetch",
-            "UPDATE pending_references SET attempts = attempts + 1, last_error = $2::text WHERE killmail_id = $1::bigint",
-            &[P::Int64(killmail_id as i64), P::Str(error.into())],
+            "UPDATE pending_references SET attempts = attempts + CASE WHEN $3::boolean THEN 1 ELSE 0 END, last_error = $2::text
+             WHERE killmail_id = $1::bigint",
+            &[P::Int64(killmail_id as i64), P::Str(error.into()), P::Boolean(lasting)],
         )
         .map(drop)
     }
