@@ -5,7 +5,7 @@ CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
-COMPONENTS := ingestion
+COMPONENTS := ingestion enrichment
 TEST_COMPONENTS := probe kafka-probe
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
 PLUGINS := min-value-filter capital-ships-filter plugin-template
@@ -26,6 +26,7 @@ export BATTLESCOPE_KAFKA_BROKERS ?= 127.0.0.1:$(BATTLESCOPE_KAFKA_PORT)
 export SPIN_VARIABLE_KAFKA_BROKERS ?= $(BATTLESCOPE_KAFKA_BROKERS)
 export SPIN_VARIABLE_POSTGRES_HOST ?= 127.0.0.1:$(BATTLESCOPE_PG_PORT)
 export SPIN_VARIABLE_INGESTION_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_ingestion
+export SPIN_VARIABLE_ENRICHMENT_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_enrichment
 export SPIN_VARIABLE_REDIS_ADDRESS ?= $(BATTLESCOPE_REDIS_URL)
 REPLAY_PORT ?= 8090
 
@@ -51,13 +52,14 @@ replay-server:
 
 ## Everything CI runs: unit tests (host and components, natively) and integration tests.
 test: stack components host
-	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion $(addprefix -p ,$(PLUGINS)) -p battlescope-tests -- --test-threads=4
+	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion -p enrichment $(addprefix -p ,$(PLUGINS)) -p battlescope-tests -- --test-threads=4
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
 bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-http -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-kafka -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-ingestion -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-enrichment -- --host $(TARGET_DIR)/release/battlescope
 
 stack:
 	@scripts/stack.sh up

@@ -102,7 +102,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     if let (Some(kafka), Some(producer)) = (&app.kafka, &app.capabilities.producer) {
         if !triggers.kafka.is_empty() {
-            let trigger = KafkaTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), kafka, budget)?;
+            let trigger =
+                KafkaTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), kafka, budget, |t| app.render(t))?;
             background.push(tokio::spawn(trigger.run(stopped.clone())));
         }
         for url in &kafka.outbox {

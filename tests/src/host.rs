@@ -125,6 +125,11 @@ impl Host {
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// SIGKILL, keeping the value (to replace it with a restarted host).
+    pub async fn kill_in_place(&mut self) {
+        let _ = self.child.kill().await;
+    }
 }
 
 /// Run a host subcommand to completion: exit success and everything it printed.

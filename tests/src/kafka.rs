@@ -32,16 +32,28 @@ impl Record {
 
 /// Publish raw bytes, bypassing every component (for malformed input).
 pub async fn produce_raw(topic: &str, key: &str, payload: &[u8]) {
+    produce_many(topic, &[(key.to_string(), payload.to_vec())]).await;
+}
+
+/// Publish keyed messages with one producer, waiting for every acknowledgement.
+pub async fn produce_many(topic: &str, messages: &[(String, Vec<u8>)]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers())
-        .set("message.timeout.ms", "10000")
+        .set("message.timeout.ms", "30000")
+        .set("linger.ms", "5")
         .create()
         .expect("test producer");
-    producer
-        .send(FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(10))
-        .await
-        .map_err(|(e, _)| e)
-        .expect("test publish");
+    let sends = messages.iter().map(|(key, payload)| {
+        let producer = producer.clone();
+        async move {
+            producer
+                .send(FutureRecord::to(topic).key(key).payload(payload), Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| e)
+                .expect("test publish")
+        }
+    });
+    futures::future::join_all(sends).await;
 }
 
 /// Read `topic` from its beginning until `want` messages arrived or `timeout` passed.

@@ -5,7 +5,7 @@ pub mod contract;
 pub mod events;
 pub mod host;
 pub mod http;
-pub mod ingestion;
+pub mod app;
 pub mod kafka;
 pub mod probe;
 pub mod replay;

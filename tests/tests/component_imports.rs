@@ -71,3 +71,16 @@ fn probe_uses_every_capability_and_nothing_else() {
     let foreign: Vec<_> = imports.iter().filter(|i| !spin_provides(i)).collect();
     assert!(foreign.is_empty(), "imports Spin does not provide: {foreign:?}");
 }
+
+#[test]
+fn enrichment_imports_spin_interfaces_and_the_kafka_trigger_types_only() {
+    let imports = imports("enrichment");
+    assert!(imports.contains("fermyon:spin/redis@2.0.0"), "{imports:?}");
+    assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@0.2")), "{imports:?}");
+    let foreign: Vec<_> = imports
+        .iter()
+        .filter(|i| !spin_provides(i) && !spin_cron_world(i) && !i.starts_with("battlescope:kafka/types@"))
+        .collect();
+    assert!(foreign.is_empty(), "unexpected imports: {foreign:?}");
+    assert!(!imports.iter().any(|i| i.starts_with("battlescope:kafka/producer")), "enrichment publishes through its outbox: {imports:?}");
+}

@@ -2,7 +2,7 @@
 //! intake on real killmails, duplicates, and the `battlescope backfill` command.
 
 use battlescope_tests::http;
-use battlescope_tests::ingestion::{IngestionApp, Options, TOKEN};
+use battlescope_tests::app::{App, Options, TOKEN};
 use battlescope_tests::replay::data;
 use std::io::Write;
 
@@ -16,7 +16,7 @@ const SPACE_TYPES: [&str; 6] = ["nullsec_minus_one", "wormhole", "highsec", "low
 #[tokio::test]
 async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
     let dir = tempfile::tempdir().unwrap();
-    let app = IngestionApp::start(dir.path(), "ingapi", Options::default()).await.unwrap();
+    let app = App::start(dir.path(), "ingapi", Options::default()).await.unwrap();
     let url = app.host.url("/api/ingestion/ruleset");
 
     let r = http::get(&url).await.unwrap();
@@ -86,7 +86,7 @@ async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
 #[tokio::test]
 async fn the_backfill_command_loads_an_archive_with_progress_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let app = IngestionApp::start(dir.path(), "backfill", Options::default()).await.unwrap();
+    let app = App::start(dir.path(), "backfill", Options::default()).await.unwrap();
     let day = data::load_day(&data::day_file("2021-11-30")).unwrap();
     let archive = dir.path().join("part.jsonl.gz");
     let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&archive).unwrap(), flate2::Compression::fast());

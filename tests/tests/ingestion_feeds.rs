@@ -2,7 +2,7 @@
 //! faults and gaps, and the RedisQ path with bodies from the ESI replay.
 
 use battlescope_tests::contract::validate_event;
-use battlescope_tests::ingestion::{IngestionApp, Options};
+use battlescope_tests::app::{App, Options};
 use battlescope_tests::replay::{data, Fault, Replay, ReplayData, Route};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,7 +53,7 @@ async fn r2z2_replay_of_a_real_day_stores_every_killmail_once_and_the_statistics
     let highsec = highsec_count(&killmails) as i64;
     // The feed is empty until the ruleset (everything but high-sec) is in place.
     let replay = replay(Some(0)).await;
-    let app = IngestionApp::start(dir.path(), "r2z2day", r2z2(&replay)).await.unwrap();
+    let app = App::start(dir.path(), "r2z2day", r2z2(&replay)).await.unwrap();
     let r = app.put_ruleset(r#"{"trackedSecurityBands": ["lowsec", "nullsec", "wormhole", "pochven", "abyssal"]}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
     replay.set_window(1, total as usize);
@@ -85,7 +85,7 @@ async fn r2z2_replay_of_a_real_day_stores_every_killmail_once_and_the_statistics
 async fn a_restart_mid_feed_continues_at_the_next_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let replay = replay(Some(600)).await;
-    let app = IngestionApp::start(dir.path(), "r2z2restart", r2z2(&replay)).await.unwrap();
+    let app = App::start(dir.path(), "r2z2restart", r2z2(&replay)).await.unwrap();
     app.wait_for_count(DECISIONS, 150, Duration::from_secs(300)).await;
     let app = app.crash_and_restart().await.unwrap();
     app.wait_for_count(DECISIONS, 600, Duration::from_secs(300)).await;
@@ -106,7 +106,7 @@ async fn feed_faults_are_retried_with_backoff_counted_and_lose_nothing() {
     replay.inject(Fault::status(Route::R2z2Package, 429, 2));
     replay.inject(Fault::status(Route::R2z2Package, 503, 2));
     replay.inject(Fault::malformed(Route::R2z2Package, 2));
-    let app = IngestionApp::start(dir.path(), "r2z2faults", r2z2(&replay)).await.unwrap();
+    let app = App::start(dir.path(), "r2z2faults", r2z2(&replay)).await.unwrap();
     app.wait_for_count(DECISIONS, 120, Duration::from_secs(300)).await;
     let stats = app.stats().await;
     let counters = &stats["counters"];
@@ -124,7 +124,7 @@ async fn sequences_already_gone_are_counted_as_gaps_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let replay = replay(None).await;
     replay.set_window(31, 80);
-    let app = IngestionApp::start(dir.path(), "r2z2gaps", r2z2(&replay)).await.unwrap();
+    let app = App::start(dir.path(), "r2z2gaps", r2z2(&replay)).await.unwrap();
     app.wait_for_count(DECISIONS, 50, Duration::from_secs(300)).await;
     let stats = app.stats().await;
     assert_eq!(stats["counters"]["gaps:r2z2"], 30, "{stats}");
@@ -138,7 +138,7 @@ async fn redisq_references_get_their_bodies_from_the_esi_replay() {
     let replay = replay(Some(60)).await;
     replay.inject(Fault::status(Route::EsiKillmail, 503, 3));
     let options = Options { feed: "redisq", replay_url: Some(replay.base_url.clone()), ..Options::default() };
-    let app = IngestionApp::start(dir.path(), "redisq", options).await.unwrap();
+    let app = App::start(dir.path(), "redisq", options).await.unwrap();
     app.wait_for_count(DECISIONS, 60, Duration::from_secs(300)).await;
     assert_eq!(app.count("SELECT count(*) FROM pending_references").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM killmail_events WHERE source = 'redisq'").await, 60);

@@ -1,12 +1,12 @@
 //! Ingestion's health report, read from its own migrated database through the host.
 
 use battlescope_tests::http;
-use battlescope_tests::ingestion::{IngestionApp, Options};
+use battlescope_tests::app::{App, Options};
 
 #[tokio::test]
 async fn health_reads_the_ingestion_database_through_the_host() {
     let dir = tempfile::tempdir().unwrap();
-    let app = IngestionApp::start(dir.path(), "health", Options::default()).await.unwrap();
+    let app = App::start(dir.path(), "health", Options::default()).await.unwrap();
 
     let r = http::get(&app.host.url("/api/ingestion/health")).await.unwrap();
     assert_eq!(r.status, 200, "{}", r.body);

@@ -94,9 +94,9 @@ pub struct KafkaTrigger {
     pub id: Option<String>,
     /// Id of the component; it exports `battlescope:kafka/incoming-handler`.
     pub component: String,
-    /// Topics to consume.
+    /// Topics to consume; may use `{{ variable }}`.
     pub topics: Vec<String>,
-    /// Consumer group; replicas sharing it split the partitions.
+    /// Consumer group; replicas sharing it split the partitions. May use `{{ variable }}`.
     pub group: String,
     /// Attempts per message before it is dead-lettered (retryable errors and traps).
     #[serde(default = "default_max_attempts")]

@@ -3,7 +3,7 @@
 //! plugin, against native code doing the same database work in the same run; and the cost of
 //! one plugin call (fresh instance + call) against the same decision as a native function call.
 
-use battlescope_tests::ingestion::{IngestionApp, Options};
+use battlescope_tests::app::{App, Options};
 use battlescope_tests::replay::data;
 use battlescope_tests::{http, plugin_wasm};
 use std::time::Instant;
@@ -22,7 +22,7 @@ async fn component(day: &[String], plugin: bool) -> f64 {
         std::fs::write(&path, text).unwrap();
         path
     });
-    let app = IngestionApp::start(dir.path(), "bench", Options { runtime_config, ..Options::default() }).await.unwrap();
+    let app = App::start(dir.path(), "bench", Options { runtime_config, ..Options::default() }).await.unwrap();
     let started = Instant::now();
     for chunk in day.chunks(BATCH) {
         let r = app.post_killmails(&chunk.join("\n")).await;
@@ -77,7 +77,7 @@ fn native_decision_micros(day: &[String]) -> f64 {
 async fn native(day: &[String]) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     // A migrated database, made by a host that is stopped before the clock starts.
-    let app = IngestionApp::start(dir.path(), "bench_native", Options::default()).await.unwrap();
+    let app = App::start(dir.path(), "bench_native", Options::default()).await.unwrap();
     let (db, conn) = tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let statement = db

@@ -11,6 +11,7 @@ pub enum Route {
     R2z2Package,
     Redisq,
     EsiKillmail,
+    EsiNames,
     Any,
 }
 

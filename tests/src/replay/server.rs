@@ -1,6 +1,7 @@
 //! The replay's HTTP server and its state.
 
 use super::data::ReplayData;
+use super::esi::{ErrorWindow, NameBook};
 use super::faults::{Effect, Fault, Faults, Route};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -18,6 +19,13 @@ pub struct RequestCounts {
     pub r2z2_package: u64,
     pub redisq: u64,
     pub esi_killmail: u64,
+    pub esi_names: u64,
+    /// The most ids any one `/universe/names/` call carried.
+    pub esi_names_max_ids: u64,
+    /// 304s for `If-None-Match`.
+    pub esi_not_modified: u64,
+    /// 420s: calls made with ESI's error budget spent.
+    pub esi_error_limited: u64,
     pub faults_served: u64,
 }
 
@@ -30,6 +38,10 @@ struct State {
     counts: RequestCounts,
     /// RedisQ: the next killmail index per queue.
     queues: HashMap<String, usize>,
+    names: NameBook,
+    errors: ErrorWindow,
+    /// Seconds a killmail body is fresh for (`Expires`).
+    killmail_max_age: u64,
 }
 
 /// A running replay server; stopped when dropped.
@@ -70,6 +82,7 @@ impl Replay {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let newest = data.len();
+        let names = NameBook::new(&data.killmails)?;
         let state = Arc::new(Mutex::new(State {
             data: Arc::new(data),
             oldest: 1,
@@ -77,6 +90,9 @@ impl Replay {
             faults: Faults::default(),
             counts: RequestCounts::default(),
             queues: HashMap::new(),
+            names,
+            errors: ErrorWindow::new(100, Duration::from_secs(60)),
+            killmail_max_age: 3600,
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -106,6 +122,16 @@ impl Replay {
         s.newest = newest.min(s.data.len());
     }
 
+    /// ESI error windows of `window` with `remain` errors each, starting now.
+    pub fn set_error_limit(&self, remain: i64, window: Duration) {
+        self.state.lock().unwrap().errors.set(remain, window);
+    }
+
+    /// How long ESI killmail bodies stay fresh (`Expires`); 0 makes clients revalidate.
+    pub fn set_killmail_max_age(&self, seconds: u64) {
+        self.state.lock().unwrap().killmail_max_age = seconds;
+    }
+
     pub fn counts(&self) -> RequestCounts {
         self.state.lock().unwrap().counts.clone()
     }
@@ -128,6 +154,8 @@ fn route_of(path: &str) -> Option<Route> {
         Some(Route::Redisq)
     } else if path.starts_with("/latest/killmails/") {
         Some(Route::EsiKillmail)
+    } else if path == "/latest/universe/names/" {
+        Some(Route::EsiNames)
     } else {
         None
     }
@@ -135,14 +163,16 @@ fn route_of(path: &str) -> Option<Route> {
 
 async fn handle(state: &Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) -> Reply {
     let path = req.uri().path().to_string();
+    let uri = req.uri().clone();
+    let if_none_match = req.headers().get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     if let Some(control) = path.strip_prefix("/_replay/") {
-        let control = control.to_string();
-        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        return handle_control(state, &control, &body);
+        return handle_control(state, control, &body);
     }
     let Some(route) = route_of(&path) else {
         return json_reply(404, &json!({"error": format!("the replay has no route {path}")}));
     };
+    let esi = matches!(route, Route::EsiKillmail | Route::EsiNames);
     let effect = {
         let mut s = state.lock().unwrap();
         match route {
@@ -150,7 +180,13 @@ async fn handle(state: &Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) 
             Route::R2z2Package => s.counts.r2z2_package += 1,
             Route::Redisq => s.counts.redisq += 1,
             Route::EsiKillmail => s.counts.esi_killmail += 1,
+            Route::EsiNames => s.counts.esi_names += 1,
             Route::Any => {}
+        }
+        if esi && s.errors.spent() {
+            s.counts.esi_error_limited += 1;
+            let reply = json_reply(420, &json!({"error": "This software has exceeded the error limit for ESI."}));
+            return with_error_headers(&mut s, reply);
         }
         let effect = s.faults.take(route);
         if effect.is_some() {
@@ -159,22 +195,42 @@ async fn handle(state: &Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) 
         effect
     };
     match effect {
-        Some(Effect::Status { status }) => return json_reply(status, &json!({"error": format!("injected fault: HTTP {status}")})),
+        Some(Effect::Status { status }) => {
+            let reply = json_reply(status, &json!({"error": format!("injected fault: HTTP {status}")}));
+            return if esi { with_error_headers(&mut state.lock().unwrap(), reply) } else { reply };
+        }
         Some(Effect::Malformed) => return reply(200, "application/json", "{\"killmail_id\": 1, \"esi\": <truncated"),
         Some(Effect::Slow { delay_ms }) => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
         None => {}
     }
-    let s = state.lock().unwrap();
-    match route {
+    let mut s = state.lock().unwrap();
+    let reply = match route {
         Route::R2z2Sequence => json_reply(200, &json!({ "sequence": s.newest })),
         Route::R2z2Package => r2z2_package(&s, &path),
-        Route::Redisq if path == "/listen.php" => redisq_listen(&s, req.uri()),
-        Route::Redisq => redisq_object(s, req.uri()),
-        Route::EsiKillmail => esi_killmail(&s, &path),
+        Route::Redisq if path == "/listen.php" => redisq_listen(&s, &uri),
+        Route::Redisq => return redisq_object(s, &uri),
+        Route::EsiKillmail => esi_killmail(&mut s, &path, if_none_match.as_deref()),
+        Route::EsiNames => {
+            let (status, answer) = s.names.answer(&body);
+            s.counts.esi_names_max_ids = s.counts.esi_names_max_ids.max(serde_json::from_slice::<Vec<u64>>(&body).map(|v| v.len() as u64).unwrap_or(0));
+            json_reply(status, &answer)
+        }
         Route::Any => unreachable!("no request is routed to Any"),
-    }
+    };
+    if esi { with_error_headers(&mut s, reply) } else { reply }
 }
 
+/// ESI's error-budget headers; an error answer spends one of the budget.
+fn with_error_headers(s: &mut State, mut reply: Reply) -> Reply {
+    if reply.status().as_u16() >= 400 {
+        s.errors.error();
+    }
+    let (remain, reset) = s.errors.headers();
+    let h = reply.headers_mut();
+    h.insert("x-esi-error-limit-remain", remain.max(0).to_string().parse().unwrap());
+    h.insert("x-esi-error-limit-reset", reset.to_string().parse().unwrap());
+    reply
+}
 
 fn r2z2_package(s: &State, path: &str) -> Reply {
     let n = path.strip_prefix("/ephemeral/").and_then(|p| p.strip_suffix(".json")).and_then(|n| n.parse::<usize>().ok());
@@ -223,16 +279,32 @@ fn redisq_object(mut s: std::sync::MutexGuard<'_, State>, uri: &hyper::Uri) -> R
     json_reply(200, &json!({ "package": { "killID": id, "zkb": s.data.synthetic_zkb(km) } }))
 }
 
-fn esi_killmail(s: &State, path: &str) -> Reply {
+fn esi_killmail(s: &mut State, path: &str, if_none_match: Option<&str>) -> Reply {
     let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     // ["", "latest", "killmails", id, hash]
     let (Some(id), Some(hash)) = (parts.get(3).and_then(|p| p.parse::<u64>().ok()), parts.get(4)) else {
         return json_reply(400, &json!({"error": "killmail_id and killmail_hash are required"}));
     };
-    match s.data.get(id) {
-        Some(km) if km["killmail_hash"].as_str() == Some(hash) => json_reply(200, &ReplayData::esi_body(km)),
-        _ => json_reply(422, &json!({"error": "Invalid killmail_id and/or killmail_hash"})),
-    }
+    let Some(km) = s.data.get(id).filter(|km| km["killmail_hash"].as_str() == Some(hash)) else {
+        return json_reply(422, &json!({"error": "Invalid killmail_id and/or killmail_hash"}));
+    };
+    let etag = format!("\"{hash}\"");
+    let now = std::time::SystemTime::now();
+    let http_date = |t: std::time::SystemTime| {
+        chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    };
+    let expires = http_date(now + Duration::from_secs(s.killmail_max_age));
+    let mut reply = if if_none_match == Some(etag.as_str()) {
+        s.counts.esi_not_modified += 1;
+        Response::builder().status(304).body(Full::new(Bytes::new())).expect("a valid response")
+    } else {
+        json_reply(200, &ReplayData::esi_body(km))
+    };
+    let h = reply.headers_mut();
+    h.insert("etag", etag.parse().unwrap());
+    h.insert("expires", expires.parse().unwrap());
+    h.insert("date", http_date(now).parse().unwrap());
+    reply
 }
 
 fn handle_control(state: &Arc<Mutex<State>>, what: &str, body: &[u8]) -> Reply {

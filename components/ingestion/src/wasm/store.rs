@@ -9,6 +9,8 @@ use spin_sdk::pg3::{Connection, Decode, ParameterValue as P};
 
 pub struct Store {
     db: Connection,
+    /// Where `killmail.ingested` events go (variable `ingested_topic`).
+    topic: String,
 }
 
 fn opt_i64(v: Option<i64>) -> P {
@@ -43,7 +45,8 @@ impl Store {
     pub fn open() -> Result<Self, String> {
         let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable database_url: {e}"))?;
         let db = Connection::open(&url).map_err(|e| format!("connecting to the ingestion database: {e}"))?;
-        Ok(Self { db })
+        let topic = spin_sdk::variables::get("ingested_topic").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| crate::event::TOPIC.into());
+        Ok(Self { db, topic })
     }
 
     fn execute(&self, what: &str, sql: &str, params: &[P]) -> Result<u64, String> {
@@ -139,7 +142,7 @@ impl Store {
                 P::Int32(km.solar_system_id as i32),
                 opt_i64(km.sequence),
                 P::Boolean(tracked),
-                P::Str(crate::event::TOPIC.into()),
+                P::Str(self.topic.clone()),
                 P::Str(event.to_string()),
                 opt_i64(feed_position.map(|(_, s)| s)),
                 opt_str(feed_position.map(|(f, _)| f)),

@@ -46,6 +46,7 @@ impl KafkaTrigger {
         capabilities: Arc<HostCapabilities>,
         config: &KafkaConfig,
         budget: Duration,
+        render: impl Fn(&str) -> anyhow::Result<String>,
     ) -> anyhow::Result<Self> {
         let producer = capabilities.producer.clone().context("the Kafka trigger needs the producer")?;
         let validator = match &config.schemas {
@@ -62,9 +63,12 @@ impl KafkaTrigger {
                 "battlescope:kafka/incoming-handler",
             )?;
             let name = t.id.clone().unwrap_or_else(|| format!("kafka[{index}]:{}", t.component));
+            // Topics and groups may use `{{ variable }}`: one application variable can then name
+            // a topic for its producer and its consumers alike.
+            let topics = t.topics.iter().map(|topic| render(topic)).collect::<anyhow::Result<Vec<_>>>()?;
             let dispatcher = Dispatcher {
                 name,
-                group: t.group.clone(),
+                group: render(&t.group)?,
                 context: component.context.clone(),
                 pre,
                 capabilities: capabilities.clone(),
@@ -77,7 +81,7 @@ impl KafkaTrigger {
                 validator: if t.validate_envelopes { validator.clone() } else { None },
                 budget,
             };
-            entries.push(Entry { dispatcher: Arc::new(dispatcher), topics: t.topics.clone() });
+            entries.push(Entry { dispatcher: Arc::new(dispatcher), topics });
         }
         Ok(Self { entries, config: config.clone(), producer })
     }

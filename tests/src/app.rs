@@ -1,5 +1,6 @@
-//! The real `spin.toml` application, set up for an ingestion test: a fresh database, the feed
-//! pointed at a local replay, polls every second, and a direct client to the database.
+//! The real `spin.toml` application, set up for one test: fresh databases, topics and Redis
+//! keys of its own, the feeds and ESI pointed at a local replay (or nowhere), cron jobs every
+//! second, and direct clients to the service databases.
 
 use crate::host::{Host, HostOptions};
 use crate::http::{self, Reply};
@@ -40,6 +41,7 @@ pub fn write_manifest(dir: &Path, app_name: &str) -> PathBuf {
         .replace("source = \"target/wasm32-wasip2/release/", &format!("source = \"{wasm_dir}/"))
         .replace("schemas = \"schemas/events\"", &format!("schemas = \"{}\"", root.join("schemas/events").display()))
         .replace("cron_expression = \"*/6 * * * * *\"", "cron_expression = \"* * * * * *\"")
+        .replace("cron_expression = \"*/5 * * * * *\"", "cron_expression = \"* * * * * *\"")
         .replacen("name = \"battlescope\"", &format!("name = \"{app_name}\""), 1);
     assert!(text.contains("\"* * * * * *\""), "spin.toml's ingestion cron expression changed; update tests/src/ingestion.rs");
     let path = dir.join("spin.toml");
@@ -47,18 +49,24 @@ pub fn write_manifest(dir: &Path, app_name: &str) -> PathBuf {
     path
 }
 
-/// A running ingestion application and its database.
-pub struct IngestionApp {
+/// A running application and its databases.
+pub struct App {
     pub host: Host,
+    /// The ingestion database.
     pub db: tokio_postgres::Client,
     pub database_url: String,
+    /// The enrichment database.
+    pub enrichment_db: tokio_postgres::Client,
     pub prefix: String,
+    /// This test's topics.
+    pub ingested_topic: String,
+    pub enriched_topic: String,
     manifest: PathBuf,
     state: PathBuf,
     options: Options,
 }
 
-impl IngestionApp {
+impl App {
     pub async fn start(dir: &Path, test: &str, options: Options) -> anyhow::Result<Self> {
         let prefix = crate::unique_prefix(test);
         let manifest = write_manifest(dir, prefix.trim_end_matches('_'));
@@ -67,25 +75,33 @@ impl IngestionApp {
         let host = Self::launch(&manifest, &state, &prefix, &database_url, &options).await?;
         let (db, conn) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
-        Ok(Self { host, db, database_url, prefix, manifest, state, options })
+        let (enrichment_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "enrichment"), tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        let (ingested_topic, enriched_topic) = topics(&prefix);
+        Ok(Self { host, db, database_url, enrichment_db, prefix, ingested_topic, enriched_topic, manifest, state, options })
     }
 
     async fn launch(manifest: &Path, state: &Path, prefix: &str, database_url: &str, o: &Options) -> anyhow::Result<Host> {
         let mut options = HostOptions::new(manifest, "ingestion", state);
         options.database_prefix = prefix.to_string();
+        let (ingested_topic, enriched_topic) = topics(prefix);
         let mut options = options
             .env("SPIN_VARIABLE_POSTGRES_HOST", &postgres_host())
             .env("SPIN_VARIABLE_INGESTION_DATABASE_URL", database_url)
+            .env("SPIN_VARIABLE_ENRICHMENT_DATABASE_URL", &database_url_of(prefix, "enrichment"))
+            .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
+            .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
+            .env("SPIN_VARIABLE_ENRICHMENT_REDIS_PREFIX", &format!("{prefix}enrichment:"))
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &redis_url())
             .env("SPIN_VARIABLE_API_TOKEN", TOKEN)
             .env("SPIN_VARIABLE_FEED", o.feed)
             .env("SPIN_VARIABLE_FEED_REQUESTS_PER_SECOND", "0")
             .env("SPIN_VARIABLE_FEED_TICK_MS", &o.tick_ms.to_string())
             .env("SPIN_VARIABLE_REDISQ_QUEUE_ID", prefix);
-        if let Some(url) = &o.replay_url {
-            for origin in ["SPIN_VARIABLE_R2Z2_ORIGIN", "SPIN_VARIABLE_REDISQ_ORIGIN", "SPIN_VARIABLE_ESI_ORIGIN"] {
-                options = options.env(origin, url);
-            }
+        // Without a replay, nothing answers: tests never reach the real zKillboard or ESI.
+        let upstream = o.replay_url.clone().unwrap_or_else(|| format!("http://127.0.0.1:{}", crate::free_port()));
+        for origin in ["SPIN_VARIABLE_R2Z2_ORIGIN", "SPIN_VARIABLE_REDISQ_ORIGIN", "SPIN_VARIABLE_ESI_ORIGIN"] {
+            options = options.env(origin, &upstream);
         }
         if let Some(path) = &o.runtime_config {
             options = options.arg("--runtime-config-file").arg(&path.display().to_string());
@@ -97,11 +113,10 @@ impl IngestionApp {
     }
 
     /// SIGKILL the host and start a new one on the same database.
-    pub async fn crash_and_restart(self) -> anyhow::Result<Self> {
-        let Self { host, db, database_url, prefix, manifest, state, options } = self;
-        host.kill().await;
-        let host = Self::launch(&manifest, &state, &prefix, &database_url, &options).await?;
-        Ok(Self { host, db, database_url, prefix, manifest, state, options })
+    pub async fn crash_and_restart(mut self) -> anyhow::Result<Self> {
+        self.host.kill_in_place().await;
+        self.host = Self::launch(&self.manifest, &self.state, &self.prefix, &self.database_url, &self.options).await?;
+        Ok(self)
     }
 
     pub async fn stats(&self) -> serde_json::Value {
@@ -126,18 +141,34 @@ impl IngestionApp {
         self.db.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
     }
 
-    /// Poll `sql` (one bigint) until it reaches `target`; panics with the stats after `timeout`.
+    /// One bigint from the enrichment database.
+    pub async fn enrichment_count(&self, sql: &str) -> i64 {
+        self.enrichment_db.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    }
+
+    /// Poll `sql` (one bigint, ingestion database) until it reaches `target`; panics with the
+    /// statistics after `timeout`.
     pub async fn wait_for_count(&self, sql: &str, target: i64, timeout: Duration) {
+        self.wait_for(&self.db, sql, target, timeout).await
+    }
+
+    /// The same against the enrichment database.
+    pub async fn wait_for_enriched(&self, sql: &str, target: i64, timeout: Duration) {
+        self.wait_for(&self.enrichment_db, sql, target, timeout).await
+    }
+
+    async fn wait_for(&self, db: &tokio_postgres::Client, sql: &str, target: i64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let mut last_report = Instant::now();
         loop {
-            let n = self.count(sql).await;
+            let n: i64 = db.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0);
             if n >= target {
                 return;
             }
             if Instant::now() > deadline {
+                let enrichment = http::get(&self.host.url("/api/enrichment/stats")).await.map(|r| r.body).unwrap_or_default();
                 panic!(
-                    "{sql}: {n} after {timeout:?}, wanted {target}\nstats: {}\nhost log tail:\n{}",
+                    "{sql}: {n} after {timeout:?}, wanted {target}\ningestion: {}\nenrichment: {enrichment}\nhost log tail:\n{}",
                     self.stats().await,
                     tail(&self.host.log_text(), 40)
                 );
@@ -153,8 +184,17 @@ impl IngestionApp {
     pub async fn stop(self) {
         self.host.kill().await;
         drop(self.db);
+        drop(self.enrichment_db);
         crate::drop_databases(&self.prefix).await;
     }
+}
+
+fn database_url_of(prefix: &str, service: &str) -> String {
+    format!("postgres://postgres@{}/{prefix}{service}", postgres_host())
+}
+
+fn topics(prefix: &str) -> (String, String) {
+    (format!("{prefix}killmail.ingested"), format!("{prefix}killmail.enriched"))
 }
 
 pub fn tail(text: &str, lines: usize) -> String {

@@ -1,0 +1,16 @@
+//! The enrichment bounded context: `killmail.ingested` in, `killmail.enriched` out. Bodies
+//! come with the event (R2Z2, archives) or from ESI (RedisQ); names of characters,
+//! corporations, alliances and factions from ESI through a two-level cache; places and ship
+//! types from the static data in the repository.
+//!
+//! Pure logic in plain modules, natively tested; `wasm` is the component glue (Kafka handler,
+//! HTTP API, cron job, ESI client, storage).
+
+pub mod enrich;
+pub mod esi_policy;
+pub mod ingested;
+pub mod names;
+pub mod sde;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;

@@ -1,0 +1,292 @@
+//! The enrichment database. Writes that belong together are one statement.
+
+use super::counters::Counters;
+use crate::enrich::Enriched;
+use crate::names::{Name, Names};
+use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
+use std::collections::BTreeSet;
+
+pub struct Store {
+    db: Connection,
+}
+
+fn err(what: &str) -> impl Fn(spin_sdk::pg3::PgError) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+fn decode<T: Decode>(v: &DbValue) -> Result<T, String> {
+    T::decode(v).map_err(|e| e.to_string())
+}
+
+fn id_list(ids: &BTreeSet<u64>) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A stored killmail whose names are not all resolved yet.
+pub struct Incomplete {
+    pub killmail_id: u64,
+    pub hash: String,
+    pub source: String,
+    pub version: u32,
+    pub esi: serde_json::Value,
+    pub zkb: Option<serde_json::Value>,
+    pub unresolved: usize,
+}
+
+impl Store {
+    pub fn open() -> Result<Self, String> {
+        let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable database_url: {e}"))?;
+        Ok(Self { db: Connection::open(&url).map_err(err("connecting to the enrichment database"))? })
+    }
+
+    pub fn is_enriched(&self, killmail_id: u64) -> Result<bool, String> {
+        let rows = self
+            .db
+            .query("SELECT 1 FROM enriched_killmails WHERE killmail_id = $1::bigint", &[P::Int64(killmail_id as i64)])
+            .map_err(err("looking the killmail up"))?;
+        Ok(!rows.rows.is_empty())
+    }
+
+    /// Store an enriched killmail and its event (first enrichment or a later version), and
+    /// remember its unresolved ids, in one statement. Returns false when this version (or a
+    /// newer one) was already stored.
+    pub fn save(&self, e: &Enriched, esi: &serde_json::Value, zkb: Option<&serde_json::Value>, event: &str, topic: &str) -> Result<bool, String> {
+        let doc = &e.document;
+        let n = |v: &serde_json::Value| v.as_i64().map(P::Int64).unwrap_or(P::DbNull);
+        let rows = self
+            .db
+            .query(
+                "WITH saved AS (
+                    INSERT INTO enriched_killmails (killmail_id, killmail_hash, killmail_time, solar_system_id, region_id,
+                        security_band, victim_ship_type_id, attackers, version, names_complete, source, esi, zkb, document)
+                    VALUES ($1::bigint, $2::text, $3::text::timestamptz, $4::bigint, $5::bigint, $6::text, $7::bigint,
+                        $8::bigint, $9::bigint, $10::boolean, $11::text, $12::text::jsonb, $13::text::jsonb, $14::text::jsonb)
+                    ON CONFLICT (killmail_id) DO UPDATE SET version = EXCLUDED.version, names_complete = EXCLUDED.names_complete,
+                        document = EXCLUDED.document, updated_at = now()
+                    WHERE enriched_killmails.version < EXCLUDED.version
+                    RETURNING killmail_id
+                ), published AS (
+                    INSERT INTO outbox (topic, key, payload) SELECT $15::text, $1::bigint::text, $16::text FROM saved RETURNING id
+                ), waiting AS (
+                    INSERT INTO unresolved_names (id)
+                    SELECT x::bigint FROM saved, unnest(string_to_array(nullif($17::text, ''), ',')) AS x
+                    ON CONFLICT (id) DO NOTHING
+                    RETURNING id
+                )
+                SELECT (SELECT count(*) FROM saved)",
+                &[
+                    P::Int64(e.killmail_id as i64),
+                    P::Str(doc["killmailHash"].as_str().unwrap_or_default().into()),
+                    P::Str(doc["killmailTime"].as_str().unwrap_or_default().into()),
+                    P::Int64(e.system.id as i64),
+                    e.system.region_id.map(|r| P::Int64(r as i64)).unwrap_or(P::DbNull),
+                    P::Str(e.system.security_band.into()),
+                    n(&doc["victim"]["shipTypeId"]),
+                    P::Int64(doc["attackers"].as_array().map(Vec::len).unwrap_or(0) as i64),
+                    n(&doc["version"]),
+                    P::Boolean(e.unresolved.is_empty()),
+                    P::Str(doc["source"].as_str().unwrap_or_default().into()),
+                    P::Str(esi.to_string()),
+                    zkb.map(|z| P::Str(z.to_string())).unwrap_or(P::DbNull),
+                    P::Str(doc.to_string()),
+                    P::Str(topic.into()),
+                    P::Str(event.into()),
+                    P::Str(id_list(&e.unresolved)),
+                ],
+            )
+            .map_err(err(&format!("storing killmail {}", e.killmail_id)))?;
+        Ok(rows.rows.first().map(|r| decode::<i64>(&r[0])).transpose()?.unwrap_or(0) > 0)
+    }
+
+    /// Names the database knows, of `ids`.
+    pub fn names(&self, ids: &BTreeSet<u64>) -> Result<Names, String> {
+        if ids.is_empty() {
+            return Ok(Names::new());
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT id, name, category FROM esi_cache WHERE id = ANY(string_to_array($1::text, ',')::bigint[])",
+                &[P::Str(id_list(ids))],
+            )
+            .map_err(err("reading cached names"))?;
+        rows.rows
+            .iter()
+            .map(|r| Ok((decode::<i64>(&r[0])? as u64, Name { name: decode(&r[1])?, category: decode(&r[2])? })))
+            .collect()
+    }
+
+    /// Ids not to ask ESI about yet: it could not name them recently.
+    pub fn waiting(&self, ids: &BTreeSet<u64>) -> Result<BTreeSet<u64>, String> {
+        if ids.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT id FROM unresolved_names WHERE id = ANY(string_to_array($1::text, ',')::bigint[]) AND retry_at > now()",
+                &[P::Str(id_list(ids))],
+            )
+            .map_err(err("reading unresolved ids"))?;
+        rows.rows.iter().map(|r| Ok(decode::<i64>(&r[0])? as u64)).collect()
+    }
+
+    /// Keep names ESI resolved, and forget them as unresolved.
+    pub fn remember(&self, names: &Names) -> Result<(), String> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> =
+            names.iter().map(|(id, n)| serde_json::json!({"id": id, "name": n.name, "category": n.category})).collect();
+        self.db
+            .execute(
+                "WITH incoming AS (
+                    SELECT * FROM json_to_recordset($1::text::json) AS x(id bigint, name text, category text)
+                ), kept AS (
+                    INSERT INTO esi_cache (id, name, category) SELECT id, name, category FROM incoming
+                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category, resolved_at = now()
+                    RETURNING id
+                )
+                DELETE FROM unresolved_names WHERE id IN (SELECT id FROM incoming)",
+                &[P::Str(serde_json::Value::Array(rows).to_string())],
+            )
+            .map_err(err("storing resolved names"))
+            .map(drop)
+    }
+
+    /// ESI could not name these: try again after a growing delay (`lasting`: ESI said the id
+    /// is invalid; otherwise ESI was unavailable and the next cron run may retry).
+    pub fn not_resolved(&self, ids: &BTreeSet<u64>, lasting: bool, error: &str) -> Result<(), String> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .execute(
+                "INSERT INTO unresolved_names (id, attempts, last_error, retry_at)
+                 SELECT x::bigint, CASE WHEN $2::boolean THEN 1 ELSE 0 END, $3::text,
+                        now() + CASE WHEN $2::boolean THEN interval '1 hour' ELSE interval '0' END
+                 FROM unnest(string_to_array($1::text, ',')) AS x
+                 ON CONFLICT (id) DO UPDATE SET
+                    attempts = unresolved_names.attempts + CASE WHEN $2::boolean THEN 1 ELSE 0 END,
+                    last_error = EXCLUDED.last_error,
+                    retry_at = now() + CASE WHEN $2::boolean
+                        THEN interval '1 hour' * power(2, least(unresolved_names.attempts, 6)) ELSE interval '0' END",
+                &[P::Str(id_list(ids)), P::Boolean(lasting), P::Str(error.into())],
+            )
+            .map_err(err("recording unresolved ids"))
+            .map(drop)
+    }
+
+    /// Ids due for another try.
+    pub fn due_unresolved(&self, limit: i64) -> Result<BTreeSet<u64>, String> {
+        let rows = self
+            .db
+            .query("SELECT id FROM unresolved_names WHERE retry_at <= now() ORDER BY retry_at LIMIT $1::bigint", &[P::Int64(limit)])
+            .map_err(err("reading due unresolved ids"))?;
+        rows.rows.iter().map(|r| Ok(decode::<i64>(&r[0])? as u64)).collect()
+    }
+
+    /// Killmails published without some names, oldest first.
+    pub fn incomplete(&self, limit: i64) -> Result<Vec<Incomplete>, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT killmail_id, killmail_hash, source, version, esi::text, zkb::text,
+                        jsonb_array_length(document->'unresolvedIds')
+                 FROM enriched_killmails WHERE NOT names_complete ORDER BY killmail_time LIMIT $1::bigint",
+                &[P::Int64(limit)],
+            )
+            .map_err(err("reading incomplete killmails"))?;
+        rows.rows
+            .iter()
+            .map(|r| {
+                let json = |v: Option<String>| v.map(|t| serde_json::from_str(&t).map_err(|e| e.to_string())).transpose();
+                Ok(Incomplete {
+                    killmail_id: decode::<i64>(&r[0])? as u64,
+                    hash: decode(&r[1])?,
+                    source: decode(&r[2])?,
+                    version: decode::<i32>(&r[3])? as u32,
+                    esi: json(Some(decode(&r[4])?))?.unwrap_or_default(),
+                    zkb: json(decode(&r[5])?)?,
+                    unresolved: decode::<i32>(&r[6])? as usize,
+                })
+            })
+            .collect()
+    }
+
+    /// A cached GET response: (etag, fresh, body).
+    pub fn http_cache(&self, url: &str) -> Result<Option<(Option<String>, bool, String)>, String> {
+        let rows = self
+            .db
+            .query("SELECT etag, coalesce(expires_at > now(), false), body FROM esi_http_cache WHERE url = $1::text", &[P::Str(url.into())])
+            .map_err(err("reading the HTTP cache"))?;
+        rows.rows.first().map(|r| Ok((decode(&r[0])?, decode(&r[1])?, decode(&r[2])?))).transpose()
+    }
+
+    pub fn keep_http(&self, url: &str, etag: Option<&str>, max_age_s: Option<i64>, body: &str) -> Result<(), String> {
+        self.db
+            .execute(
+                "INSERT INTO esi_http_cache (url, etag, expires_at, body) VALUES ($1::text, $2::text, now() + make_interval(secs => $3::bigint), $4::text)
+                 ON CONFLICT (url) DO UPDATE SET etag = coalesce(EXCLUDED.etag, esi_http_cache.etag), expires_at = EXCLUDED.expires_at,
+                    body = EXCLUDED.body, stored_at = now()",
+                &[
+                    P::Str(url.into()),
+                    etag.map(|e| P::Str(e.into())).unwrap_or(P::DbNull),
+                    P::Int64(max_age_s.unwrap_or(0)),
+                    P::Str(body.into()),
+                ],
+            )
+            .map_err(err("storing an HTTP response"))
+            .map(drop)
+    }
+
+    pub fn count(&self, counters: &Counters) -> Result<(), String> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .execute(
+                "INSERT INTO enrichment_counters (counter, value)
+                 SELECT key, value::bigint FROM json_each_text($1::text::json)
+                 ON CONFLICT (counter) DO UPDATE SET value = enrichment_counters.value + EXCLUDED.value",
+                &[P::Str(counters.to_json())],
+            )
+            .map_err(err("counting"))
+            .map(drop)
+    }
+
+    /// The stored enriched killmail, with when it was enriched.
+    pub fn killmail(&self, id: u64) -> Result<Option<serde_json::Value>, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT document::text, enriched_at::text, updated_at::text FROM enriched_killmails WHERE killmail_id = $1::bigint",
+                &[P::Int64(id as i64)],
+            )
+            .map_err(err("reading the killmail"))?;
+        let Some(r) = rows.rows.first() else { return Ok(None) };
+        let mut doc: serde_json::Value = serde_json::from_str(&decode::<String>(&r[0])?).map_err(|e| e.to_string())?;
+        doc["enrichedAt"] = serde_json::json!(decode::<String>(&r[1])?);
+        doc["updatedAt"] = serde_json::json!(decode::<Option<String>>(&r[2])?);
+        Ok(Some(doc))
+    }
+
+    pub fn stats(&self) -> Result<serde_json::Value, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT json_build_object(
+                    'killmails', (SELECT count(*) FROM enriched_killmails),
+                    'namesIncomplete', (SELECT count(*) FROM enriched_killmails WHERE NOT names_complete),
+                    'cachedNames', (SELECT count(*) FROM esi_cache),
+                    'unresolvedIds', (SELECT count(*) FROM unresolved_names),
+                    'cachedResponses', (SELECT count(*) FROM esi_http_cache),
+                    'counters', (SELECT coalesce(json_object_agg(counter, value), '{}') FROM enrichment_counters)
+                )::text",
+                &[],
+            )
+            .map_err(err("reading statistics"))?;
+        let text: String = decode(&rows.rows.first().ok_or("statistics: no row")?[0])?;
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    }
+}
