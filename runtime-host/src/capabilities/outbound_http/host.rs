@@ -1,10 +1,27 @@
 use super::OutboundHttp;
 use http_body_util::BodyExt;
 use std::future::Future;
+use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiHttpHooks};
 
 use wasmtime_wasi_http::WasiBody;
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+/// A component that sets no timeouts gets these, not wasi-http's ten minutes: a hung upstream
+/// then fails the request (which the component can count and back off from) well before the
+/// instance's own deadline.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(20);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn with_default_timeouts(options: Option<RequestOptions>) -> RequestOptions {
+    let given = options.unwrap_or(RequestOptions { connect_timeout: None, first_byte_timeout: None, between_bytes_timeout: None });
+    RequestOptions {
+        connect_timeout: given.connect_timeout.or(Some(CONNECT_TIMEOUT)),
+        first_byte_timeout: given.first_byte_timeout.or(Some(FIRST_BYTE_TIMEOUT)),
+        between_bytes_timeout: given.between_bytes_timeout.or(Some(BETWEEN_BYTES_TIMEOUT)),
+    }
+}
 
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
@@ -18,6 +35,7 @@ impl WasiHttpHooks for OutboundHttp {
                 "denied outbound HTTP request: destination is not in allowed_outbound_hosts");
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
+        let options = Some(with_default_timeouts(options));
         Box::new(async move {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
