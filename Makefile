@@ -52,7 +52,7 @@ replay-server:
 
 ## Everything CI runs: unit tests (host and components, natively) and integration tests.
 test: stack components host
-	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion -p enrichment $(addprefix -p ,$(PLUGINS)) -p battlescope-tests -- --test-threads=4
+	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion -p enrichment -p battle $(addprefix -p ,$(PLUGINS)) -p battlescope-tests -- --test-threads=4
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
 bench: stack components host-release
@@ -60,6 +60,7 @@ bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-kafka -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-ingestion -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-enrichment -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-battles
 
 stack:
 	@scripts/stack.sh up

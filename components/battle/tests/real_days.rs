@@ -1,0 +1,144 @@
+//! Clustering and sides on real days (data/killmails/): the Jorund fight of 2021-11-28 is one
+//! battle with the right sides, and shuffling a day's killmails changes nothing.
+
+use battle::clustering::{Battle, Clusterer, Kill, Params};
+use battle::sides::{sides, Engagement, Unit};
+use battle::universe;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::BufRead;
+
+fn day(date: &str) -> Vec<Value> {
+    let path = format!("{}/../../data/killmails/killmails-{date}.jsonl.gz", env!("CARGO_MANIFEST_DIR"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines().map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect()
+}
+
+fn seconds(time: &str) -> i64 {
+    // "2021-11-28T10:21:00Z": whole days since 2021-11-27 are enough for these files.
+    let day: i64 = time[8..10].parse().unwrap();
+    let h: i64 = time[11..13].parse().unwrap();
+    let m: i64 = time[14..16].parse().unwrap();
+    let s: i64 = time[17..19].parse().unwrap();
+    ((day - 27) * 24 + h) * 3600 + m * 60 + s
+}
+
+const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
+
+fn kill(km: &Value) -> Kill {
+    let participants = std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap());
+    let pilots: BTreeSet<u64> = participants
+        .filter_map(|p| p["character_id"].as_u64())
+        .filter(|c| !NPC_CHARACTERS.contains(c))
+        .collect();
+    let unit = |p: &Value| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64());
+    let units: BTreeSet<u64> = std::iter::once(&km["victim"])
+        .chain(km["attackers"].as_array().unwrap())
+        .filter(|p| p["character_id"].as_u64().is_some_and(|c| !NPC_CHARACTERS.contains(&c)))
+        .filter_map(unit)
+        .map(|u| match u { Unit::Alliance(a) | Unit::Corporation(a) => a })
+        .collect();
+    Kill {
+        units: units.into_iter().collect(),
+        id: km["killmail_id"].as_u64().unwrap(),
+        time: seconds(km["killmail_time"].as_str().unwrap()),
+        system: km["solar_system_id"].as_u64().unwrap() as u32,
+        pilots: pilots.into_iter().collect(),
+    }
+}
+
+fn cluster(kms: &[&Value]) -> Vec<Battle> {
+    let mut c = Clusterer::new(Params::default(), |a, b| universe::within(a, b, 1));
+    for km in kms {
+        c.add(kill(km));
+    }
+    c.battles()
+}
+
+fn engagement(km: &Value) -> Engagement {
+    let unit = |p: &Value| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64());
+    Engagement { victim: unit(&km["victim"]), attackers: km["attackers"].as_array().unwrap().iter().filter_map(unit).collect() }
+}
+
+#[test]
+fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
+    let kms = day("2021-11-28");
+    let jorund: BTreeSet<u64> = kms
+        .iter()
+        .filter(|k| {
+            let t = k["killmail_time"].as_str().unwrap();
+            k["solar_system_id"] == 30001046 && ("2021-11-28T10:21" ..= "2021-11-28T14:52").contains(&&t[..16])
+        })
+        .map(|k| k["killmail_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(jorund.len(), 1081);
+    let battles = cluster(&kms.iter().collect::<Vec<_>>());
+    let battle = battles.iter().max_by_key(|b| b.kill_ids.iter().filter(|id| jorund.contains(id)).count()).unwrap();
+    let covered = battle.kill_ids.iter().filter(|id| jorund.contains(id)).count();
+    let clock = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
+    eprintln!(
+        "Jorund battle: {} kills ({} of the 1,081 in Jorund), {}–{}, systems {:?}",
+        battle.kill_ids.len(), covered, clock(battle.start), clock(battle.end), battle.systems
+    );
+    assert!(covered as f64 >= 0.95 * 1081.0, "only {covered} of 1,081");
+    assert!(clock(battle.start).as_str() <= "10:21" && clock(battle.end).as_str() >= "14:51", "{}–{}", clock(battle.start), clock(battle.end));
+    assert_eq!(battles.iter().filter(|b| b.kill_ids.iter().any(|id| jorund.contains(id))).count(), 1, "not split");
+
+    let in_battle: BTreeSet<u64> = battle.kill_ids.iter().copied().collect();
+    let engagements: Vec<Engagement> = kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
+    let s = sides(&engagements);
+    let side_of = |a: u64| s.iter().position(|side| side.contains(&Unit::Alliance(a))).unwrap_or_else(|| panic!("alliance {a} on no side"));
+    eprintln!("sides: {}", s.len());
+    for (i, side) in s.iter().enumerate().take(4) {
+        eprintln!("  side {i}: {} units, e.g. {:?}", side.len(), &side[..side.len().min(6)]);
+    }
+    assert_eq!(side_of(1354830081), side_of(1900696668), "Goonswarm and The Initiative. fight together");
+    assert_ne!(side_of(1354830081), side_of(99005338), "Pandemic Horde is on the other side");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// The same killmails in any order give the same battles.
+    #[test]
+    fn battles_do_not_depend_on_arrival_order(seed in any::<u64>()) {
+        let kms = day("2021-11-28");
+        let in_file_order: Vec<&Value> = kms.iter().collect();
+        let mut shuffled = in_file_order.clone();
+        let mut state = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(cluster(&shuffled), cluster(&in_file_order));
+    }
+}
+
+/// The largest battle touching `system` on `date`, described for docs/battles.md.
+fn describe(date: &str, system: u32) -> (Battle, Vec<Vec<Unit>>) {
+    let kms = day(date);
+    let battles = cluster(&kms.iter().collect::<Vec<_>>());
+    let battle = battles.into_iter().filter(|b| b.systems.contains(&system)).max_by_key(|b| b.kill_ids.len()).expect("a battle");
+    let ids: BTreeSet<u64> = battle.kill_ids.iter().copied().collect();
+    let engagements: Vec<Engagement> = kms.iter().filter(|k| ids.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
+    let clock = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
+    let s = sides(&engagements);
+    eprintln!(
+        "{date} system {system}: {} kills, {}–{}, systems {:?}, {} sides of {:?} units",
+        battle.kill_ids.len(), clock(battle.start), clock(battle.end), battle.systems, s.len(), s.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    (battle, s)
+}
+
+#[test]
+fn the_j105951_burst_and_m_oee8_form_sensible_battles() {
+    let (burst, _) = describe("2021-11-30", 31000368);
+    assert!(burst.kill_ids.len() >= 200, "the wormhole burst is one battle: {}", burst.kill_ids.len());
+    assert_eq!(burst.systems.len(), 1, "wormholes have no gates: nothing joins from elsewhere");
+    let (m_oee8, sides) = describe("2021-11-29", 30000848);
+    assert!(m_oee8.kill_ids.len() >= 20, "{}", m_oee8.kill_ids.len());
+    assert!(sides.len() >= 2);
+}

@@ -1,0 +1,76 @@
+//! `make bench` (battles part): clustering throughput of the pure module over a full real day
+//! (2021-11-28, 17,047 killmails, the Jorund fight included), against the 100,000 killmails/s
+//! target, and against a baseline pass that only builds the kills' pilot index.
+
+use battle::clustering::{Clusterer, Kill, Params};
+use battle::sides::Unit;
+use battlescope_tests::replay::data;
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+const TARGET: f64 = 100_000.0;
+const ROUNDS: usize = 5;
+
+fn kills(day: &[serde_json::Value]) -> Vec<Kill> {
+    day.iter()
+        .map(|km| {
+            let participants: Vec<&serde_json::Value> = std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap()).collect();
+            let players: Vec<&&serde_json::Value> =
+                participants.iter().filter(|p| p["character_id"].as_u64().is_some_and(|c| !(3_000_000..4_000_000).contains(&c))).collect();
+            let pilots: BTreeSet<u64> = players.iter().filter_map(|p| p["character_id"].as_u64()).collect();
+            let units: BTreeSet<u64> = players
+                .iter()
+                .filter_map(|p| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64()))
+                .map(|u| match u { Unit::Alliance(a) | Unit::Corporation(a) => a })
+                .collect();
+            let t = km["killmail_time"].as_str().unwrap();
+            let secs = chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp();
+            Kill {
+                id: km["killmail_id"].as_u64().unwrap(),
+                time: secs,
+                system: km["solar_system_id"].as_u64().unwrap() as u32,
+                pilots: pilots.into_iter().collect(),
+                units: units.into_iter().collect(),
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let day = data::load_day(&data::day_file("2021-11-28")).unwrap();
+    let kills = kills(&day);
+    // Warm the static data (stargate map) outside the clock.
+    battle::universe::within(30001046, 30001047, 1);
+
+    let started = Instant::now();
+    let mut battles = 0;
+    for _ in 0..ROUNDS {
+        let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+        for k in &kills {
+            c.add(k.clone());
+        }
+        battles = c.battles().len();
+    }
+    let rate = (ROUNDS * kills.len()) as f64 / started.elapsed().as_secs_f64();
+
+    // Baseline: the same kills, cloned and indexed by pilot, nothing else.
+    let started = Instant::now();
+    for _ in 0..ROUNDS {
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (i, k) in kills.iter().enumerate() {
+            let k = k.clone();
+            for p in &k.pilots {
+                index.entry(*p).or_default().push(i);
+            }
+        }
+        std::hint::black_box(index);
+    }
+    let baseline = (ROUNDS * kills.len()) as f64 / started.elapsed().as_secs_f64();
+
+    println!("Battles: clustering 2021-11-28 ({} killmails, {battles} battles), pure module, {ROUNDS} rounds", kills.len());
+    println!(
+        "clustering                   {rate:>9.0} killmails/s   target {TARGET:>9.0}/s   ratio {:.2}x   (index-only baseline {baseline:.0}/s, ratio {:.2}x)",
+        rate / TARGET,
+        rate / baseline
+    );
+}
