@@ -1,8 +1,9 @@
 //! The battle bounded context. This first slice is the pure core: clustering killmails into
-//! battles (`clustering`), the map it measures distance on (`universe`), and the sides of a
-//! battle from its attack graph (`sides`). Storage, events, the API and the Wasm glue build
+//! battles (`clustering`), the map it measures distance on (`universe`), the sides of a
+//! battle from its attack graph (`sides`) and its statistics (`stats`). Storage, events, the API and the Wasm glue build
 //! on it.
 
 pub mod clustering;
 pub mod sides;
+pub mod stats;
 pub mod universe;

@@ -3,6 +3,7 @@
 
 use battle::clustering::{Battle, Clusterer, Kill, Params};
 use battle::sides::{sides, Engagement, Unit};
+use battle::stats::{battle_stats, KillDetail, Participant};
 use battle::universe;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -95,6 +96,43 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
     }
     assert_eq!(side_of(1354830081), side_of(1900696668), "Goonswarm and The Initiative. fight together");
     assert_ne!(side_of(1354830081), side_of(99005338), "Pandemic Horde is on the other side");
+
+    // Statistics: every loss on some side, the kills credited, no ISK invented (the archives
+    // carry no values).
+    let details: Vec<KillDetail> = kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(detail).collect();
+    let stats = battle_stats(&details, &s);
+    assert_eq!(stats.kills as usize, battle.kill_ids.len());
+    let losses: u32 = stats.sides.iter().map(|x| x.losses).sum();
+    let credited: u32 = stats.sides.iter().map(|x| x.kills).sum();
+    assert!(losses <= stats.kills && credited <= stats.kills, "{losses} losses, {credited} kills of {}", stats.kills);
+    assert!(losses as f64 > 0.9 * stats.kills as f64, "most victims belong to a side: {losses}");
+    assert_eq!(stats.isk_destroyed.total, None);
+    assert_eq!(stats.isk_destroyed.kills_without_value, stats.kills);
+    let goons = &stats.sides[side_of(1354830081)];
+    let horde = &stats.sides[side_of(99005338)];
+    eprintln!(
+        "Goonswarm side: {} kills, {} losses, {} pilots; Horde side: {} kills, {} losses, {} pilots; {} pilots in all, {} minutes",
+        goons.kills, goons.losses, goons.pilots, horde.kills, horde.losses, horde.pilots, stats.pilots, stats.timeline.len()
+    );
+    assert!(goons.kills > 0 && horde.kills > 0 && goons.pilots > 100 && horde.pilots > 100);
+}
+
+fn detail(km: &Value) -> KillDetail {
+    let participant = |p: &Value| Participant {
+        character: p["character_id"].as_u64(),
+        corporation: p["corporation_id"].as_u64(),
+        alliance: p["alliance_id"].as_u64(),
+        ship_type: p["ship_type_id"].as_u64(),
+        ship_group: None,
+    };
+    KillDetail {
+        id: km["killmail_id"].as_u64().unwrap(),
+        time: seconds(km["killmail_time"].as_str().unwrap()),
+        system: km["solar_system_id"].as_u64().unwrap() as u32,
+        victim: participant(&km["victim"]),
+        attackers: km["attackers"].as_array().unwrap().iter().map(participant).collect(),
+        value: None,
+    }
 }
 
 proptest! {
