@@ -95,9 +95,18 @@ impl Tick {
             match feed::r2z2_step(sequence, fetched.status, newest) {
                 R2z2Step::CaughtUp => return Ok(()),
                 R2z2Step::Gap => {
-                    eprintln!("ingestion: r2z2: sequence {sequence} is gone (newest is {newest:?}); counted as a gap");
-                    self.store.count("gaps:r2z2", 1)?;
-                    self.store.set_position(FEED, sequence)?;
+                    // Expired sequences go from the old end: find the oldest one still there
+                    // instead of walking every missing one.
+                    let newest = newest.unwrap_or(sequence);
+                    let oldest = match self.oldest_available(&base, sequence, newest) {
+                        Ok(o) => o,
+                        Err(e) => return self.fail(FEED, "feed_errors:r2z2:transport", &e, failures),
+                    };
+                    eprintln!("ingestion: r2z2: sequences {sequence}–{} are gone (newest is {newest}); counted as gaps", oldest - 1);
+                    self.store.count("gaps:r2z2", oldest - sequence)?;
+                    self.store.set_position(FEED, oldest - 1)?;
+                    last = oldest - 1;
+                    continue;
                 }
                 R2z2Step::Retry(why) => {
                     let counter = format!("feed_errors:r2z2:{}", fetched.status);
@@ -121,6 +130,20 @@ impl Tick {
             last = sequence;
         }
         Ok(())
+    }
+
+    /// The first sequence after `gone` that still exists, at most `newest` (binary search:
+    /// expiry only ever removes the oldest sequences).
+    fn oldest_available(&mut self, base: &str, gone: i64, newest: i64) -> Result<i64, String> {
+        let (mut missing, mut present) = (gone, newest);
+        while present - missing > 1 {
+            let mid = missing + (present - missing) / 2;
+            match self.pacer.get(&format!("{base}/{mid}.json"))?.status {
+                404 => missing = mid,
+                _ => present = mid,
+            }
+        }
+        Ok(present)
     }
 
     /// The newest published sequence (recorded for the lag statistic).
