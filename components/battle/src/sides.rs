@@ -20,7 +20,8 @@ pub enum Unit {
     Corporation(u64),
 }
 
-const NPC_CORPORATIONS: std::ops::Range<u64> = 1_000_000..2_000_000;
+/// Corporation ids CCP gives to NPC corporations.
+pub const NPC_CORPORATIONS: std::ops::Range<u64> = 1_000_000..2_000_000;
 
 impl Unit {
     /// The unit of a participant; NPC corporations have none.

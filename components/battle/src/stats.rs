@@ -135,7 +135,7 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
         let victim_side = k.victim.unit().and_then(|u| side_of.get(&u).copied());
         for p in std::iter::once(&k.victim).chain(&k.attackers) {
             pilots.extend(p.character);
-            corporations.extend(p.corporation.filter(|c| !(1_000_000..2_000_000).contains(c)));
+            corporations.extend(p.corporation.filter(|c| !crate::sides::NPC_CORPORATIONS.contains(c)));
             alliances.extend(p.alliance);
             if let Some(s) = p.unit().and_then(|u| side_of.get(&u).copied()) {
                 side_sets[s].0.extend(p.character);
