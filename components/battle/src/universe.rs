@@ -5,6 +5,24 @@ use std::sync::OnceLock;
 
 const SYSTEMS: &str = include_str!("../../../data/sde/systems.csv");
 
+/// Region of a system, from the same file.
+pub fn region(system: u32) -> Option<u32> {
+    static MAP: OnceLock<HashMap<u32, u32>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        SYSTEMS
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut fields = line.split(',');
+                let id: u32 = fields.next()?.parse().ok()?;
+                Some((id, fields.nth(2)?.parse().ok()?))
+            })
+            .collect()
+    })
+    .get(&system)
+    .copied()
+}
+
 fn adjacency() -> &'static HashMap<u32, Vec<u32>> {
     static MAP: OnceLock<HashMap<u32, Vec<u32>>> = OnceLock::new();
     MAP.get_or_init(|| {
@@ -64,5 +82,6 @@ mod tests {
         let two_away = neighbours(30001047).iter().copied().find(|n| *n != 30001046 && !neighbours(30001046).contains(n)).unwrap();
         assert!(!within(30001046, two_away, 1) && within(30001046, two_away, 2));
         assert!(neighbours(31000005).is_empty(), "wormholes have no stargates");
+        assert_eq!(region(30001046), Some(10000012));
     }
 }
