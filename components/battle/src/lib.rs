@@ -1,8 +1,8 @@
 //! The battle bounded context. This first slice is the pure core: clustering killmails into
 //! battles (`clustering`), the map it measures distance on (`universe`), the sides of a
 //! battle from its attack graph (`sides`), its statistics (`stats`), reading
-//! `killmail.enriched` (`enriched`) and the report and event payload (`report`). Storage, events, the API and the Wasm glue build
-//! on it.
+//! `killmail.enriched` (`enriched`) and the report and event payload (`report`). Storage,
+//! events, the API and the Wasm glue build on it.
 
 pub mod clustering;
 pub mod enriched;
