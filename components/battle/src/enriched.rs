@@ -35,7 +35,7 @@ pub fn parse(payload: &[u8]) -> Result<Enriched, String> {
     let d = &v["data"];
     let id = d["killmailId"].as_u64().ok_or("data.killmailId is missing")?;
     let time_text = d["killmailTime"].as_str().ok_or("data.killmailTime is missing")?;
-    let time = parse_time(time_text).ok_or_else(|| format!("data.killmailTime {time_text:?} is not RFC 3339 UTC"))?;
+    let time = parse_time(time_text).ok_or_else(|| format!("data.killmailTime {time_text:?} is not an RFC 3339 time"))?;
     let system = d["solarSystem"]["id"].as_u64().ok_or("data.solarSystem.id is missing")? as u32;
     let victim = participant(&d["victim"]);
     let attackers: Vec<Participant> = d["attackers"].as_array().ok_or("data.attackers is missing")?.iter().map(participant).collect();
@@ -58,38 +58,16 @@ pub fn parse(payload: &[u8]) -> Result<Enriched, String> {
     })
 }
 
-/// Seconds since the epoch of an RFC 3339 UTC time (`2021-11-28T10:21:00Z`).
+/// Seconds since the epoch of an RFC 3339 time (`2021-11-28T10:21:00Z`).
 pub fn parse_time(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[10] != b'T' || !text.ends_with('Z') {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (n(0..4)?, n(5..7)?, n(8..10)?, n(11..13)?, n(14..16)?, n(17..19)?);
-    // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    Some(days * 86400 + h * 3600 + mi * 60 + s)
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp())
 }
 
-/// Format seconds since the epoch as RFC 3339 UTC.
+/// Seconds since the epoch as RFC 3339 UTC.
 pub fn format_time(secs: i64) -> String {
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 #[cfg(test)]

@@ -1,47 +1,43 @@
-//! Stargate adjacency from the trimmed SDE (`data/sde/systems.csv`, last column).
+//! Regions and stargate adjacency from the trimmed SDE (`data/sde/systems.csv`).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const SYSTEMS: &str = include_str!("../../../data/sde/systems.csv");
 
-/// Region of a system, from the same file.
-pub fn region(system: u32) -> Option<u32> {
-    static MAP: OnceLock<HashMap<u32, u32>> = OnceLock::new();
-    MAP.get_or_init(|| {
-        SYSTEMS
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let mut fields = line.split(',');
-                let id: u32 = fields.next()?.parse().ok()?;
-                Some((id, fields.nth(2)?.parse().ok()?))
-            })
-            .collect()
-    })
-    .get(&system)
-    .copied()
+/// A system's region and stargate neighbours.
+struct Place {
+    region: u32,
+    neighbours: Vec<u32>,
 }
 
-fn adjacency() -> &'static HashMap<u32, Vec<u32>> {
-    static MAP: OnceLock<HashMap<u32, Vec<u32>>> = OnceLock::new();
+/// Every system of the file, parsed once.
+fn places() -> &'static HashMap<u32, Place> {
+    static MAP: OnceLock<HashMap<u32, Place>> = OnceLock::new();
     MAP.get_or_init(|| {
         SYSTEMS
             .lines()
             .skip(1)
             .filter_map(|line| {
-                let mut fields = line.split(',');
-                let id: u32 = fields.next()?.parse().ok()?;
-                let neighbours = fields.nth(4).unwrap_or("").split_whitespace().filter_map(|n| n.parse().ok()).collect();
-                Some((id, neighbours))
+                // id, name, constellation, region, security, neighbours
+                let fields: Vec<&str> = line.split(',').collect();
+                let id: u32 = fields.first()?.parse().ok()?;
+                let region = fields.get(3)?.parse().ok()?;
+                let neighbours = fields.get(5).unwrap_or(&"").split_whitespace().filter_map(|n| n.parse().ok()).collect();
+                Some((id, Place { region, neighbours }))
             })
             .collect()
     })
+}
+
+/// Region of a system.
+pub fn region(system: u32) -> Option<u32> {
+    places().get(&system).map(|p| p.region)
 }
 
 /// Stargate neighbours of a system (none for wormholes, abyssal pockets, unknown ids).
 pub fn neighbours(system: u32) -> &'static [u32] {
-    adjacency().get(&system).map(Vec::as_slice).unwrap_or(&[])
+    places().get(&system).map(|p| p.neighbours.as_slice()).unwrap_or(&[])
 }
 
 /// Whether `b` is within `jumps` stargate jumps of `a`.

@@ -17,12 +17,7 @@ fn day(date: &str) -> Vec<Value> {
 }
 
 fn seconds(time: &str) -> i64 {
-    // "2021-11-28T10:21:00Z": whole days since 2021-11-27 are enough for these files.
-    let day: i64 = time[8..10].parse().unwrap();
-    let h: i64 = time[11..13].parse().unwrap();
-    let m: i64 = time[14..16].parse().unwrap();
-    let s: i64 = time[17..19].parse().unwrap();
-    ((day - 27) * 24 + h) * 3600 + m * 60 + s
+    battle::enriched::parse_time(time).unwrap_or_else(|| panic!("{time} is not RFC 3339"))
 }
 
 const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;

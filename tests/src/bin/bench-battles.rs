@@ -24,7 +24,7 @@ fn kills(day: &[serde_json::Value]) -> Vec<Kill> {
                 .map(|u| match u { Unit::Alliance(a) | Unit::Corporation(a) => a })
                 .collect();
             let t = km["killmail_time"].as_str().unwrap();
-            let secs = chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp();
+            let secs = battle::enriched::parse_time(t).unwrap();
             Kill {
                 id: km["killmail_id"].as_u64().unwrap(),
                 time: secs,
