@@ -5,7 +5,7 @@ CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
-COMPONENTS := ingestion enrichment
+COMPONENTS := ingestion enrichment battle
 TEST_COMPONENTS := probe kafka-probe
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
 PLUGINS := min-value-filter capital-ships-filter plugin-template
@@ -27,6 +27,7 @@ export SPIN_VARIABLE_KAFKA_BROKERS ?= $(BATTLESCOPE_KAFKA_BROKERS)
 export SPIN_VARIABLE_POSTGRES_HOST ?= 127.0.0.1:$(BATTLESCOPE_PG_PORT)
 export SPIN_VARIABLE_INGESTION_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_ingestion
 export SPIN_VARIABLE_ENRICHMENT_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_enrichment
+export SPIN_VARIABLE_BATTLES_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_battles
 export SPIN_VARIABLE_REDIS_ADDRESS ?= $(BATTLESCOPE_REDIS_URL)
 REPLAY_PORT ?= 8090
 

@@ -57,6 +57,8 @@ pub struct App {
     pub database_url: String,
     /// The enrichment database.
     pub enrichment_db: tokio_postgres::Client,
+    /// The battle database.
+    pub battles_db: tokio_postgres::Client,
     pub prefix: String,
     /// This test's topics.
     pub ingested_topic: String,
@@ -77,8 +79,10 @@ impl App {
         tokio::spawn(conn);
         let (enrichment_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "enrichment"), tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
+        let (battles_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "battles"), tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
         let (ingested_topic, enriched_topic) = topics(&prefix);
-        Ok(Self { host, db, database_url, enrichment_db, prefix, ingested_topic, enriched_topic, manifest, state, options })
+        Ok(Self { host, db, database_url, enrichment_db, battles_db, prefix, ingested_topic, enriched_topic, manifest, state, options })
     }
 
     async fn launch(manifest: &Path, state: &Path, prefix: &str, database_url: &str, o: &Options) -> anyhow::Result<Host> {
@@ -89,6 +93,9 @@ impl App {
             .env("SPIN_VARIABLE_POSTGRES_HOST", &postgres_host())
             .env("SPIN_VARIABLE_INGESTION_DATABASE_URL", database_url)
             .env("SPIN_VARIABLE_ENRICHMENT_DATABASE_URL", &database_url_of(prefix, "enrichment"))
+            .env("SPIN_VARIABLE_BATTLES_DATABASE_URL", &database_url_of(prefix, "battles"))
+            .env("SPIN_VARIABLE_BATTLE_CREATED_TOPIC", &format!("{prefix}battle.created"))
+            .env("SPIN_VARIABLE_BATTLE_UPDATED_TOPIC", &format!("{prefix}battle.updated"))
             .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
             .env("SPIN_VARIABLE_ENRICHMENT_REDIS_PREFIX", &format!("{prefix}enrichment:"))
@@ -152,6 +159,11 @@ impl App {
         self.wait_for(&self.db, sql, target, timeout).await
     }
 
+    /// The same against the battle database.
+    pub async fn wait_for_battles(&self, sql: &str, target: i64, timeout: Duration) {
+        self.wait_for(&self.battles_db, sql, target, timeout).await
+    }
+
     /// The same against the enrichment database.
     pub async fn wait_for_enriched(&self, sql: &str, target: i64, timeout: Duration) {
         self.wait_for(&self.enrichment_db, sql, target, timeout).await
@@ -185,6 +197,7 @@ impl App {
         self.host.kill().await;
         drop(self.db);
         drop(self.enrichment_db);
+        drop(self.battles_db);
         crate::drop_databases(&self.prefix).await;
     }
 }

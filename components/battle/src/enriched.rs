@@ -95,3 +95,53 @@ mod tests {
         assert!(parse(b"{}").is_err());
     }
 }
+
+fn compact_participant(p: &Participant) -> Value {
+    serde_json::json!([p.character, p.corporation, p.alliance, p.ship_type, p.ship_group])
+}
+
+fn participant_from_compact(v: &Value) -> Participant {
+    let n = |i: usize| v.get(i).and_then(Value::as_u64);
+    Participant { character: n(0), corporation: n(1), alliance: n(2), ship_type: n(3), ship_group: n(4) }
+}
+
+/// The compact form kept in the database (`battle_kills.detail`).
+pub fn compact(detail: &KillDetail) -> Value {
+    serde_json::json!({
+        "v": compact_participant(&detail.victim),
+        "a": detail.attackers.iter().map(compact_participant).collect::<Vec<_>>(),
+        "value": detail.value,
+    })
+}
+
+/// A kill and its details back from the database's columns.
+pub fn from_row(id: u64, time: i64, system: u32, pilots: Vec<u64>, units: Vec<u64>, compact: &Value) -> (Kill, KillDetail) {
+    let detail = KillDetail {
+        id,
+        time,
+        system,
+        victim: participant_from_compact(&compact["v"]),
+        attackers: compact["a"].as_array().into_iter().flatten().map(participant_from_compact).collect(),
+        value: compact["value"].as_f64(),
+    };
+    (Kill { id, time, system, pilots, units }, detail)
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::*;
+
+    #[test]
+    fn the_compact_form_round_trips() {
+        let d = KillDetail {
+            id: 1,
+            time: 2,
+            system: 3,
+            victim: Participant { character: Some(4), corporation: Some(5), alliance: None, ship_type: Some(587), ship_group: Some(25) },
+            attackers: vec![Participant { character: None, corporation: Some(1000125), alliance: None, ship_type: None, ship_group: None }],
+            value: Some(1.5),
+        };
+        let (_, back) = from_row(1, 2, 3, vec![4], vec![5], &compact(&d));
+        assert_eq!(back, d);
+    }
+}

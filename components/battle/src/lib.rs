@@ -10,3 +10,8 @@ pub mod report;
 pub mod sides;
 pub mod stats;
 pub mod universe;
+
+// The glue exports the Kafka handler and the HTTP API, which only mean something in a
+// component; native builds (unit tests) leave it out.
+#[cfg(target_arch = "wasm32")]
+mod wasm;

@@ -1,0 +1,281 @@
+//! The battle database. Everything one killmail changes is written in one statement.
+
+use crate::clustering::{Kill, Params};
+use crate::enriched::{self, format_time};
+use crate::stats::KillDetail;
+use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct Store {
+    db: Connection,
+}
+
+fn decode<T: Decode>(v: &DbValue) -> Result<T, String> {
+    T::decode(v).map_err(|e| e.to_string())
+}
+
+fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+fn ids(text: &str) -> Vec<u64> {
+    text.split(',').filter_map(|s| s.parse().ok()).collect()
+}
+
+/// A battle as stored: what the next update needs to know.
+pub struct Stored {
+    pub version: i64,
+    pub announced_kills: u32,
+    pub announced_end: i64,
+}
+
+const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id,
+    array_to_string(pilots, ','), array_to_string(units, ','), detail::text";
+
+impl Store {
+    pub fn open() -> Result<Self, String> {
+        let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable database_url: {e}"))?;
+        Ok(Self { db: Connection::open(&url).map_err(|e| format!("connecting to the battle database: {e}"))? })
+    }
+
+    fn kills(&self, what: &str, sql: &str, params: &[P]) -> Result<Vec<(Kill, KillDetail)>, String> {
+        let rows = self.db.query(sql, params).map_err(|e| format!("{what}: {e}"))?;
+        rows.rows
+            .iter()
+            .map(|r| {
+                let detail: serde_json::Value = serde_json::from_str(&decode::<String>(&r[5])?).map_err(|e| e.to_string())?;
+                Ok(enriched::from_row(
+                    decode::<i64>(&r[0])? as u64,
+                    decode::<i64>(&r[1])?,
+                    decode::<i64>(&r[2])? as u32,
+                    ids(&decode::<String>(&r[3])?),
+                    ids(&decode::<String>(&r[4])?),
+                    &detail,
+                ))
+            })
+            .collect()
+    }
+
+    /// Store a kill; false when this version (or a newer one) is already there.
+    pub fn upsert_kill(&self, e: &enriched::Enriched) -> Result<bool, String> {
+        let rows = self
+            .db
+            .query(
+                "INSERT INTO battle_kills (killmail_id, killmail_time, solar_system_id, pilots, units, version, detail)
+                 VALUES ($1::bigint, to_timestamp($2::bigint), $3::bigint,
+                         coalesce(string_to_array(nullif($4::text, ''), ',')::bigint[], '{}'),
+                         coalesce(string_to_array(nullif($5::text, ''), ',')::bigint[], '{}'),
+                         $6::bigint, $7::text::jsonb)
+                 ON CONFLICT (killmail_id) DO UPDATE SET pilots = EXCLUDED.pilots, units = EXCLUDED.units,
+                     version = EXCLUDED.version, detail = EXCLUDED.detail
+                 WHERE battle_kills.version < EXCLUDED.version
+                 RETURNING 1",
+                &[
+                    P::Int64(e.kill.id as i64),
+                    P::Int64(e.kill.time),
+                    P::Int64(e.kill.system as i64),
+                    P::Str(list(&e.kill.pilots)),
+                    P::Str(list(&e.kill.units)),
+                    P::Int64(e.version),
+                    P::Str(enriched::compact(&e.detail).to_string()),
+                ],
+            )
+            .map_err(|e| format!("storing the kill: {e}"))?;
+        Ok(!rows.rows.is_empty())
+    }
+
+    /// Kills that share a pilot with `kill` within the gap (the near-system test is the
+    /// clustering's own).
+    pub fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<(Kill, KillDetail)>, String> {
+        if kill.pilots.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.kills(
+            "loading linked kills",
+            &format!(
+                "SELECT {KILL_COLUMNS} FROM battle_kills
+                 WHERE pilots && string_to_array($1::text, ',')::bigint[]
+                   AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)"
+            ),
+            &[P::Str(list(&kill.pilots)), P::Int64(kill.time - params.max_gap_secs), P::Int64(kill.time + params.max_gap_secs)],
+        )
+    }
+
+    /// Kills in `systems` between `from` and `to` that involve one of `units`.
+    pub fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<(Kill, KillDetail)>, String> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.kills(
+            "loading stragglers",
+            &format!(
+                "SELECT {KILL_COLUMNS} FROM battle_kills
+                 WHERE solar_system_id = ANY(string_to_array($1::text, ',')::bigint[])
+                   AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)
+                   AND units && string_to_array($4::text, ',')::bigint[]"
+            ),
+            &[P::Str(list(systems)), P::Int64(from), P::Int64(to), P::Str(list(units))],
+        )
+    }
+
+    /// Big battles (at least `anchor_kills`) that would take `kill` in as a straggler: in one
+    /// of their systems, within the quiet period of their span, sharing a unit.
+    pub fn absorbing(&self, kill: &Kill, params: &Params) -> Result<BTreeSet<String>, String> {
+        if kill.units.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT b.battle_id FROM battles b
+                 WHERE b.kills >= $1::bigint AND $2::bigint = ANY(b.systems)
+                   AND to_timestamp($3::bigint) BETWEEN b.start_time - make_interval(secs => $4::bigint)
+                                                   AND b.end_time + make_interval(secs => $4::bigint)
+                   AND EXISTS (SELECT 1 FROM battle_killmails m JOIN battle_kills k USING (killmail_id)
+                               WHERE m.battle_id = b.battle_id AND k.units && string_to_array($5::text, ',')::bigint[])",
+                &[
+                    P::Int64(params.anchor_kills as i64),
+                    P::Int64(kill.system as i64),
+                    P::Int64(kill.time),
+                    P::Int64(params.quiet_period_secs),
+                    P::Str(list(&kill.units)),
+                ],
+            )
+            .map_err(|e| format!("finding battles that take the kill in: {e}"))?;
+        rows.rows.iter().map(|r| decode::<String>(&r[0])).collect()
+    }
+
+    /// The battles these kills belong to now.
+    pub fn battles_of(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeSet<String>, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT DISTINCT battle_id FROM battle_killmails WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])",
+                &[P::Str(list(kill_ids))],
+            )
+            .map_err(|e| format!("finding battles: {e}"))?;
+        rows.rows.iter().map(|r| decode::<String>(&r[0])).collect()
+    }
+
+    pub fn kills_of(&self, battle_ids: &BTreeSet<String>) -> Result<Vec<(Kill, KillDetail)>, String> {
+        self.kills(
+            "loading a battle's kills",
+            &format!(
+                "SELECT {KILL_COLUMNS} FROM battle_kills WHERE killmail_id IN
+                    (SELECT killmail_id FROM battle_killmails WHERE battle_id = ANY(string_to_array($1::text, ',')))"
+            ),
+            &[P::Str(list(battle_ids))],
+        )
+    }
+
+    pub fn stored(&self, battle_ids: &BTreeSet<String>) -> Result<BTreeMap<String, Stored>, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT battle_id, version, announced_kills, extract(epoch FROM announced_end)::bigint FROM battles
+                 WHERE battle_id = ANY(string_to_array($1::text, ','))",
+                &[P::Str(list(battle_ids))],
+            )
+            .map_err(|e| format!("reading battles: {e}"))?;
+        rows.rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    decode::<String>(&r[0])?,
+                    Stored {
+                        version: decode::<i32>(&r[1])? as i64,
+                        announced_kills: decode::<i32>(&r[2])? as u32,
+                        announced_end: decode::<i64>(&r[3])?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Write the battles (`battles` JSON rows, see the handler), delete the ones merged away,
+    /// and queue their events, in one statement.
+    pub fn save(&self, battles: &serde_json::Value, gone: &BTreeSet<String>) -> Result<(), String> {
+        self.db
+            .execute(
+                "WITH input AS (
+                    SELECT * FROM json_to_recordset($1::text::json) AS b(
+                        battle_id text, battle_key bigint, start_time text, end_time text, kills int, isk_destroyed float8,
+                        pilots int, systems bigint[], regions bigint[], summary jsonb, version int, announced_kills int,
+                        announced_end text, killmail_ids bigint[], participants json, statistics json, event text, topic text)
+                ), gone AS (
+                    DELETE FROM battles WHERE battle_id = ANY(string_to_array(nullif($2::text, ''), ','))
+                      AND battle_id NOT IN (SELECT battle_id FROM input)
+                ), saved AS (
+                    INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
+                                         summary, version, announced_kills, announced_end, updated_at)
+                    SELECT battle_id, battle_key, start_time::timestamptz, end_time::timestamptz, kills, isk_destroyed, pilots,
+                           systems, regions, summary, version, announced_kills, announced_end::timestamptz, now() FROM input
+                    ON CONFLICT (battle_id) DO UPDATE SET start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
+                        kills = EXCLUDED.kills, isk_destroyed = EXCLUDED.isk_destroyed, pilots = EXCLUDED.pilots,
+                        systems = EXCLUDED.systems, regions = EXCLUDED.regions, summary = EXCLUDED.summary,
+                        version = EXCLUDED.version, announced_kills = EXCLUDED.announced_kills,
+                        announced_end = EXCLUDED.announced_end, updated_at = now()
+                ), members AS (
+                    INSERT INTO battle_killmails (killmail_id, battle_id)
+                    SELECT unnest(killmail_ids), battle_id FROM input
+                    ON CONFLICT (killmail_id) DO UPDATE SET battle_id = EXCLUDED.battle_id
+                ), people AS (
+                    INSERT INTO battle_participants (battle_id, character_id, corporation_id, alliance_id, side)
+                    SELECT i.battle_id, p.c, p.corp, p.al, p.side FROM input i,
+                           json_to_recordset(i.participants) AS p(c bigint, corp bigint, al bigint, side int)
+                    ON CONFLICT (battle_id, character_id) DO UPDATE SET corporation_id = EXCLUDED.corporation_id,
+                        alliance_id = EXCLUDED.alliance_id, side = EXCLUDED.side
+                ), figures AS (
+                    INSERT INTO battle_statistics (battle_id, side, statistics)
+                    SELECT i.battle_id, s.side, s.statistics FROM input i,
+                           json_to_recordset(i.statistics) AS s(side int, statistics jsonb)
+                    ON CONFLICT (battle_id, side) DO UPDATE SET statistics = EXCLUDED.statistics
+                ), stale_sides AS (
+                    DELETE FROM battle_statistics s USING input i
+                    WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics) - 1
+                )
+                INSERT INTO outbox (topic, key, payload)
+                SELECT topic, battle_id, event FROM input WHERE event IS NOT NULL",
+                &[P::Str(battles.to_string()), P::Str(list(gone))],
+            )
+            .map(drop)
+            .map_err(|e| format!("saving battles: {e}"))
+    }
+
+    pub fn battle(&self, battle_id: &str) -> Result<Option<serde_json::Value>, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT summary::text, (SELECT coalesce(json_agg(json_build_object('side', side, 'statistics', statistics) ORDER BY side), '[]')::text
+                                        FROM battle_statistics s WHERE s.battle_id = b.battle_id)
+                 FROM battles b WHERE battle_id = $1::text",
+                &[P::Str(battle_id.into())],
+            )
+            .map_err(|e| format!("reading the battle: {e}"))?;
+        let Some(r) = rows.rows.first() else { return Ok(None) };
+        let mut summary: serde_json::Value = serde_json::from_str(&decode::<String>(&r[0])?).map_err(|e| e.to_string())?;
+        summary["statistics"] = serde_json::from_str(&decode::<String>(&r[1])?).map_err(|e| e.to_string())?;
+        Ok(Some(summary))
+    }
+
+    /// Battles, newest first, `limit` per page after the cursor `(start, battle_id)`.
+    pub fn list(&self, before: Option<(i64, String)>, limit: i64) -> Result<Vec<serde_json::Value>, String> {
+        // Without a cursor the id is empty and the time unused (0 keeps to_timestamp in range).
+        let (start, id) = before.unwrap_or((0, String::new()));
+        let rows = self
+            .db
+            .query(
+                "SELECT summary::text FROM battles
+                 WHERE (start_time, battle_id) < (to_timestamp($1::bigint), $2::text) OR $2::text = ''
+                 ORDER BY start_time DESC, battle_id DESC LIMIT $3::bigint",
+                &[P::Int64(start), P::Str(id), P::Int64(limit)],
+            )
+            .map_err(|e| format!("listing battles: {e}"))?;
+        rows.rows.iter().map(|r| serde_json::from_str(&decode::<String>(&r[0])?).map_err(|e| e.to_string())).collect()
+    }
+}
+
+/// RFC 3339 for the JSON rows of `save`.
+pub fn time(secs: i64) -> String {
+    format_time(secs)
+}
