@@ -6,6 +6,7 @@ pub mod events;
 pub mod host;
 pub mod http;
 pub mod app;
+pub mod battles;
 pub mod kafka;
 pub mod probe;
 pub mod replay;

@@ -1,130 +1,73 @@
-//! Battles through the whole pipeline (ingestion → enrichment → battle) on a real day: the
-//! stored battles equal the battles the pure module computes from all the killmails at once,
-//! whatever order the events came in; replaying changes nothing; updates are coalesced.
+//! Battles through the whole pipeline (ingestion → enrichment → battle) on a real day
+//! (2021-11-30): the stored battles equal the battles the pure module computes from all the
+//! killmails at once, whatever order the events came in; the API's filters, paging, errors
+//! and operators' edits, every answer checked against `openapi/battles.json`; replaying the
+//! day changes nothing.
 
-use battle::clustering::{Clusterer, Kill, Params};
-use battlescope_tests::app::{App, Options};
-use battlescope_tests::contract::validate_event;
+use battlescope_tests::battles::{assert_stored_equals_recomputed, run_day, settle, Api};
+use battlescope_tests::contract::{documented_parameters, validate_event};
 use battlescope_tests::http;
 use battlescope_tests::kafka::produce_many;
-use battlescope_tests::replay::{data, Replay, ReplayData};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-async fn stored_battles(app: &App) -> BTreeMap<String, Vec<i64>> {
-    let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for r in app.battles_db.query("SELECT battle_id, killmail_id FROM battle_killmails ORDER BY killmail_id", &[]).await.unwrap() {
-        out.entry(r.get(0)).or_default().push(r.get(1));
-    }
-    out
+const ONE: &str = "/api/battles/{id}";
+
+fn ids(battles: &[Value]) -> BTreeSet<String> {
+    battles.iter().map(|b| b["battleId"].as_str().unwrap().to_string()).collect()
 }
 
-/// The battles the pure module finds over every stored kill at once.
-async fn recomputed(app: &App) -> BTreeMap<String, Vec<i64>> {
-    let rows = app
-        .battles_db
-        .query(
-            "SELECT killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id, pilots, units FROM battle_kills",
-            &[],
-        )
-        .await
-        .unwrap();
-    let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
-    for r in rows {
-        let pilots: Vec<i64> = r.get(3);
-        let units: Vec<i64> = r.get(4);
-        c.add(Kill {
-            id: r.get::<_, i64>(0) as u64,
-            time: r.get(1),
-            system: r.get::<_, i64>(2) as u32,
-            pilots: pilots.into_iter().map(|p| p as u64).collect(),
-            units: units.into_iter().map(|u| u as u64).collect(),
-        });
-    }
-    c.battles()
-        .into_iter()
-        .map(|b| (battle::report::battle_id(b.key), b.kill_ids.into_iter().map(|k| k as i64).collect()))
-        .collect()
+fn numbers(v: &Value) -> Vec<u64> {
+    v.as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect()
 }
 
-/// Wait until the battle consumer has been idle for a few seconds (its last writes follow the
-/// last kill row).
-async fn settle(app: &App) {
-    let mut last = (-1, -1);
-    let mut still = 0;
-    while still < 4 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = (
-            app.battles_db.query_one("SELECT count(*) FROM battle_killmails", &[]).await.unwrap().get::<_, i64>(0),
-            app.battles_db.query_one("SELECT coalesce(sum(version), 0)::bigint FROM battles", &[]).await.unwrap().get::<_, i64>(0),
-        );
-        still = if now == last { still + 1 } else { 0 };
-        last = now;
-    }
+/// Equal sets, or a short account of the difference.
+fn assert_same(got: &BTreeSet<String>, expected: &BTreeSet<String>, query: &str) {
+    let missing: Vec<_> = expected.difference(got).take(3).collect();
+    let extra: Vec<_> = got.difference(expected).take(3).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "{query}: {} battles, expected {}; missing {missing:?}, extra {extra:?}", got.len(), expected.len());
 }
 
 #[tokio::test]
 async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_killmails() {
     let dir = tempfile::tempdir().unwrap();
-    let killmails = data::load_day(&data::day_file("2021-11-30")).unwrap();
-    let replay = Replay::start(ReplayData::new(killmails.clone()).unwrap(), 0).await.unwrap();
-    let app = App::start(dir.path(), "battleday", Options { replay_url: Some(replay.base_url.clone()), ..Options::default() })
-        .await
-        .unwrap();
-    for chunk in killmails.chunks(500) {
-        let lines: Vec<String> = chunk.iter().map(Value::to_string).collect();
-        assert_eq!(app.post_killmails(&lines.join("\n")).await.status, 200);
-    }
-    let total = killmails.len() as i64;
-    app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(1200)).await;
-    settle(&app).await;
+    let (app, _replay, _) = run_day(dir.path(), "battleday", "2021-11-30").await;
+    assert_stored_equals_recomputed(&app).await;
+    let api = Api { app: &app };
 
-    let stored = stored_battles(&app).await;
-    let expected = recomputed(&app).await;
-    let differ: Vec<_> = expected.iter().filter(|(id, kills)| stored.get(*id) != Some(kills)).take(3).collect();
-    let extra: Vec<_> = stored.keys().filter(|id| !expected.contains_key(*id)).take(3).collect();
-    assert!(differ.is_empty() && extra.is_empty(), "{} stored vs {} recomputed; differing {differ:?}; extra {extra:?}", stored.len(), expected.len());
-
-    // The J105951 burst: one battle of 251 kills, served by the API.
+    // The J105951 burst: one battle of 251 kills, with sides, statistics and participants.
     let row = app
         .battles_db
         .query_one("SELECT battle_id, kills FROM battles WHERE 31000368 = ANY(systems) ORDER BY kills DESC LIMIT 1", &[])
         .await
         .unwrap();
-    let (id, kills): (String, i32) = (row.get(0), row.get(1));
+    let (burst_id, kills): (String, i32) = (row.get(0), row.get(1));
     assert_eq!(kills, 251);
-    let r = http::get(&app.host.url(&format!("/api/battles/{id}"))).await.unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
-    let b = r.json();
-    assert_eq!(b["kills"], 251);
-    assert!(b["sides"].as_array().unwrap().len() >= 2, "{b}");
-    assert!(b["statistics"].as_array().unwrap().len() >= 3, "battle and per-side statistics");
+    let burst = api.get(ONE, &format!("/api/battles/{burst_id}")).await.json();
+    assert_eq!(burst["kills"], 251);
+    assert!(burst["sides"].as_array().unwrap().len() >= 2, "{burst}");
+    assert!(burst["statistics"].as_array().unwrap().len() >= 3, "battle and per-side statistics");
+    assert!(burst["statistics"][0]["statistics"]["timeline"].as_array().unwrap().len() >= 7, "a minute-by-minute timeline");
+    let killmails = api.get("/api/battles/{id}/killmails", &format!("/api/battles/{burst_id}/killmails")).await.json();
+    assert_eq!(killmails["killmails"].as_array().unwrap().len(), 251);
 
     // Events: valid, and coalesced (far fewer than one per kill).
     let events: Vec<String> = app.battles_db.query("SELECT payload FROM outbox", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     for e in &events {
         validate_event(e).unwrap_or_else(|err| panic!("{err}: {e}"));
     }
-    let burst_events = events.iter().filter(|e| e.contains(&id)).count();
+    let burst_events = events.iter().filter(|e| e.contains(&burst_id)).count();
     assert!((1..40).contains(&burst_events), "{burst_events} events for a 251-kill battle");
 
-    // Paging and bad input.
-    let page = http::get(&app.host.url("/api/battles?limit=5")).await.unwrap().json();
-    assert_eq!(page["battles"].as_array().unwrap().len(), 5);
-    let cursor = page["nextCursor"].as_str().unwrap().to_string();
-    let next = http::get(&app.host.url(&format!("/api/battles?limit=5&cursor={cursor}"))).await.unwrap().json();
-    assert_ne!(next["battles"][0]["battleId"], page["battles"][0]["battleId"]);
-    for (query, parameter) in [("limit=0", "limit"), ("cursor=x", "cursor"), ("color=red", "color")] {
-        let r = http::get(&app.host.url(&format!("/api/battles?{query}"))).await.unwrap();
-        assert_eq!((r.status, r.json()["parameter"].as_str().unwrap().to_string()), (400, parameter.to_string()), "{query}");
-    }
-    assert_eq!(http::get(&app.host.url("/api/battles/nope")).await.unwrap().status, 400);
-    assert_eq!(http::get(&app.host.url("/api/battles/00000000-0000-4000-8000-000000000001")).await.unwrap().status, 404);
+    filters_and_paging(&api, &burst, &burst_id).await;
+    bad_requests(&api).await;
+    edits(&api, &burst_id).await;
+    assert_stored_equals_recomputed(&app).await;
 
     // Replaying every killmail.enriched again changes nothing.
-    let before: Vec<(String, i32)> =
-        app.battles_db.query("SELECT battle_id, version FROM battles ORDER BY battle_id", &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let versions = "SELECT battle_id, version FROM battles ORDER BY battle_id";
+    let before: Vec<(String, i32)> = app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     let replayed: Vec<(String, Vec<u8>)> = app
         .enrichment_db
         .query("SELECT key, payload FROM outbox", &[])
@@ -136,8 +79,172 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     produce_many(&app.enriched_topic, &replayed).await;
     tokio::time::sleep(Duration::from_secs(20)).await;
     settle(&app).await;
-    let after: Vec<(String, i32)> =
-        app.battles_db.query("SELECT battle_id, version FROM battles ORDER BY battle_id", &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let after: Vec<(String, i32)> = app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(before, after, "a replay changed the battles");
     app.stop().await;
+}
+
+/// Each filter, checked against the whole list (or the participants table), through paging.
+async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
+    let all = api.all("").await;
+    let total: i64 = api.app.battles_db.query_one("SELECT count(*) FROM battles", &[]).await.unwrap().get(0);
+    assert_eq!(all.len() as i64, total, "paging returns every battle once");
+    assert_eq!(ids(&all).len(), all.len(), "no battle twice across pages");
+    let starts: Vec<&str> = all.iter().map(|b| b["startTime"].as_str().unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first");
+
+    let expect = |keep: &dyn Fn(&Value) -> bool| -> BTreeSet<String> { all.iter().filter(|b| keep(b)).map(|b| b["battleId"].as_str().unwrap().to_string()).collect() };
+    let region = burst["regionIds"][0].as_u64().unwrap();
+    let (start, end) = (burst["startTime"].as_str().unwrap(), burst["endTime"].as_str().unwrap());
+    // A round threshold, as a user would give: no float-formatting edge at the boundary.
+    let isk = burst["iskDestroyed"].as_f64().expect("the replayed feed carries value estimates").floor();
+    let cases: Vec<(String, BTreeSet<String>)> = vec![
+        ("system=31000368".into(), expect(&|b| numbers(&b["systemIds"]).contains(&31000368))),
+        (format!("region={region}"), expect(&|b| numbers(&b["regionIds"]).contains(&region))),
+        ("securityBand=wormhole".into(), expect(&|b| b["securityBands"].as_array().unwrap().contains(&json!("wormhole")))),
+        ("securityBand=highsec".into(), expect(&|b| b["securityBands"].as_array().unwrap().contains(&json!("highsec")))),
+        (format!("from={start}&to={end}"), expect(&|b| b["endTime"].as_str().unwrap() >= start && b["startTime"].as_str().unwrap() <= end)),
+        ("minKills=20".into(), expect(&|b| b["kills"].as_u64().unwrap() >= 20)),
+        (format!("minIsk={isk}"), expect(&|b| b["iskDestroyed"].as_f64().is_some_and(|v| v >= isk))),
+        ("minKills=5&securityBand=nullsec".into(), expect(&|b| b["kills"].as_u64().unwrap() >= 5 && b["securityBands"].as_array().unwrap().contains(&json!("nullsec")))),
+    ];
+    for (query, expected) in cases {
+        let got = ids(&api.all(&query).await);
+        assert!(!expected.is_empty(), "{query} should select something on this day");
+        assert!(expected.len() < all.len() || query.starts_with("from"), "{query} should leave something out");
+        assert_same(&got, &expected, &query);
+    }
+    assert!(ids(&api.all("system=31000368").await).contains(burst_id));
+
+    // Participant filters, against the participants table.
+    let pilot = &burst["participants"][0];
+    for (parameter, column, value) in [
+        ("alliance", "alliance_id", burst["sides"][0]["allianceIds"][0].as_u64()),
+        ("corporation", "corporation_id", pilot["corporationId"].as_u64()),
+        ("character", "character_id", pilot["characterId"].as_u64()),
+    ] {
+        let value = value.unwrap_or_else(|| panic!("the burst has no {parameter} to filter on: {burst}"));
+        let expected: BTreeSet<String> = api
+            .app
+            .battles_db
+            .query(&format!("SELECT DISTINCT battle_id FROM battle_participants WHERE {column} = $1"), &[&(value as i64)])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let got = ids(&api.all(&format!("{parameter}={value}")).await);
+        assert!(got.contains(burst_id), "{parameter}={value}");
+        assert_same(&got, &expected, &format!("{parameter}={value}"));
+    }
+}
+
+async fn bad_requests(api: &Api<'_>) {
+    for (query, parameter) in [
+        ("limit=0", "limit"),
+        ("cursor=x", "cursor"),
+        ("color=red", "color"),
+        ("securityBand=space", "securityBand"),
+        ("system=jita", "system"),
+        ("from=noon", "from"),
+        ("minIsk=lots", "minIsk"),
+    ] {
+        let r = api.get("/api/battles", &format!("/api/battles?{query}")).await;
+        assert_eq!((r.status, r.json()["parameter"].as_str().unwrap().to_string()), (400, parameter.to_string()), "{query}");
+        if parameter != "color" {
+            assert!(documented_parameters("battles", "GET", "/api/battles").contains(&parameter.to_string()), "{parameter} is documented");
+        }
+    }
+    assert_eq!(api.get(ONE, "/api/battles/nope").await.status, 400);
+    assert_eq!(api.get(ONE, "/api/battles/00000000-0000-4000-8000-000000000001").await.status, 404);
+    assert_eq!(api.get("/api/battles/{id}/killmails", "/api/battles/00000000-0000-4000-8000-000000000001/killmails").await.status, 404);
+    assert_eq!(http::request("PUT", &api.app.host.url("/api/battles"), "").await.unwrap().status, 405);
+}
+
+/// Merge, split, edit, delete and create by hand; clustering takes back what is released.
+async fn edits(api: &Api<'_>, burst_id: &str) {
+    // Two small automatic battles of the day.
+    let small: Vec<(String, Vec<i64>)> = api
+        .app
+        .battles_db
+        .query(
+            "SELECT b.battle_id, array_agg(m.killmail_id ORDER BY m.killmail_id) FROM battles b JOIN battle_killmails m USING (battle_id)
+             WHERE b.kills = 2 AND NOT b.manual GROUP BY b.battle_id ORDER BY b.battle_id LIMIT 2",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let [(a, _), (b, b_kills)] = <[_; 2]>::try_from(small).unwrap();
+    let merge_body = json!({"battleIds": [b]}).to_string();
+    let path = |id: &str, action: &str| format!("/api/battles/{id}{action}");
+
+    assert_eq!(api.call("POST", "/api/battles/{id}/merge", &path(&a, "/merge"), &merge_body, None).await.status, 401);
+    assert_eq!(api.call("POST", "/api/battles/{id}/merge", &path(&a, "/merge"), &merge_body, Some("guess")).await.status, 401);
+
+    let merged = api.write("POST", "/api/battles/{id}/merge", &path(&a, "/merge"), &merge_body).await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let merged = merged.json();
+    assert_eq!((merged["kills"].as_u64(), merged["manual"].as_bool()), (Some(4), Some(true)));
+    assert_eq!(api.get(ONE, &path(&b, "")).await.status, 404, "merged away");
+
+    let split_body = json!({"killmailIds": b_kills, "title": "split off"}).to_string();
+    let split = api.write("POST", "/api/battles/{id}/split", &path(&a, "/split"), &split_body).await;
+    assert_eq!(split.status, 201, "{}", split.body);
+    let split = split.json();
+    assert_eq!((split["battle"]["kills"].as_u64(), split["newBattle"]["kills"].as_u64()), (Some(2), Some(2)));
+    let new_id = split["newBattle"]["battleId"].as_str().unwrap().to_string();
+    assert_eq!(split["newBattle"]["title"], "split off");
+
+    let renamed = api.write("PATCH", ONE, &path(&a, ""), r#"{"title":"held by hand"}"#).await.json();
+    assert_eq!((renamed["title"].as_str(), renamed["kills"].as_u64()), (Some("held by hand"), Some(2)));
+
+    // Deleting the hand-made battle gives its killmails back to clustering: B forms again.
+    assert_eq!(api.write("DELETE", ONE, &path(&new_id, ""), "").await.status, 204);
+    let again = api.get(ONE, &path(&b, "")).await;
+    assert_eq!(again.status, 200, "clustering took the released killmails back: {}", again.body);
+    assert_eq!(again.json()["manual"], false);
+    let again_kills: Vec<i64> = api.get("/api/battles/{id}/killmails", &path(&b, "/killmails")).await.json()["killmails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["killmailId"].as_i64().unwrap())
+        .collect();
+    assert_eq!(again_kills.iter().copied().collect::<BTreeSet<_>>(), b_kills.iter().copied().collect());
+    assert_eq!(api.write("DELETE", ONE, &path(&b, ""), "").await.status, 409, "clustering's battles are not deleted");
+
+    // A battle made from ten of the burst's killmails takes them from it.
+    let ten: Vec<i64> = api
+        .app
+        .battles_db
+        .query("SELECT killmail_id FROM battle_killmails WHERE battle_id = $1 ORDER BY killmail_id DESC LIMIT 10", &[&burst_id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let created = api.write("POST", "/api/battles", "/api/battles", &json!({"killmailIds": ten, "title": "ten"}).to_string()).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["kills"], 10);
+    let rest = api.get(ONE, &path(burst_id, "")).await.json();
+    assert_eq!(rest["kills"], 241, "the burst keeps the rest");
+
+    // Refusals name what was wrong.
+    let taken = api.write("POST", "/api/battles", "/api/battles", &json!({"killmailIds": [ten[0]]}).to_string()).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    for (body, parameter) in [
+        (json!({"killmailIds": [1]}).to_string(), "body.killmailIds"),
+        (json!({"killmailIds": [ten[0]], "colour": "red"}).to_string(), "body.colour"),
+        ("{".to_string(), "body"),
+    ] {
+        let r = api.write("POST", "/api/battles", "/api/battles", &body).await;
+        assert_eq!((r.status, r.json()["parameter"].as_str().unwrap().to_string()), (400, parameter.to_string()), "{body}");
+    }
+    let foreign = api.write("POST", "/api/battles/{id}/split", &path(&a, "/split"), &json!({"killmailIds": [ten[0]]}).to_string()).await;
+    assert_eq!((foreign.status, foreign.json()["parameter"].clone()), (400, json!("body.killmailIds")));
+    let ghost = json!({"battleIds": ["00000000-0000-4000-8000-000000000001"]}).to_string();
+    let r = api.write("POST", "/api/battles/{id}/merge", &path(&a, "/merge"), &ghost).await;
+    assert_eq!((r.status, r.json()["parameter"].clone()), (400, json!("body.battleIds")));
 }

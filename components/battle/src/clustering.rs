@@ -68,6 +68,21 @@ pub struct Battle {
 }
 
 impl Battle {
+    /// A battle of exactly these kills, whatever links them (one made by hand); None for none.
+    pub fn of<'a>(kills: impl IntoIterator<Item = &'a Kill>) -> Option<Battle> {
+        let kills: Vec<&Kill> = kills.into_iter().collect();
+        let mut kill_ids: Vec<u64> = kills.iter().map(|k| k.id).collect();
+        kill_ids.sort_unstable();
+        kill_ids.dedup();
+        Some(Battle {
+            key: *kill_ids.first()?,
+            kill_ids,
+            start: kills.iter().map(|k| k.time).min()?,
+            end: kills.iter().map(|k| k.time).max()?,
+            systems: kills.iter().map(|k| k.system).collect(),
+        })
+    }
+
     /// Ended when the newest kill seen anywhere (`watermark`) is a quiet period past its last.
     pub fn ended(&self, watermark: i64, params: &Params) -> bool {
         watermark - self.end >= params.quiet_period_secs
@@ -253,6 +268,14 @@ mod tests {
             c.add(k);
         }
         c.battles().into_iter().map(|b| b.kill_ids).collect()
+    }
+
+    #[test]
+    fn a_battle_made_by_hand_takes_exactly_its_kills() {
+        let b = Battle::of(&[kill(9, 30, 2, &[]), kill(4, 10, 1, &[7]), kill(4, 10, 1, &[7])]).unwrap();
+        assert_eq!((b.key, b.kill_ids.clone(), b.start, b.end), (4, vec![4, 9], 600, 1800));
+        assert_eq!(b.systems.into_iter().collect::<Vec<_>>(), vec![1, 2]);
+        assert!(Battle::of(&[]).is_none());
     }
 
     #[test]

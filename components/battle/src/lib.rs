@@ -1,9 +1,10 @@
-//! The battle bounded context. This first slice is the pure core: clustering killmails into
-//! battles (`clustering`), the map it measures distance on (`universe`), the sides of a
-//! battle from its attack graph (`sides`), its statistics (`stats`), reading
-//! `killmail.enriched` (`enriched`) and the report and event payload (`report`). Storage,
-//! events, the API and the Wasm glue build on it.
+//! The battle bounded context. The pure core: clustering killmails into battles
+//! (`clustering`), the map it measures distance on (`universe`), the sides of a battle from
+//! its attack graph (`sides`), its statistics (`stats`), reading `killmail.enriched`
+//! (`enriched`), the report and event payload (`report`) and the API's inputs (`api`). The
+//! Wasm glue (`wasm`) stores battles, publishes their events and serves the API.
 
+pub mod api;
 pub mod clustering;
 pub mod enriched;
 pub mod report;

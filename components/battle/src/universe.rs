@@ -5,11 +5,15 @@ use std::sync::OnceLock;
 
 const SYSTEMS: &str = include_str!("../../../data/sde/systems.csv");
 
-/// A system's region and stargate neighbours.
+/// A system's region, security status and stargate neighbours.
 struct Place {
     region: u32,
+    security: f64,
     neighbours: Vec<u32>,
 }
+
+/// Pochven: triglavian space, a band of its own whatever its systems' security.
+const POCHVEN_REGION: u32 = 10000070;
 
 /// Every system of the file, parsed once.
 fn places() -> &'static HashMap<u32, Place> {
@@ -23,8 +27,9 @@ fn places() -> &'static HashMap<u32, Place> {
                 let fields: Vec<&str> = line.split(',').collect();
                 let id: u32 = fields.first()?.parse().ok()?;
                 let region = fields.get(3)?.parse().ok()?;
+                let security = fields.get(4)?.parse().ok()?;
                 let neighbours = fields.get(5).unwrap_or(&"").split_whitespace().filter_map(|n| n.parse().ok()).collect();
-                Some((id, Place { region, neighbours }))
+                Some((id, Place { region, security, neighbours }))
             })
             .collect()
     })
@@ -33,6 +38,20 @@ fn places() -> &'static HashMap<u32, Place> {
 /// Region of a system.
 pub fn region(system: u32) -> Option<u32> {
     places().get(&system).map(|p| p.region)
+}
+
+/// The security band of a system, as enrichment names it (`killmail.enriched`'s
+/// `securityBand`): the battle service is filtered on the same words.
+pub fn security_band(system: u32) -> &'static str {
+    match (system, places().get(&system)) {
+        (31_000_000..=31_999_999, _) => "wormhole",
+        (32_000_000..=32_999_999, _) => "abyssal",
+        (_, None) => "unknown",
+        (_, Some(p)) if p.region == POCHVEN_REGION => "pochven",
+        (_, Some(p)) if p.security >= 0.45 => "highsec",
+        (_, Some(p)) if p.security > 0.0 => "lowsec",
+        _ => "nullsec",
+    }
 }
 
 /// Stargate neighbours of a system (none for wormholes, abyssal pockets, unknown ids).
@@ -79,5 +98,14 @@ mod tests {
         assert!(!within(30001046, two_away, 1) && within(30001046, two_away, 2));
         assert!(neighbours(31000005).is_empty(), "wormholes have no stargates");
         assert_eq!(region(30001046), Some(10000012));
+    }
+
+    #[test]
+    fn bands() {
+        assert_eq!(security_band(30000142), "highsec", "Jita");
+        assert_eq!(security_band(30002813), "lowsec", "Tama");
+        assert_eq!(security_band(30001046), "nullsec", "Jorund");
+        assert_eq!(security_band(31000368), "wormhole");
+        assert_eq!(security_band(1), "unknown");
     }
 }

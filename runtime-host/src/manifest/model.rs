@@ -111,6 +111,11 @@ pub struct KafkaTrigger {
     /// component sees it; invalid ones are dead-lettered with the validation error.
     #[serde(default = "default_true")]
     pub validate_envelopes: bool,
+    /// Handle one message at a time across all partitions (in this host) instead of one per
+    /// partition in parallel. For handlers that read state shared across message keys and
+    /// write it back, where two messages handled at once could each miss the other's write.
+    #[serde(default)]
+    pub serial: bool,
 }
 
 fn default_max_attempts() -> u32 {

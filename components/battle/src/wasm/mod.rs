@@ -1,8 +1,13 @@
-//! Wasm glue: the Kafka handler that keeps battles up to date as enriched killmails arrive,
-//! the HTTP API, and the battle database through Spin's Postgres interface.
+//! Wasm glue: the Kafka handler that keeps battles up to date as enriched killmails arrive
+//! (`handler`, `recluster`), operators' edits (`manual`), the HTTP API (`http`), and the
+//! battle database through Spin's Postgres interface (`store`, `queries`, `rows`).
 
 mod handler;
 mod http;
+mod manual;
+mod queries;
+mod recluster;
+mod rows;
 mod store;
 
 spin_sdk::wit_bindgen::generate!({

@@ -1,4 +1,6 @@
-//! The battle database. Everything one killmail changes is written in one statement.
+//! The battle database: the kills the service has seen and what clustering reads of them, and
+//! the one statement that writes everything a change touches. The API's reads are in
+//! `queries`.
 
 use crate::clustering::{Kill, Params};
 use crate::enriched::{self, format_time};
@@ -7,14 +9,17 @@ use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Store {
-    db: Connection,
+    pub(super) db: Connection,
 }
 
-fn decode<T: Decode>(v: &DbValue) -> Result<T, String> {
+/// Kills by id, with what statistics read.
+pub type KillMap = BTreeMap<u64, (Kill, KillDetail)>;
+
+pub(super) fn decode<T: Decode>(v: &DbValue) -> Result<T, String> {
     T::decode(v).map_err(|e| e.to_string())
 }
 
-fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+pub(super) fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
 
@@ -27,6 +32,18 @@ pub struct Stored {
     pub version: i64,
     pub announced_kills: u32,
     pub announced_end: i64,
+    pub manual: bool,
+    pub title: Option<String>,
+}
+
+/// What storing a kill found.
+pub enum Upsert {
+    /// This version (or a newer one) was there already.
+    Unchanged,
+    /// New or newer; automatic clustering owns it.
+    Automatic,
+    /// Newer, and it belongs to this battle made by hand.
+    Pinned(String),
 }
 
 const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id,
@@ -56,8 +73,8 @@ impl Store {
             .collect()
     }
 
-    /// Store a kill; false when this version (or a newer one) is already there.
-    pub fn upsert_kill(&self, e: &enriched::Enriched) -> Result<bool, String> {
+    /// Store a kill unless this version (or a newer one) is already there.
+    pub fn upsert_kill(&self, e: &enriched::Enriched) -> Result<Upsert, String> {
         let rows = self
             .db
             .query(
@@ -69,7 +86,7 @@ impl Store {
                  ON CONFLICT (killmail_id) DO UPDATE SET pilots = EXCLUDED.pilots, units = EXCLUDED.units,
                      version = EXCLUDED.version, detail = EXCLUDED.detail
                  WHERE battle_kills.version < EXCLUDED.version
-                 RETURNING 1",
+                 RETURNING coalesce(pinned_battle, '')",
                 &[
                     P::Int64(e.kill.id as i64),
                     P::Int64(e.kill.time),
@@ -81,7 +98,13 @@ impl Store {
                 ],
             )
             .map_err(|e| format!("storing the kill: {e}"))?;
-        Ok(!rows.rows.is_empty())
+        Ok(match rows.rows.first() {
+            None => Upsert::Unchanged,
+            Some(r) => match decode::<String>(&r[0])? {
+                pinned if pinned.is_empty() => Upsert::Automatic,
+                pinned => Upsert::Pinned(pinned),
+            },
+        })
     }
 
     /// Kills that share a pilot with `kill` within the gap (the near-system test is the
@@ -94,7 +117,7 @@ impl Store {
             "loading linked kills",
             &format!(
                 "SELECT {KILL_COLUMNS} FROM battle_kills
-                 WHERE pilots && string_to_array($1::text, ',')::bigint[]
+                 WHERE pilots && string_to_array($1::text, ',')::bigint[] AND pinned_battle IS NULL
                    AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)"
             ),
             &[P::Str(list(&kill.pilots)), P::Int64(kill.time - params.max_gap_secs), P::Int64(kill.time + params.max_gap_secs)],
@@ -112,7 +135,7 @@ impl Store {
                 "SELECT {KILL_COLUMNS} FROM battle_kills
                  WHERE solar_system_id = ANY(string_to_array($1::text, ',')::bigint[])
                    AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)
-                   AND units && string_to_array($4::text, ',')::bigint[]"
+                   AND units && string_to_array($4::text, ',')::bigint[] AND pinned_battle IS NULL"
             ),
             &[P::Str(list(systems)), P::Int64(from), P::Int64(to), P::Str(list(units))],
         )
@@ -128,7 +151,7 @@ impl Store {
             .db
             .query(
                 "SELECT b.battle_id FROM battles b
-                 WHERE b.kills >= $1::bigint AND $2::bigint = ANY(b.systems)
+                 WHERE NOT b.manual AND b.kills >= $1::bigint AND $2::bigint = ANY(b.systems)
                    AND to_timestamp($3::bigint) BETWEEN b.start_time - make_interval(secs => $4::bigint)
                                                    AND b.end_time + make_interval(secs => $4::bigint)
                    AND EXISTS (SELECT 1 FROM battle_killmails m JOIN battle_kills k USING (killmail_id)
@@ -157,6 +180,15 @@ impl Store {
         rows.rows.iter().map(|r| decode::<String>(&r[0])).collect()
     }
 
+    /// Kills by id (those the service has seen).
+    pub fn kills_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<(Kill, KillDetail)>, String> {
+        self.kills(
+            "loading kills",
+            &format!("SELECT {KILL_COLUMNS} FROM battle_kills WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])"),
+            &[P::Str(list(ids))],
+        )
+    }
+
     pub fn kills_of(&self, battle_ids: &BTreeSet<String>) -> Result<Vec<(Kill, KillDetail)>, String> {
         self.kills(
             "loading a battle's kills",
@@ -168,11 +200,34 @@ impl Store {
         )
     }
 
+    /// The killmails of one battle.
+    pub fn kill_ids_of(&self, battle_id: &str) -> Result<BTreeSet<u64>, String> {
+        let rows = self
+            .db
+            .query("SELECT killmail_id FROM battle_killmails WHERE battle_id = $1::text", &[P::Str(battle_id.into())])
+            .map_err(|e| format!("reading the killmails of battle {battle_id}: {e}"))?;
+        rows.rows.iter().map(|r| Ok(decode::<i64>(&r[0])? as u64)).collect()
+    }
+
+    /// The manual battles that hold any of these kills, by kill.
+    pub fn pinned(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, String>, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT killmail_id, pinned_battle FROM battle_kills
+                 WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[]) AND pinned_battle IS NOT NULL",
+                &[P::Str(list(kill_ids))],
+            )
+            .map_err(|e| format!("reading which battles hold the kills: {e}"))?;
+        rows.rows.iter().map(|r| Ok((decode::<i64>(&r[0])? as u64, decode::<String>(&r[1])?))).collect()
+    }
+
     pub fn stored(&self, battle_ids: &BTreeSet<String>) -> Result<BTreeMap<String, Stored>, String> {
         let rows = self
             .db
             .query(
-                "SELECT battle_id, version, announced_kills, extract(epoch FROM announced_end)::bigint FROM battles
+                "SELECT battle_id, version, announced_kills, extract(epoch FROM announced_end)::bigint, manual, coalesce(title, '')
+                 FROM battles
                  WHERE battle_id = ANY(string_to_array($1::text, ','))",
                 &[P::Str(list(battle_ids))],
             )
@@ -186,35 +241,45 @@ impl Store {
                         version: decode::<i32>(&r[1])? as i64,
                         announced_kills: decode::<i32>(&r[2])? as u32,
                         announced_end: decode::<i64>(&r[3])?,
+                        manual: decode::<bool>(&r[4])?,
+                        title: Some(decode::<String>(&r[5])?).filter(|t| !t.is_empty()),
                     },
                 ))
             })
             .collect()
     }
 
-    /// Write the battles (`battles` JSON rows, see the handler), delete the ones merged away,
-    /// and queue their events, in one statement.
-    pub fn save(&self, battles: &serde_json::Value, gone: &BTreeSet<String>) -> Result<(), String> {
+    /// Write the battles (JSON rows, see `rows`), delete the ones merged away, set which
+    /// manual battle holds which kills (`pins`: kill → battle, or none to release it), and queue
+    /// the events, in one statement.
+    pub fn save(&self, battles: &serde_json::Value, gone: &BTreeSet<String>, pins: &BTreeMap<u64, Option<String>>) -> Result<(), String> {
+        let pins: Vec<serde_json::Value> = pins.iter().map(|(k, b)| serde_json::json!({"k": k, "b": b})).collect();
         self.db
             .execute(
                 "WITH input AS (
                     SELECT * FROM json_to_recordset($1::text::json) AS b(
                         battle_id text, battle_key bigint, start_time text, end_time text, kills int, isk_destroyed float8,
                         pilots int, systems bigint[], regions bigint[], summary jsonb, version int, announced_kills int,
-                        announced_end text, killmail_ids bigint[], participants json, statistics json, event text, topic text)
+                        announced_end text, killmail_ids bigint[], participants json, statistics json, event text, topic text,
+                        security_bands text[], manual boolean, title text)
                 ), gone AS (
                     DELETE FROM battles WHERE battle_id = ANY(string_to_array(nullif($2::text, ''), ','))
                       AND battle_id NOT IN (SELECT battle_id FROM input)
                 ), saved AS (
                     INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
-                                         summary, version, announced_kills, announced_end, updated_at)
+                                         summary, version, announced_kills, announced_end, updated_at, security_bands, manual, title)
                     SELECT battle_id, battle_key, start_time::timestamptz, end_time::timestamptz, kills, isk_destroyed, pilots,
-                           systems, regions, summary, version, announced_kills, announced_end::timestamptz, now() FROM input
+                           systems, regions, summary, version, announced_kills, announced_end::timestamptz, now(),
+                           security_bands, manual, title FROM input
                     ON CONFLICT (battle_id) DO UPDATE SET start_time = EXCLUDED.start_time, end_time = EXCLUDED.end_time,
                         kills = EXCLUDED.kills, isk_destroyed = EXCLUDED.isk_destroyed, pilots = EXCLUDED.pilots,
                         systems = EXCLUDED.systems, regions = EXCLUDED.regions, summary = EXCLUDED.summary,
                         version = EXCLUDED.version, announced_kills = EXCLUDED.announced_kills,
-                        announced_end = EXCLUDED.announced_end, updated_at = now()
+                        announced_end = EXCLUDED.announced_end, updated_at = now(), battle_key = EXCLUDED.battle_key,
+                        security_bands = EXCLUDED.security_bands, manual = EXCLUDED.manual, title = EXCLUDED.title
+                ), pins AS (
+                    UPDATE battle_kills k SET pinned_battle = p.b
+                    FROM json_to_recordset($3::text::json) AS p(k bigint, b text) WHERE k.killmail_id = p.k
                 ), members AS (
                     INSERT INTO battle_killmails (killmail_id, battle_id)
                     SELECT unnest(killmail_ids), battle_id FROM input
@@ -230,48 +295,20 @@ impl Store {
                     SELECT i.battle_id, s.side, s.statistics FROM input i,
                            json_to_recordset(i.statistics) AS s(side int, statistics jsonb)
                     ON CONFLICT (battle_id, side) DO UPDATE SET statistics = EXCLUDED.statistics
+                ), stale_people AS (
+                    DELETE FROM battle_participants p USING input i
+                    WHERE p.battle_id = i.battle_id
+                      AND p.character_id NOT IN (SELECT x.c FROM json_to_recordset(i.participants) AS x(c bigint))
                 ), stale_sides AS (
                     DELETE FROM battle_statistics s USING input i
                     WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics) - 1
                 )
                 INSERT INTO outbox (topic, key, payload)
                 SELECT topic, battle_id, event FROM input WHERE event IS NOT NULL",
-                &[P::Str(battles.to_string()), P::Str(list(gone))],
+                &[P::Str(battles.to_string()), P::Str(list(gone)), P::Str(serde_json::Value::Array(pins).to_string())],
             )
             .map(drop)
             .map_err(|e| format!("saving battles: {e}"))
-    }
-
-    pub fn battle(&self, battle_id: &str) -> Result<Option<serde_json::Value>, String> {
-        let rows = self
-            .db
-            .query(
-                "SELECT summary::text, (SELECT coalesce(json_agg(json_build_object('side', side, 'statistics', statistics) ORDER BY side), '[]')::text
-                                        FROM battle_statistics s WHERE s.battle_id = b.battle_id)
-                 FROM battles b WHERE battle_id = $1::text",
-                &[P::Str(battle_id.into())],
-            )
-            .map_err(|e| format!("reading the battle: {e}"))?;
-        let Some(r) = rows.rows.first() else { return Ok(None) };
-        let mut summary: serde_json::Value = serde_json::from_str(&decode::<String>(&r[0])?).map_err(|e| e.to_string())?;
-        summary["statistics"] = serde_json::from_str(&decode::<String>(&r[1])?).map_err(|e| e.to_string())?;
-        Ok(Some(summary))
-    }
-
-    /// Battles, newest first, `limit` per page after the cursor `(start, battle_id)`.
-    pub fn list(&self, before: Option<(i64, String)>, limit: i64) -> Result<Vec<serde_json::Value>, String> {
-        // Without a cursor the id is empty and the time unused (0 keeps to_timestamp in range).
-        let (start, id) = before.unwrap_or((0, String::new()));
-        let rows = self
-            .db
-            .query(
-                "SELECT summary::text FROM battles
-                 WHERE (start_time, battle_id) < (to_timestamp($1::bigint), $2::text) OR $2::text = ''
-                 ORDER BY start_time DESC, battle_id DESC LIMIT $3::bigint",
-                &[P::Int64(start), P::Str(id), P::Int64(limit)],
-            )
-            .map_err(|e| format!("listing battles: {e}"))?;
-        rows.rows.iter().map(|r| serde_json::from_str(&decode::<String>(&r[0])?).map_err(|e| e.to_string())).collect()
     }
 }
 

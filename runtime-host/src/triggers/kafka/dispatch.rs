@@ -27,6 +27,8 @@ pub struct Dispatcher {
     pub policy: RetryPolicy,
     pub validator: Option<Arc<EnvelopeValidator>>,
     pub budget: Duration,
+    /// Held while a message is handled when the trigger is `serial`.
+    pub serial: Option<tokio::sync::Mutex<()>>,
 }
 
 enum Failure {

@@ -1,5 +1,6 @@
 //! The Kafka trigger (`[[trigger.kafka]]`): consumer groups over rdkafka, messages of one
-//! partition handled in order by one worker, partitions in parallel, at-least-once delivery
+//! partition handled in order by one worker, partitions in parallel (or one message at a time
+//! with `serial = true`), at-least-once delivery
 //! (an offset is stored for commit only after its message was settled: handled, or
 //! dead-lettered after bounded retries).
 
@@ -80,6 +81,7 @@ impl KafkaTrigger {
                 },
                 validator: if t.validate_envelopes { validator.clone() } else { None },
                 budget,
+                serial: t.serial.then(|| tokio::sync::Mutex::new(())),
             };
             entries.push(Entry { dispatcher: Arc::new(dispatcher), topics });
         }
@@ -188,7 +190,14 @@ async fn partition_worker(
         if *shutdown.borrow() {
             return;
         }
-        if !dispatcher.settle(&msg, &mut shutdown).await {
+        let settled = match &dispatcher.serial {
+            Some(one_at_a_time) => {
+                let _turn = one_at_a_time.lock().await;
+                dispatcher.settle(&msg, &mut shutdown).await
+            }
+            None => dispatcher.settle(&msg, &mut shutdown).await,
+        };
+        if !settled {
             return;
         }
         // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself

@@ -1,0 +1,138 @@
+//! Bringing stored battles up to date around some kills: gather everything they can join
+//! (linked kills, the big battles they are stragglers of, those battles' kills and
+//! stragglers) until nothing new comes, cluster that with the pure module, and write the
+//! result together with any battles made by hand.
+
+use super::rows::{battle_row, Owner};
+use super::store::{KillMap, Store};
+use crate::clustering::{Battle, Clusterer, Kill, Params};
+use crate::report::{battle_id, report, Report};
+use crate::stats::KillDetail;
+use crate::universe;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub fn cluster(kills: &KillMap, params: &Params) -> Vec<Battle> {
+    let mut c = Clusterer::new(*params, |a, b| universe::within(a, b, params.max_jumps));
+    for (kill, _) in kills.values() {
+        c.add(kill.clone());
+    }
+    c.battles()
+}
+
+/// Everything automatic clustering needs to place `seeds` (kills in `excluded` are left out:
+/// an operator is taking them), and the stored battles that held any of it.
+pub fn gather(store: &Store, seeds: Vec<(Kill, KillDetail)>, excluded: &BTreeSet<u64>, params: &Params) -> Result<(KillMap, BTreeSet<String>), String> {
+    let mut kills: KillMap = BTreeMap::new();
+    let add = |kills: &mut KillMap, found: Vec<(Kill, KillDetail)>| {
+        for (k, d) in found {
+            if !excluded.contains(&k.id) {
+                kills.entry(k.id).or_insert((k, d));
+            }
+        }
+    };
+    for (seed, _) in &seeds {
+        add(&mut kills, store.linked(seed, params)?);
+        // A kill that links to no pilot can still be a big battle's straggler.
+        let absorbing = store.absorbing(seed, params)?;
+        if !absorbing.is_empty() {
+            add(&mut kills, store.kills_of(&absorbing)?);
+        }
+    }
+    add(&mut kills, seeds);
+    let mut old_battles: BTreeSet<String> = BTreeSet::new();
+    // Grow the set until it is closed: every battle a member belongs to, and every straggler
+    // a big battle of the set would take in.
+    loop {
+        let before = kills.len();
+        let members: BTreeSet<u64> = kills.keys().copied().collect();
+        let battles: BTreeSet<String> = store.battles_of(&members)?.difference(&old_battles).cloned().collect();
+        if !battles.is_empty() {
+            add(&mut kills, store.kills_of(&battles)?);
+            old_battles.extend(battles);
+        }
+        for b in cluster(&kills, params).iter().filter(|b| b.kill_ids.len() >= params.anchor_kills) {
+            let units: BTreeSet<u64> = b.kill_ids.iter().flat_map(|id| kills[id].0.units.iter().copied()).collect();
+            let q = params.quiet_period_secs;
+            add(&mut kills, store.stragglers(&b.systems, b.start - q, b.end + q, &units)?);
+        }
+        if kills.len() == before {
+            return Ok((kills, old_battles));
+        }
+    }
+}
+
+/// A battle an operator holds, by id, with its kills.
+pub struct HeldBattle {
+    pub battle_id: String,
+    pub title: Option<String>,
+    pub kill_ids: BTreeSet<u64>,
+}
+
+/// What a change writes: battles made by hand (`held`), manual battles deleted, kills to
+/// place by automatic clustering (`seeds`), and the automatic battles that lost kills to
+/// `held` (their remaining kills are placed again).
+#[derive(Default)]
+pub struct Change {
+    pub held: Vec<HeldBattle>,
+    pub deleted: BTreeSet<String>,
+    pub seeds: Vec<(Kill, KillDetail)>,
+    pub losing: BTreeSet<String>,
+    /// Kills released from manual battles, to be handed back to clustering.
+    pub released: BTreeSet<u64>,
+}
+
+/// The id an automatic battle takes when a battle made by hand already has its usual one.
+fn aside(battle_id: &str) -> String {
+    battle_id.replacen("-8000-", "-9000-", 1)
+}
+
+/// Write `change`: the battles made by hand as given, and everything clustering places anew.
+pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
+    let params = Params::default();
+    let held_kills: BTreeSet<u64> = change.held.iter().flat_map(|h| h.kill_ids.iter().copied()).collect();
+    let mut seeds = change.seeds;
+    if !change.losing.is_empty() {
+        seeds.extend(store.kills_of(&change.losing)?.into_iter().filter(|(k, _)| !held_kills.contains(&k.id)));
+    }
+    let (mut kills, mut old_battles) = gather(store, seeds, &held_kills, &params)?;
+    old_battles.extend(change.losing.iter().cloned());
+    old_battles.extend(change.deleted.iter().cloned());
+    let automatic = cluster(&kills, &params);
+    let held_ids: BTreeSet<String> = change.held.iter().map(|h| h.battle_id.clone()).collect();
+    if !held_kills.is_empty() {
+        for (k, d) in store.kills_by_id(&held_kills)? {
+            kills.insert(k.id, (k, d));
+        }
+    }
+    let stored_held = store.stored(&held_ids)?;
+    let auto_ids: BTreeSet<String> = automatic.iter().flat_map(|b| [battle_id(b.key), aside(&battle_id(b.key))]).collect();
+    let stored_auto = store.stored(&auto_ids)?;
+    let details = |b: &Battle| -> Vec<KillDetail> { b.kill_ids.iter().map(|id| kills[id].1.clone()).collect() };
+
+    let mut rows: Vec<Value> = Vec::new();
+    let mut reports = Vec::new();
+    for b in &automatic {
+        let mut r = report(b, &details(b));
+        // A battle made by hand may carry the id clustering would give: step aside.
+        if stored_auto.get(&r.battle_id).is_some_and(|s| s.manual) || held_ids.contains(&r.battle_id) {
+            r.battle_id = aside(&r.battle_id);
+        }
+        rows.push(battle_row(&r, &Owner::Clustering, &kills, stored_auto.get(&r.battle_id).filter(|s| !s.manual)));
+        reports.push(r);
+    }
+    let mut pins: BTreeMap<u64, Option<String>> = change.released.iter().map(|k| (*k, None)).collect();
+    for h in &change.held {
+        let members: Vec<&Kill> = h.kill_ids.iter().filter_map(|id| kills.get(id).map(|(k, _)| k)).collect();
+        let Some(b) = Battle::of(members) else { continue };
+        let mut r = report(&b, &details(&b));
+        r.battle_id = h.battle_id.clone();
+        rows.push(battle_row(&r, &Owner::Operator { title: h.title.clone() }, &kills, stored_held.get(&h.battle_id)));
+        pins.extend(h.kill_ids.iter().map(|k| (*k, Some(h.battle_id.clone()))));
+        reports.push(r);
+    }
+    let written: BTreeSet<String> = reports.iter().map(|r| r.battle_id.clone()).collect();
+    let gone: BTreeSet<String> = old_battles.difference(&written).cloned().collect();
+    store.save(&Value::Array(rows), &gone, &pins)?;
+    Ok(reports)
+}

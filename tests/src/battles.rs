@@ -1,0 +1,149 @@
+//! Support for the battle tests: a real day through the whole pipeline, the stored battles
+//! next to the battles the pure module computes from the same killmails, and an API client
+//! that checks every answer against `openapi/battles.json`.
+
+use crate::app::{App, Options, TOKEN};
+use crate::contract::validate_response;
+use crate::http::{self, Reply};
+use crate::replay::{data, Replay, ReplayData};
+use battle::clustering::{Clusterer, Kill, Params};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Battle id → killmail ids.
+pub type Battles = BTreeMap<String, Vec<i64>>;
+
+/// Every killmail of `day` from the replayed R2Z2 feed (with its estimated values) through
+/// ingestion and enrichment into battles, settled.
+pub async fn run_day(dir: &Path, name: &str, day: &str) -> (App, Replay, Vec<Value>) {
+    let killmails = data::load_day(&data::day_file(day)).unwrap();
+    let replay = Replay::start(ReplayData::new(killmails.clone()).unwrap(), 0).await.unwrap();
+    let options = Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), ..Options::default() };
+    let app = App::start(dir, name, options).await.unwrap();
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", killmails.len() as i64, Duration::from_secs(1800)).await;
+    settle(&app).await;
+    (app, replay, killmails)
+}
+
+/// The battles clustering owns, as stored.
+pub async fn stored_automatic(app: &App) -> Battles {
+    let mut out: Battles = BTreeMap::new();
+    let rows = app
+        .battles_db
+        .query(
+            "SELECT m.battle_id, m.killmail_id FROM battle_killmails m JOIN battles b USING (battle_id)
+             WHERE NOT b.manual ORDER BY m.killmail_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    for r in rows {
+        out.entry(r.get(0)).or_default().push(r.get(1));
+    }
+    out
+}
+
+/// The battles the pure module finds over every stored kill no operator holds, at once.
+pub async fn recomputed(app: &App) -> Battles {
+    let rows = app
+        .battles_db
+        .query(
+            "SELECT killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id, pilots, units FROM battle_kills
+             WHERE pinned_battle IS NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+    for r in rows {
+        let pilots: Vec<i64> = r.get(3);
+        let units: Vec<i64> = r.get(4);
+        c.add(Kill {
+            id: r.get::<_, i64>(0) as u64,
+            time: r.get(1),
+            system: r.get::<_, i64>(2) as u32,
+            pilots: pilots.into_iter().map(|p| p as u64).collect(),
+            units: units.into_iter().map(|u| u as u64).collect(),
+        });
+    }
+    c.battles()
+        .into_iter()
+        .map(|b| (battle::report::battle_id(b.key), b.kill_ids.into_iter().map(|k| k as i64).collect()))
+        .collect()
+}
+
+/// Panics unless the automatic battles stored equal those recomputed from their killmails.
+pub async fn assert_stored_equals_recomputed(app: &App) {
+    let stored = stored_automatic(app).await;
+    let expected = recomputed(app).await;
+    let differ: Vec<_> = expected.iter().filter(|(id, kills)| stored.get(*id) != Some(kills)).take(3).collect();
+    let extra: Vec<_> = stored.keys().filter(|id| !expected.contains_key(*id)).take(3).collect();
+    assert!(
+        differ.is_empty() && extra.is_empty(),
+        "{} stored vs {} recomputed; differing {differ:?}; extra {extra:?}",
+        stored.len(),
+        expected.len()
+    );
+}
+
+/// Wait until the battle consumer has been idle for a few seconds (its last writes follow the
+/// last kill row).
+pub async fn settle(app: &App) {
+    let mut last = (-1, -1);
+    let mut still = 0;
+    while still < 4 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = (
+            app.battles_db.query_one("SELECT count(*) FROM battle_killmails", &[]).await.unwrap().get::<_, i64>(0),
+            app.battles_db.query_one("SELECT coalesce(sum(version), 0)::bigint FROM battles", &[]).await.unwrap().get::<_, i64>(0),
+        );
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+}
+
+/// Calls the battle API and checks every answer against its OpenAPI document.
+pub struct Api<'a> {
+    pub app: &'a App,
+}
+
+impl Api<'_> {
+    /// `template` is the documented path (`/api/battles/{id}`); `path` the one requested.
+    pub async fn call(&self, method: &str, template: &str, path: &str, body: &str, token: Option<&str>) -> Reply {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).chain([("content-type", "application/json")]).collect();
+        let reply = http::request_with_headers(method, &self.app.host.url(path), body, &headers).await.unwrap();
+        if let Err(e) = validate_response("battles", method, template, reply.status, &reply.body) {
+            panic!("{path}: {e}");
+        }
+        reply
+    }
+
+    pub async fn get(&self, template: &str, path: &str) -> Reply {
+        self.call("GET", template, path, "", None).await
+    }
+
+    /// A write with the application's token.
+    pub async fn write(&self, method: &str, template: &str, path: &str, body: &str) -> Reply {
+        self.call(method, template, path, body, Some(TOKEN)).await
+    }
+
+    /// Every battle `query` selects, following the cursor.
+    pub async fn all(&self, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+            let r = self.get("/api/battles", &format!("/api/battles?limit=200&{query}{after}")).await;
+            assert_eq!(r.status, 200, "{query}: {}", r.body);
+            let page = r.json();
+            out.extend(page["battles"].as_array().unwrap().iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+}
