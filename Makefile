@@ -30,6 +30,8 @@ export SPIN_VARIABLE_ENRICHMENT_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(
 export SPIN_VARIABLE_BATTLES_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_battles
 export SPIN_VARIABLE_REDIS_ADDRESS ?= $(BATTLESCOPE_REDIS_URL)
 REPLAY_PORT ?= 8090
+# The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
+REPLAY_DAY ?= 2021-11-30
 
 .PHONY: run replay-server test bench stack stack-down components host host-release migrate check fmt clippy
 
@@ -39,7 +41,7 @@ run: stack components host-release $(if $(REPLAY),replay-server)
 	@set -e; \
 	export SPIN_VARIABLE_API_TOKEN="$${SPIN_VARIABLE_API_TOKEN:-$$(scripts/stack.sh token)}"; \
 	if [ -n "$(REPLAY)" ]; then \
-	  $(TARGET_DIR)/release/replay-server --port $(REPLAY_PORT) & \
+	  $(TARGET_DIR)/release/replay-server --port $(REPLAY_PORT) --file data/killmails/killmails-$(REPLAY_DAY).jsonl.gz & \
 	  trap "kill $$! 2>/dev/null" EXIT; \
 	  for v in R2Z2 REDISQ ESI; do export SPIN_VARIABLE_$${v}_ORIGIN=http://127.0.0.1:$(REPLAY_PORT); done; \
 	  export SPIN_VARIABLE_R2Z2_START_SEQUENCE=1 SPIN_VARIABLE_FEED_REQUESTS_PER_SECOND=0; \
@@ -62,6 +64,7 @@ bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-ingestion -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-enrichment -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-battles
+	$(CARGO) run --release -p battlescope-tests --bin bench-battle-component -- --host $(TARGET_DIR)/release/battlescope
 
 stack:
 	@scripts/stack.sh up

@@ -284,21 +284,26 @@ impl Store {
                     INSERT INTO battle_killmails (killmail_id, battle_id)
                     SELECT unnest(killmail_ids), battle_id FROM input
                     ON CONFLICT (killmail_id) DO UPDATE SET battle_id = EXCLUDED.battle_id
-                ), people AS (
-                    INSERT INTO battle_participants (battle_id, character_id, corporation_id, alliance_id, side)
+                    WHERE battle_killmails.battle_id <> EXCLUDED.battle_id
+                ), new_people AS MATERIALIZED (
                     SELECT i.battle_id, p.c, p.corp, p.al, p.side FROM input i,
                            json_to_recordset(i.participants) AS p(c bigint, corp bigint, al bigint, side int)
+                ), people AS (
+                    INSERT INTO battle_participants (battle_id, character_id, corporation_id, alliance_id, side)
+                    SELECT battle_id, c, corp, al, side FROM new_people
                     ON CONFLICT (battle_id, character_id) DO UPDATE SET corporation_id = EXCLUDED.corporation_id,
                         alliance_id = EXCLUDED.alliance_id, side = EXCLUDED.side
+                    WHERE (battle_participants.corporation_id, battle_participants.alliance_id, battle_participants.side)
+                          IS DISTINCT FROM (EXCLUDED.corporation_id, EXCLUDED.alliance_id, EXCLUDED.side)
+                ), stale_people AS (
+                    DELETE FROM battle_participants p
+                    WHERE p.battle_id IN (SELECT battle_id FROM input)
+                      AND NOT EXISTS (SELECT 1 FROM new_people n WHERE n.battle_id = p.battle_id AND n.c = p.character_id)
                 ), figures AS (
                     INSERT INTO battle_statistics (battle_id, side, statistics)
                     SELECT i.battle_id, s.side, s.statistics FROM input i,
                            json_to_recordset(i.statistics) AS s(side int, statistics jsonb)
                     ON CONFLICT (battle_id, side) DO UPDATE SET statistics = EXCLUDED.statistics
-                ), stale_people AS (
-                    DELETE FROM battle_participants p USING input i
-                    WHERE p.battle_id = i.battle_id
-                      AND p.character_id NOT IN (SELECT x.c FROM json_to_recordset(i.participants) AS x(c bigint))
                 ), stale_sides AS (
                     DELETE FROM battle_statistics s USING input i
                     WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics) - 1

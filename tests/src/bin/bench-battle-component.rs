@@ -1,0 +1,94 @@
+//! `make bench` (battles, component part): killmails/s through the battle component with its
+//! storage, for a full real day (2021-11-28, the Jorund fight included): every
+//! `killmail.enriched` of the day, in Kafka order, into an empty battle database, each one
+//! stored, its battle gathered, re-clustered and written back. The baseline, measured in the
+//! same run, is the pure clustering module over the same killmails at once.
+
+use battle::clustering::{Clusterer, Kill, Params};
+use battlescope_tests::app::{App, Options};
+use battlescope_tests::battles::{recomputed, settle};
+use battlescope_tests::kafka::produce_many;
+use battlescope_tests::replay::{data, Replay, ReplayData};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const DAY: &str = "2021-11-28";
+
+#[tokio::main]
+async fn main() {
+    if let Some(host) = std::env::args().skip_while(|a| a != "--host").nth(1) {
+        std::env::set_var("BATTLESCOPE_BIN", host);
+    }
+    let killmails = data::load_day(&data::day_file(DAY)).unwrap();
+    let total = killmails.len() as i64;
+    let replay = Replay::start(ReplayData::new(killmails.clone()).unwrap(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(dir.path(), "bench_battles", Options { replay_url: Some(replay.base_url.clone()), ..Options::default() })
+        .await
+        .unwrap();
+
+    // Outside the clock: the day through ingestion and enrichment gives the real events.
+    eprintln!("preparing: {DAY} through ingestion and enrichment ({total} killmails)…");
+    for chunk in killmails.chunks(500) {
+        let lines: Vec<String> = chunk.iter().map(Value::to_string).collect();
+        assert_eq!(app.post_killmails(&lines.join("\n")).await.status, 200);
+    }
+    app.wait_for_enriched("SELECT count(*) FROM enriched_killmails", total, Duration::from_secs(3600)).await;
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(3600)).await;
+    settle(&app).await;
+    let events: Vec<(String, Vec<u8>)> = app
+        .enrichment_db
+        .query("SELECT key, payload FROM outbox ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1).into_bytes()))
+        .collect();
+    app.battles_db
+        .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics, outbox")
+        .await
+        .unwrap();
+
+    // The component: the same events again, into the emptied database.
+    let started = Instant::now();
+    produce_many(&app.enriched_topic, &events).await;
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(3600)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    settle(&app).await;
+    let component = events.len() as f64 / seconds;
+    let battles: i64 = app.battles_db.query_one("SELECT count(*) FROM battles", &[]).await.unwrap().get(0);
+
+    // Baseline: the pure module over the kills as stored, at once.
+    let started = Instant::now();
+    let expected = recomputed(&app).await.len();
+    let pure_with_read = events.len() as f64 / started.elapsed().as_secs_f64();
+    let kills: Vec<Kill> = app
+        .battles_db
+        .query("SELECT killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id, pilots, units FROM battle_kills", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| Kill {
+            id: r.get::<_, i64>(0) as u64,
+            time: r.get(1),
+            system: r.get::<_, i64>(2) as u32,
+            pilots: r.get::<_, Vec<i64>>(3).into_iter().map(|p| p as u64).collect(),
+            units: r.get::<_, Vec<i64>>(4).into_iter().map(|u| u as u64).collect(),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+    for k in kills {
+        c.add(k);
+    }
+    assert_eq!(c.battles().len(), expected);
+    let pure = events.len() as f64 / started.elapsed().as_secs_f64();
+
+    println!("Battles: {DAY} ({} killmail.enriched events) through the battle component into an empty database", events.len());
+    println!(
+        "component with storage       {component:>9.0} killmails/s   ({battles} battles stored, {expected} recomputed)   \
+         pure module {pure:.0}/s ({pure_with_read:.0}/s reading the kills from Postgres)   ratio {:.4}x",
+        component / pure
+    );
+    app.stop().await;
+}
