@@ -20,9 +20,17 @@ pub fn cluster(kills: &KillMap, params: &Params) -> Vec<Battle> {
     c.battles()
 }
 
+/// What `gather` found: the kills, their battles as clustering now sees them, and the stored
+/// battles that held any of them.
+pub struct Gathered {
+    pub kills: KillMap,
+    pub battles: Vec<Battle>,
+    pub old_battles: BTreeSet<String>,
+}
+
 /// Everything automatic clustering needs to place `seeds` (kills in `excluded` are left out:
-/// an operator is taking them), and the stored battles that held any of it.
-pub fn gather(store: &Store, seeds: Vec<(Kill, KillDetail)>, excluded: &BTreeSet<u64>, params: &Params) -> Result<(KillMap, BTreeSet<String>), String> {
+/// an operator is taking them).
+pub fn gather(store: &Store, seeds: Vec<(Kill, KillDetail)>, excluded: &BTreeSet<u64>, params: &Params) -> Result<Gathered, String> {
     let mut kills: KillMap = BTreeMap::new();
     let add = |kills: &mut KillMap, found: Vec<(Kill, KillDetail)>| {
         for (k, d) in found {
@@ -41,23 +49,32 @@ pub fn gather(store: &Store, seeds: Vec<(Kill, KillDetail)>, excluded: &BTreeSet
     }
     add(&mut kills, seeds);
     let mut old_battles: BTreeSet<String> = BTreeSet::new();
+    // Members whose battle was looked up, and big battles (by key and extent) whose stragglers
+    // were: a round asks only about what the previous one added.
+    let mut asked: BTreeSet<u64> = BTreeSet::new();
+    let mut straggler_queries: BTreeSet<(u64, usize, i64, i64)> = BTreeSet::new();
     // Grow the set until it is closed: every battle a member belongs to, and every straggler
     // a big battle of the set would take in.
     loop {
         let before = kills.len();
-        let members: BTreeSet<u64> = kills.keys().copied().collect();
-        let battles: BTreeSet<String> = store.battles_of(&members)?.difference(&old_battles).cloned().collect();
+        let fresh: BTreeSet<u64> = kills.keys().filter(|id| !asked.contains(id)).copied().collect();
+        asked.extend(&fresh);
+        let battles: BTreeSet<String> = store.battles_of(&fresh)?.difference(&old_battles).cloned().collect();
         if !battles.is_empty() {
             add(&mut kills, store.kills_of(&battles)?);
             old_battles.extend(battles);
         }
-        for b in cluster(&kills, params).iter().filter(|b| b.kill_ids.len() >= params.anchor_kills) {
+        let clustered = cluster(&kills, params);
+        for b in clustered.iter().filter(|b| b.kill_ids.len() >= params.anchor_kills) {
+            if !straggler_queries.insert((b.key, b.kill_ids.len(), b.start, b.end)) {
+                continue;
+            }
             let units: BTreeSet<u64> = b.kill_ids.iter().flat_map(|id| kills[id].0.units.iter().copied()).collect();
             let q = params.quiet_period_secs;
             add(&mut kills, store.stragglers(&b.systems, b.start - q, b.end + q, &units)?);
         }
         if kills.len() == before {
-            return Ok((kills, old_battles));
+            return Ok(Gathered { kills, battles: clustered, old_battles });
         }
     }
 }
@@ -95,10 +112,9 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
     if !change.losing.is_empty() {
         seeds.extend(store.kills_of(&change.losing)?.into_iter().filter(|(k, _)| !held_kills.contains(&k.id)));
     }
-    let (mut kills, mut old_battles) = gather(store, seeds, &held_kills, &params)?;
+    let Gathered { mut kills, battles: automatic, mut old_battles } = gather(store, seeds, &held_kills, &params)?;
     old_battles.extend(change.losing.iter().cloned());
     old_battles.extend(change.deleted.iter().cloned());
-    let automatic = cluster(&kills, &params);
     let held_ids: BTreeSet<String> = change.held.iter().map(|h| h.battle_id.clone()).collect();
     if !held_kills.is_empty() {
         for (k, d) in store.kills_by_id(&held_kills)? {

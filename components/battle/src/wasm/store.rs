@@ -170,6 +170,9 @@ impl Store {
 
     /// The battles these kills belong to now.
     pub fn battles_of(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeSet<String>, String> {
+        if kill_ids.is_empty() {
+            return Ok(BTreeSet::new());
+        }
         let rows = self
             .db
             .query(
