@@ -188,6 +188,7 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
         assert_eq!(m.triggers.http.len(), 1);
         let k = &m.triggers.kafka[0];
         assert_eq!((k.max_attempts, k.initial_backoff_ms, k.max_backoff_ms), (5, 200, 10_000));
+        assert!(!k.serial, "partitions run in parallel unless a trigger asks otherwise");
         assert_eq!(m.triggers.cron[0].cron_expression, "*/6 * * * * *");
         assert!(!m.triggers.cron[0].singleton);
         assert_eq!(m.trigger_settings.kafka.as_ref().unwrap().partitions, 4);
