@@ -1,49 +1,32 @@
-//! Regions and stargate adjacency from the trimmed SDE (`data/sde/systems.csv`).
-
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-const SYSTEMS: &str = include_str!("../../../data/sde/systems.csv");
+//! Regions, security and stargate adjacency from the trimmed SDE (`data/sde/systems.csv`,
+//! compiled into a sorted table by `build.rs`).
 
 /// A system's region, security status and stargate neighbours.
 struct Place {
+    id: u32,
     region: u32,
     security: f64,
-    neighbours: Vec<u32>,
+    neighbours: &'static [u32],
 }
+
+include!(concat!(env!("OUT_DIR"), "/systems.rs"));
 
 /// Pochven: triglavian space, a band of its own whatever its systems' security.
 const POCHVEN_REGION: u32 = 10000070;
 
-/// Every system of the file, parsed once.
-fn places() -> &'static HashMap<u32, Place> {
-    static MAP: OnceLock<HashMap<u32, Place>> = OnceLock::new();
-    MAP.get_or_init(|| {
-        SYSTEMS
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                // id, name, constellation, region, security, neighbours
-                let fields: Vec<&str> = line.split(',').collect();
-                let id: u32 = fields.first()?.parse().ok()?;
-                let region = fields.get(3)?.parse().ok()?;
-                let security = fields.get(4)?.parse().ok()?;
-                let neighbours = fields.get(5).unwrap_or(&"").split_whitespace().filter_map(|n| n.parse().ok()).collect();
-                Some((id, Place { region, security, neighbours }))
-            })
-            .collect()
-    })
+fn place(system: u32) -> Option<&'static Place> {
+    PLACES.binary_search_by_key(&system, |p| p.id).ok().map(|i| &PLACES[i])
 }
 
 /// Region of a system.
 pub fn region(system: u32) -> Option<u32> {
-    places().get(&system).map(|p| p.region)
+    place(system).map(|p| p.region)
 }
 
 /// The security band of a system, as enrichment names it (`killmail.enriched`'s
 /// `securityBand`): the battle service is filtered on the same words.
 pub fn security_band(system: u32) -> &'static str {
-    match (system, places().get(&system)) {
+    match (system, place(system)) {
         (31_000_000..=31_999_999, _) => "wormhole",
         (32_000_000..=32_999_999, _) => "abyssal",
         (_, None) => "unknown",
@@ -56,7 +39,7 @@ pub fn security_band(system: u32) -> &'static str {
 
 /// Stargate neighbours of a system (none for wormholes, abyssal pockets, unknown ids).
 pub fn neighbours(system: u32) -> &'static [u32] {
-    places().get(&system).map(|p| p.neighbours.as_slice()).unwrap_or(&[])
+    place(system).map(|p| p.neighbours).unwrap_or(&[])
 }
 
 /// Whether `b` is within `jumps` stargate jumps of `a`.
