@@ -14,7 +14,7 @@ impl Guest for Battles {
         let store = Store::open().map_err(KafkaError::Retryable)?;
         let change = match store.upsert_kill(&event).map_err(KafkaError::Retryable)? {
             Upsert::Unchanged => return Ok(()), // seen before: the battles already include it
-            Upsert::Automatic => Change { seeds: vec![(event.kill, event.detail)], ..Change::default() },
+            Upsert::Automatic => Change { seeds: vec![event.kill], ..Change::default() },
             Upsert::Pinned(battle_id) => held(&store, battle_id).map_err(KafkaError::Retryable)?,
         };
         apply(&store, change).map(drop).map_err(KafkaError::Retryable)

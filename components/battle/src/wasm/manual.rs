@@ -31,7 +31,7 @@ fn new_battle_id() -> String {
 
 /// Every kill must be known, and none held by a battle other than `editing`.
 fn check_kills(store: &Store, ids: &BTreeSet<u64>, editing: &BTreeSet<String>) -> Result<(), Refusal> {
-    let known: BTreeSet<u64> = store.kills_by_id(ids)?.into_iter().map(|(k, _)| k.id).collect();
+    let known: BTreeSet<u64> = store.kills_by_id(ids)?.into_iter().map(|k| k.id).collect();
     let unknown: Vec<&u64> = ids.difference(&known).take(10).collect();
     if !unknown.is_empty() {
         return Err(bad("body.killmailIds", format!("the battle service has not seen killmails {unknown:?}")));

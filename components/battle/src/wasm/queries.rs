@@ -91,7 +91,7 @@ impl Store {
         if exists.rows.is_empty() {
             return Ok(None);
         }
-        let mut kills = self.kills_of(&[battle_id.to_string()].into())?;
+        let mut kills: Vec<_> = self.with_details(&self.kill_ids_of(battle_id)?)?.into_values().collect();
         kills.sort_by_key(|(k, _)| (k.time, k.id));
         let person = |p: &Participant| {
             json!({"characterId": p.character, "corporationId": p.corporation, "allianceId": p.alliance, "shipTypeId": p.ship_type})

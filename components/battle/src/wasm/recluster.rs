@@ -12,43 +12,43 @@ use crate::universe;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub fn cluster(kills: &KillMap, params: &Params) -> Vec<Battle> {
+pub fn cluster(kills: &BTreeMap<u64, Kill>, params: &Params) -> Vec<Battle> {
     let mut c = Clusterer::new(*params, |a, b| universe::within(a, b, params.max_jumps));
-    for (kill, _) in kills.values() {
+    for kill in kills.values() {
         c.add(kill.clone());
     }
     c.battles()
 }
 
-/// What `gather` found: the kills, their battles as clustering now sees them, and the stored
-/// battles that held any of them.
+/// What `gather` found: the battles of the gathered kills as clustering now sees them, and
+/// the stored battles that held any of them.
 pub struct Gathered {
-    pub kills: KillMap,
     pub battles: Vec<Battle>,
     pub old_battles: BTreeSet<String>,
 }
 
 /// Everything automatic clustering needs to place `seeds` (kills in `excluded` are left out:
 /// an operator is taking them).
-pub fn gather(store: &Store, seeds: Vec<(Kill, KillDetail)>, excluded: &BTreeSet<u64>, params: &Params) -> Result<Gathered, String> {
-    let mut kills: KillMap = BTreeMap::new();
-    let add = |kills: &mut KillMap, found: Vec<(Kill, KillDetail)>| {
-        for (k, d) in found {
+pub fn gather(store: &Store, seeds: Vec<Kill>, excluded: &BTreeSet<u64>, params: &Params) -> Result<Gathered, String> {
+    let mut kills: BTreeMap<u64, Kill> = BTreeMap::new();
+    let mut old_battles: BTreeSet<String> = BTreeSet::new();
+    let add = |kills: &mut BTreeMap<u64, Kill>, found: Vec<Kill>| {
+        for k in found {
             if !excluded.contains(&k.id) {
-                kills.entry(k.id).or_insert((k, d));
+                kills.entry(k.id).or_insert(k);
             }
         }
     };
-    for (seed, _) in &seeds {
+    for seed in &seeds {
         add(&mut kills, store.linked(seed, params)?);
         // A kill that links to no pilot can still be a big battle's straggler.
-        let absorbing = store.absorbing(seed, params)?;
+        let absorbing: BTreeSet<String> = store.absorbing(seed, params)?.difference(&old_battles).cloned().collect();
         if !absorbing.is_empty() {
             add(&mut kills, store.kills_of(&absorbing)?);
+            old_battles.extend(absorbing);
         }
     }
     add(&mut kills, seeds);
-    let mut old_battles: BTreeSet<String> = BTreeSet::new();
     // Members whose battle was looked up, and big battles (by key and extent) whose stragglers
     // were: a round asks only about what the previous one added.
     let mut asked: BTreeSet<u64> = BTreeSet::new();
@@ -69,12 +69,12 @@ pub fn gather(store: &Store, seeds: Vec<(Kill, KillDetail)>, excluded: &BTreeSet
             if !straggler_queries.insert((b.key, b.kill_ids.len(), b.start, b.end)) {
                 continue;
             }
-            let units: BTreeSet<u64> = b.kill_ids.iter().flat_map(|id| kills[id].0.units.iter().copied()).collect();
+            let units: BTreeSet<u64> = b.kill_ids.iter().flat_map(|id| kills[id].units.iter().copied()).collect();
             let q = params.quiet_period_secs;
             add(&mut kills, store.stragglers(&b.systems, b.start - q, b.end + q, &units)?);
         }
         if kills.len() == before {
-            return Ok(Gathered { kills, battles: clustered, old_battles });
+            return Ok(Gathered { battles: clustered, old_battles });
         }
     }
 }
@@ -93,7 +93,7 @@ pub struct HeldBattle {
 pub struct Change {
     pub held: Vec<HeldBattle>,
     pub deleted: BTreeSet<String>,
-    pub seeds: Vec<(Kill, KillDetail)>,
+    pub seeds: Vec<Kill>,
     pub losing: BTreeSet<String>,
     /// Kills released from manual battles, to be handed back to clustering.
     pub released: BTreeSet<u64>,
@@ -110,17 +110,14 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
     let held_kills: BTreeSet<u64> = change.held.iter().flat_map(|h| h.kill_ids.iter().copied()).collect();
     let mut seeds = change.seeds;
     if !change.losing.is_empty() {
-        seeds.extend(store.kills_of(&change.losing)?.into_iter().filter(|(k, _)| !held_kills.contains(&k.id)));
+        seeds.extend(store.kills_of(&change.losing)?.into_iter().filter(|k| !held_kills.contains(&k.id)));
     }
-    let Gathered { mut kills, battles: automatic, mut old_battles } = gather(store, seeds, &held_kills, &params)?;
+    let Gathered { battles: automatic, mut old_battles } = gather(store, seeds, &held_kills, &params)?;
     old_battles.extend(change.losing.iter().cloned());
     old_battles.extend(change.deleted.iter().cloned());
     let held_ids: BTreeSet<String> = change.held.iter().map(|h| h.battle_id.clone()).collect();
-    if !held_kills.is_empty() {
-        for (k, d) in store.kills_by_id(&held_kills)? {
-            kills.insert(k.id, (k, d));
-        }
-    }
+    let reported: BTreeSet<u64> = automatic.iter().flat_map(|b| b.kill_ids.iter().copied()).chain(held_kills.iter().copied()).collect();
+    let kills: KillMap = store.with_details(&reported)?;
     let stored_held = store.stored(&held_ids)?;
     let auto_ids: BTreeSet<String> = automatic.iter().flat_map(|b| [battle_id(b.key), aside(&battle_id(b.key))]).collect();
     let stored_auto = store.stored(&auto_ids)?;

@@ -46,8 +46,11 @@ pub enum Upsert {
     Pinned(String),
 }
 
+/// What clustering reads of a kill; statistics also read `detail`, loaded only for the
+/// battles that are written (a big battle's details are then read once per kill, not once
+/// per query that finds its kills).
 const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id,
-    array_to_string(pilots, ','), array_to_string(units, ','), detail::text";
+    array_to_string(pilots, ','), array_to_string(units, ',')";
 
 impl Store {
     pub fn open() -> Result<Self, String> {
@@ -55,20 +58,47 @@ impl Store {
         Ok(Self { db: Connection::open(&url).map_err(|e| format!("connecting to the battle database: {e}"))? })
     }
 
-    fn kills(&self, what: &str, sql: &str, params: &[P]) -> Result<Vec<(Kill, KillDetail)>, String> {
+    fn kills(&self, what: &str, sql: &str, params: &[P]) -> Result<Vec<Kill>, String> {
         let rows = self.db.query(sql, params).map_err(|e| format!("{what}: {e}"))?;
         rows.rows
             .iter()
             .map(|r| {
+                Ok(Kill {
+                    id: decode::<i64>(&r[0])? as u64,
+                    time: decode::<i64>(&r[1])?,
+                    system: decode::<i64>(&r[2])? as u32,
+                    pilots: ids(&decode::<String>(&r[3])?),
+                    units: ids(&decode::<String>(&r[4])?),
+                })
+            })
+            .collect()
+    }
+
+    /// Kills by id with their details, for statistics.
+    pub fn with_details(&self, kill_ids: &BTreeSet<u64>) -> Result<KillMap, String> {
+        if kill_ids.is_empty() {
+            return Ok(KillMap::new());
+        }
+        let rows = self
+            .db
+            .query(
+                &format!("SELECT {KILL_COLUMNS}, detail::text FROM battle_kills WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])"),
+                &[P::Str(list(kill_ids))],
+            )
+            .map_err(|e| format!("loading the details of {} kills: {e}", kill_ids.len()))?;
+        rows.rows
+            .iter()
+            .map(|r| {
                 let detail: serde_json::Value = serde_json::from_str(&decode::<String>(&r[5])?).map_err(|e| e.to_string())?;
-                Ok(enriched::from_row(
+                let (kill, detail) = enriched::from_row(
                     decode::<i64>(&r[0])? as u64,
                     decode::<i64>(&r[1])?,
                     decode::<i64>(&r[2])? as u32,
                     ids(&decode::<String>(&r[3])?),
                     ids(&decode::<String>(&r[4])?),
                     &detail,
-                ))
+                );
+                Ok((kill.id, (kill, detail)))
             })
             .collect()
     }
@@ -109,7 +139,7 @@ impl Store {
 
     /// Kills that share a pilot with `kill` within the gap (the near-system test is the
     /// clustering's own).
-    pub fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<(Kill, KillDetail)>, String> {
+    pub fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, String> {
         if kill.pilots.is_empty() {
             return Ok(Vec::new());
         }
@@ -125,7 +155,7 @@ impl Store {
     }
 
     /// Kills in `systems` between `from` and `to` that involve one of `units`.
-    pub fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<(Kill, KillDetail)>, String> {
+    pub fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, String> {
         if units.is_empty() {
             return Ok(Vec::new());
         }
@@ -184,7 +214,7 @@ impl Store {
     }
 
     /// Kills by id (those the service has seen).
-    pub fn kills_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<(Kill, KillDetail)>, String> {
+    pub fn kills_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<Kill>, String> {
         self.kills(
             "loading kills",
             &format!("SELECT {KILL_COLUMNS} FROM battle_kills WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])"),
@@ -192,7 +222,7 @@ impl Store {
         )
     }
 
-    pub fn kills_of(&self, battle_ids: &BTreeSet<String>) -> Result<Vec<(Kill, KillDetail)>, String> {
+    pub fn kills_of(&self, battle_ids: &BTreeSet<String>) -> Result<Vec<Kill>, String> {
         self.kills(
             "loading a battle's kills",
             &format!(
