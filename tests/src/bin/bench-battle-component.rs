@@ -87,7 +87,7 @@ async fn main() {
     println!("Battles: {DAY} ({} killmail.enriched events) through the battle component into an empty database", events.len());
     println!(
         "component with storage       {component:>9.0} killmails/s   ({battles} battles stored, {expected} recomputed)   \
-         pure module {pure:.0}/s ({pure_with_read:.0}/s reading the kills from Postgres)   ratio {:.4}x",
+         pure module {pure:.0}/s ({pure_with_read:.0}/s reading the kills from Postgres)   ratio {:.5}x",
         component / pure
     );
     app.stop().await;
