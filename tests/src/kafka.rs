@@ -36,6 +36,17 @@ pub async fn produce_raw(topic: &str, key: &str, payload: &[u8]) {
 }
 
 /// Publish keyed messages with one producer, waiting for every acknowledgement.
+/// Every message a service's outbox holds (key, payload), in the order they were written: to
+/// publish a day's events again.
+pub async fn outbox_messages(db: &tokio_postgres::Client) -> Vec<(String, Vec<u8>)> {
+    db.query("SELECT key, payload FROM outbox ORDER BY id", &[])
+        .await
+        .expect("reading the outbox")
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1).into_bytes()))
+        .collect()
+}
+
 pub async fn produce_many(topic: &str, messages: &[(String, Vec<u8>)]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers())

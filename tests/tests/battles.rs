@@ -7,7 +7,7 @@
 use battlescope_tests::battles::{assert_stored_equals_recomputed, run_day, settle, Api};
 use battlescope_tests::contract::{documented_parameters, validate_event};
 use battlescope_tests::http;
-use battlescope_tests::kafka::produce_many;
+use battlescope_tests::kafka::{outbox_messages, produce_many};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -68,14 +68,7 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     // Replaying every killmail.enriched again changes nothing.
     let versions = "SELECT battle_id, version FROM battles ORDER BY battle_id";
     let before: Vec<(String, i32)> = app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
-    let replayed: Vec<(String, Vec<u8>)> = app
-        .enrichment_db
-        .query("SELECT key, payload FROM outbox", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1).into_bytes()))
-        .collect();
+    let replayed = outbox_messages(&app.enrichment_db).await;
     produce_many(&app.enriched_topic, &replayed).await;
     tokio::time::sleep(Duration::from_secs(20)).await;
     settle(&app).await;

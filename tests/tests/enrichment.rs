@@ -4,7 +4,7 @@
 
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::contract::validate_event;
-use battlescope_tests::kafka::produce_many;
+use battlescope_tests::kafka::{outbox_messages, produce_many};
 use battlescope_tests::replay::{data, Fault, Replay, ReplayData, Route};
 use battlescope_tests::{http, repo_root};
 use serde_json::Value;
@@ -146,14 +146,7 @@ async fn a_real_day_flows_from_ingestion_to_enrichment_with_names_and_places() {
     // A second pass over the day: every id is cached, so no names call at all.
     let calls_before = replay.counts().esi_names;
     app.enrichment_db.execute("DELETE FROM enriched_killmails", &[]).await.unwrap();
-    let events: Vec<(String, Vec<u8>)> = app
-        .db
-        .query("SELECT key, payload FROM outbox", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1).into_bytes()))
-        .collect();
+    let events = outbox_messages(&app.db).await;
     produce_many(&app.ingested_topic, &events).await;
     app.wait_for_enriched(ENRICHED, total, Duration::from_secs(900)).await;
     assert_eq!(replay.counts().esi_names, calls_before, "the second pass asked ESI for names");

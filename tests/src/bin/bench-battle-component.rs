@@ -7,7 +7,7 @@
 use battle::clustering::{Clusterer, Kill, Params};
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::battles::{recomputed, settle};
-use battlescope_tests::kafka::produce_many;
+use battlescope_tests::kafka::{outbox_messages, produce_many};
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -36,14 +36,7 @@ async fn main() {
     app.wait_for_enriched("SELECT count(*) FROM enriched_killmails", total, Duration::from_secs(3600)).await;
     app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(3600)).await;
     settle(&app).await;
-    let events: Vec<(String, Vec<u8>)> = app
-        .enrichment_db
-        .query("SELECT key, payload FROM outbox ORDER BY id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1).into_bytes()))
-        .collect();
+    let events = outbox_messages(&app.enrichment_db).await;
     app.battles_db
         .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics, outbox")
         .await

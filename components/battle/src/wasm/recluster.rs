@@ -118,9 +118,8 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
     let held_ids: BTreeSet<String> = change.held.iter().map(|h| h.battle_id.clone()).collect();
     let reported: BTreeSet<u64> = automatic.iter().flat_map(|b| b.kill_ids.iter().copied()).chain(held_kills.iter().copied()).collect();
     let kills: KillMap = store.with_details(&reported)?;
-    let stored_held = store.stored(&held_ids)?;
-    let auto_ids: BTreeSet<String> = automatic.iter().flat_map(|b| [battle_id(b.key), aside(&battle_id(b.key))]).collect();
-    let stored_auto = store.stored(&auto_ids)?;
+    let candidate_ids = automatic.iter().flat_map(|b| [battle_id(b.key), aside(&battle_id(b.key))]);
+    let stored = store.stored(&held_ids.iter().cloned().chain(candidate_ids).collect())?;
     let details = |b: &Battle| -> Vec<KillDetail> { b.kill_ids.iter().map(|id| kills[id].1.clone()).collect() };
 
     let mut rows: Vec<Value> = Vec::new();
@@ -128,10 +127,10 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
     for b in &automatic {
         let mut r = report(b, &details(b));
         // A battle made by hand may carry the id clustering would give: step aside.
-        if stored_auto.get(&r.battle_id).is_some_and(|s| s.manual) || held_ids.contains(&r.battle_id) {
+        if stored.get(&r.battle_id).is_some_and(|s| s.manual) || held_ids.contains(&r.battle_id) {
             r.battle_id = aside(&r.battle_id);
         }
-        rows.push(battle_row(&r, &Owner::Clustering, &kills, stored_auto.get(&r.battle_id).filter(|s| !s.manual)));
+        rows.push(battle_row(&r, &Owner::Clustering, &kills, stored.get(&r.battle_id).filter(|s| !s.manual)));
         reports.push(r);
     }
     let mut pins: BTreeMap<u64, Option<String>> = change.released.iter().map(|k| (*k, None)).collect();
@@ -140,7 +139,7 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
         let Some(b) = Battle::of(members) else { continue };
         let mut r = report(&b, &details(&b));
         r.battle_id = h.battle_id.clone();
-        rows.push(battle_row(&r, &Owner::Operator { title: h.title.clone() }, &kills, stored_held.get(&h.battle_id)));
+        rows.push(battle_row(&r, &Owner::Operator { title: h.title.clone() }, &kills, stored.get(&h.battle_id)));
         pins.extend(h.kill_ids.iter().map(|k| (*k, Some(h.battle_id.clone()))));
         reports.push(r);
     }

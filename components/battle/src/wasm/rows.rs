@@ -2,7 +2,8 @@
 //! participants with their side, statistics per side, and the event that announces it (when
 //! one is due).
 
-use super::store::{time, KillMap, Stored};
+use super::store::{KillMap, Stored};
+use crate::enriched::format_time;
 use crate::report::{worth_announcing, Report};
 use crate::sides::Unit;
 use crate::universe;
@@ -79,10 +80,10 @@ pub fn battle_row(r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&
     };
     let bands: BTreeSet<&str> = r.systems.iter().map(|s| universe::security_band(*s)).collect();
     json!({
-        "battle_id": r.battle_id, "battle_key": r.key, "start_time": time(r.stats.start), "end_time": time(r.stats.end),
+        "battle_id": r.battle_id, "battle_key": r.key, "start_time": format_time(r.stats.start), "end_time": format_time(r.stats.end),
         "kills": r.stats.kills, "isk_destroyed": r.stats.isk_destroyed.total, "pilots": r.stats.pilots,
         "systems": r.systems, "regions": r.regions, "security_bands": bands, "summary": data, "version": version,
-        "announced_kills": announced_kills, "announced_end": time(announced_end), "killmail_ids": r.kill_ids,
+        "announced_kills": announced_kills, "announced_end": format_time(announced_end), "killmail_ids": r.kill_ids,
         "participants": participants(r, kills), "statistics": statistics(r),
         "event": announce.then(|| envelope(kind, data)), "topic": topic, "manual": manual, "title": title,
     })

@@ -3,7 +3,7 @@
 //! `queries`.
 
 use crate::clustering::{Kill, Params};
-use crate::enriched::{self, format_time};
+use crate::enriched;
 use crate::stats::KillDetail;
 use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
 use std::collections::{BTreeMap, BTreeSet};
@@ -348,9 +348,4 @@ impl Store {
             .map(drop)
             .map_err(|e| format!("saving battles: {e}"))
     }
-}
-
-/// RFC 3339 for the JSON rows of `save`.
-pub fn time(secs: i64) -> String {
-    format_time(secs)
 }
