@@ -6,6 +6,8 @@ TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
 COMPONENTS := ingestion enrichment battle
+# Crates every component shares (docs/architecture.md).
+SHARED := contracts eve-static guest
 TEST_COMPONENTS := probe kafka-probe
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
 PLUGINS := min-value-filter capital-ships-filter plugin-template
@@ -23,17 +25,14 @@ export BATTLESCOPE_TYPESENSE_PORT ?= 8108
 export BATTLESCOPE_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/postgres
 export BATTLESCOPE_REDIS_URL ?= redis://127.0.0.1:$(BATTLESCOPE_REDIS_PORT)
 export BATTLESCOPE_KAFKA_BROKERS ?= 127.0.0.1:$(BATTLESCOPE_KAFKA_PORT)
+# Service databases are declared in spin.toml and made on the server of BATTLESCOPE_DATABASE_URL.
 export SPIN_VARIABLE_KAFKA_BROKERS ?= $(BATTLESCOPE_KAFKA_BROKERS)
-export SPIN_VARIABLE_POSTGRES_HOST ?= 127.0.0.1:$(BATTLESCOPE_PG_PORT)
-export SPIN_VARIABLE_INGESTION_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_ingestion
-export SPIN_VARIABLE_ENRICHMENT_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_enrichment
-export SPIN_VARIABLE_BATTLES_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/battlescope_battles
 export SPIN_VARIABLE_REDIS_ADDRESS ?= $(BATTLESCOPE_REDIS_URL)
 REPLAY_PORT ?= 8090
 # The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
 REPLAY_DAY ?= 2021-11-30
 
-.PHONY: run replay-server test bench stack stack-down components host host-release migrate check fmt clippy
+.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate check fmt clippy coverage
 
 ## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN). Ingestion polls the
 ## live R2Z2 feed; `make run REPLAY=1` feeds it the recorded day from a local replay server.
@@ -53,9 +52,16 @@ run: stack components host-release $(if $(REPLAY),replay-server)
 replay-server:
 	$(CARGO) build --release -p battlescope-tests --bin replay-server
 
-## Everything CI runs: unit tests (host and components, natively) and integration tests.
-test: stack components host
-	$(CARGO) test --no-fail-fast -p battlescope-host -p ingestion -p enrichment -p battle $(addprefix -p ,$(PLUGINS)) -p battlescope-tests -- --test-threads=4
+## Everything CI runs: the quality gates, unit tests (host and components, natively) and
+## integration tests.
+test: stack gates components host
+	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(COMPONENTS) $(PLUGINS)) -p battlescope-tests -- --test-threads=4
+
+## Formatting and lints, warnings as errors, over every crate (components for their target too).
+gates:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -p battlescope-host -p battlescope-tests $(addprefix -p ,$(SHARED) $(COMPONENTS) $(PLUGINS)) -- -D warnings
+	$(CARGO) clippy --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS)) -- -D warnings
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
 bench: stack components host-release
@@ -72,9 +78,16 @@ stack:
 stack-down:
 	@scripts/stack.sh down
 
+## spin.toml names components by their path under ./target; with CARGO_TARGET_DIR elsewhere
+## the built files are copied there, so `make run` and the tests find them either way.
 components:
 	$(CARGO) build --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS) $(TEST_PLUGINS))
 	$(CARGO) build --release --target wasm32-unknown-unknown $(addprefix -p ,$(PLUGINS) $(TEST_PLUGINS))
+	@if [ "$(TARGET_DIR)" != "$(CURDIR)/target" ]; then \
+	  for t in wasm32-wasip2 wasm32-unknown-unknown; do \
+	    mkdir -p target/$$t/release && cp -p $(TARGET_DIR)/$$t/release/*.wasm target/$$t/release/; \
+	  done; \
+	fi
 
 host:
 	$(CARGO) build -p battlescope-host
@@ -83,7 +96,7 @@ host-release:
 	$(CARGO) build --release -p battlescope-host
 
 migrate: host
-	$(BATTLESCOPE_BIN) migrate
+	$(BATTLESCOPE_BIN) migrate --from spin.toml
 
 check: components host
 	$(BATTLESCOPE_BIN) check --from spin.toml
@@ -91,5 +104,9 @@ check: components host
 fmt:
 	$(CARGO) fmt --all
 
-clippy:
-	$(CARGO) clippy -p battlescope-host -p battlescope-tests
+clippy: gates
+
+## Line coverage of the host, the shared crates and the components' native code, measured over
+## their unit tests and the end-to-end tests (cargo-llvm-cov; installed on first use).
+coverage: stack components
+	scripts/coverage.sh

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use ingestion::intake::Tally;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -41,17 +41,15 @@ struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, file: &Path, first_line: usize, tally: &Value) {
-        let n = |k: &str| tally[k].as_u64().unwrap_or(0);
-        self.received += n("received");
-        self.accepted += n("accepted");
-        self.duplicates += n("duplicates");
-        for (rule, count) in tally["rejected"].as_object().into_iter().flatten() {
-            *self.rejected.entry(rule.clone()).or_default() += count.as_u64().unwrap_or(0);
+    fn add(&mut self, file: &Path, first_line: usize, tally: &Tally) {
+        self.received += tally.received;
+        self.accepted += tally.accepted;
+        self.duplicates += tally.duplicates;
+        for (rule, count) in &tally.rejected {
+            *self.rejected.entry(rule.clone()).or_default() += count;
         }
-        for m in tally["malformed"].as_array().into_iter().flatten() {
-            let line = first_line + m["line"].as_u64().unwrap_or(1) as usize - 1;
-            self.malformed.push(format!("{}:{line}: {}", file.display(), m["error"].as_str().unwrap_or("?")));
+        for m in &tally.malformed {
+            self.malformed.push(format!("{}:{}: {}", file.display(), first_line + m.line.max(1) - 1, m.error));
         }
     }
 
@@ -148,12 +146,12 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<()> {
 
 /// POST a batch; server errors and lost connections are retried with backoff (ingestion
 /// decides each killmail once, so a resent batch only counts duplicates).
-async fn post_with_retries(endpoint: &hyper::Uri, token: &str, batch: String) -> anyhow::Result<Value> {
+async fn post_with_retries(endpoint: &hyper::Uri, token: &str, batch: String) -> anyhow::Result<Tally> {
     let body = Bytes::from(batch);
     let mut delay = Duration::from_millis(500);
     for attempt in 1..=6 {
         match post(endpoint, token, body.clone()).await {
-            Ok((200, reply)) => return serde_json::from_slice(&reply).context("the ingestion service answered with invalid JSON"),
+            Ok((200, reply)) => return serde_json::from_slice(&reply).context("the ingestion service answered with something other than a tally"),
             Ok((status, reply)) if status < 500 => {
                 bail!("ingestion refused the batch: HTTP {status}: {}", String::from_utf8_lossy(&reply))
             }

@@ -1,6 +1,6 @@
 //! Command-line interface. Every option can also come from a `BATTLESCOPE_*` environment variable.
 
-use crate::migrate::MigrationTarget;
+use crate::databases::DatabaseServer;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,8 +25,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the application: migrate, load every component, serve the triggers.
     Up(UpArgs),
-    /// Create the service databases and apply pending migrations.
-    Migrate(DatabaseArgs),
+    /// Create the service databases the manifest declares and apply pending migrations.
+    Migrate(AppArgs),
     /// Validate the manifest, resolve variables and compile every component, then exit.
     Check(AppArgs),
     /// Load daily killmail archives through the running ingestion service.
@@ -54,28 +54,29 @@ pub struct AppArgs {
     /// Component instances that may run at once.
     #[arg(long, default_value_t = 256, env = "BATTLESCOPE_MAX_INSTANCES")]
     pub max_instances: u32,
+    /// Budget of one request or message in milliseconds; a guest still running after it is
+    /// stopped.
+    #[arg(long, default_value_t = 30_000, env = "BATTLESCOPE_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: u64,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
+/// Where the service databases components declare (`tool.battlescope.database`) live.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// Postgres URL of a database to create service databases from.
+    /// Postgres URL of a database to create service databases from; service databases are
+    /// on the same server.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres", env = "BATTLESCOPE_DATABASE_URL")]
     pub database_url: String,
-    /// Service databases are named `<prefix><service>`.
+    /// Service databases are named `<prefix><database>`.
     #[arg(long, default_value = "battlescope_", env = "BATTLESCOPE_DATABASE_PREFIX")]
     pub database_prefix: String,
-    /// Folder with one sub-folder of SQL files per service.
-    #[arg(long, default_value = "migrations", env = "BATTLESCOPE_MIGRATIONS")]
-    pub migrations: PathBuf,
 }
 
 impl DatabaseArgs {
-    pub fn target(&self) -> MigrationTarget {
-        MigrationTarget {
-            admin_url: self.database_url.clone(),
-            database_prefix: self.database_prefix.clone(),
-            migrations_dir: self.migrations.clone(),
-        }
+    pub fn server(&self) -> DatabaseServer {
+        DatabaseServer { admin_url: self.database_url.clone(), prefix: self.database_prefix.clone() }
     }
 }
 
@@ -83,8 +84,6 @@ impl DatabaseArgs {
 pub struct UpArgs {
     #[command(flatten)]
     pub app: AppArgs,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
     /// Skip migrations (when another process runs them).
     #[arg(long, env = "BATTLESCOPE_NO_MIGRATE")]
     pub no_migrate: bool,
@@ -94,9 +93,6 @@ pub struct UpArgs {
     /// This replica's name in leases and logs. Default: `<hostname>-<pid>`.
     #[arg(long, env = "BATTLESCOPE_REPLICA_ID", default_value_t = default_replica_id())]
     pub replica_id: String,
-    /// Budget of one request in milliseconds; a guest still running after it is stopped.
-    #[arg(long, default_value_t = 30_000, env = "BATTLESCOPE_REQUEST_TIMEOUT_MS")]
-    pub request_timeout_ms: u64,
 }
 
 pub fn init_logging(format: LogFormat) {
@@ -107,20 +103,6 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         // Colour only for a terminal; log files stay plain text.
         LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
-    }
-}
-
-pub async fn run(command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Up(args) => crate::up::up(args).await,
-        Command::Check(args) => crate::up::check(&args).await.map(|_| ()),
-        Command::Backfill(args) => crate::backfill::run(args).await,
-        Command::Migrate(args) => {
-            let applied = crate::migrate::run(&args.target()).await?;
-            tracing::info!(applied, "migrations done");
-            println!("battlescope: {applied} migration(s) applied");
-            Ok(())
-        }
     }
 }
 

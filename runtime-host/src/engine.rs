@@ -127,3 +127,19 @@ impl HostEngine {
         hex::encode(&h.0.finalize()[..16])
     }
 }
+
+/// A short reason for a failed instance: wasmtime wraps traps and limit errors in context, so
+/// the root cause is what says what happened.
+pub fn describe_failure(error: &wasmtime::Error) -> String {
+    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => "deadline exceeded (epoch interrupt)".to_string(),
+            other => format!("trap: {other}"),
+        };
+    }
+    let root = error.root_cause().to_string();
+    if root.contains("memory") && (root.contains("limit") || root.contains("grow")) {
+        return format!("memory limit exceeded: {root}");
+    }
+    format!("{root} ({error:#})")
+}

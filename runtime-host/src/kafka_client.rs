@@ -22,8 +22,6 @@ pub struct KafkaConfig {
     pub schemas: Option<PathBuf>,
     /// Partitions of topics the host creates.
     pub partitions: i32,
-    /// Databases whose outbox the host relays.
-    pub outbox: Vec<String>,
     /// Extra librdkafka settings.
     pub client: BTreeMap<String, String>,
 }

@@ -7,6 +7,7 @@ mod bindings;
 mod capabilities;
 mod cli;
 mod component;
+mod databases;
 mod engine;
 mod kafka_client;
 mod manifest;
@@ -31,12 +32,29 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli.command)) {
+    match runtime.block_on(run(cli.command)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "battlescope failed");
             eprintln!("battlescope: error: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run one subcommand.
+async fn run(command: cli::Command) -> anyhow::Result<()> {
+    match command {
+        cli::Command::Up(args) => crate::up::up(args).await,
+        cli::Command::Check(args) => crate::up::check(&args).await.map(|_| ()),
+        cli::Command::Backfill(args) => crate::backfill::run(args).await,
+        cli::Command::Migrate(args) => {
+            let manifest = crate::manifest::load(&args.manifest)?;
+            let server = args.database.server();
+            let applied = crate::migrate::run(&server, &server.databases(&manifest)?).await?;
+            tracing::info!(applied, "migrations done");
+            println!("battlescope: {applied} migration(s) applied");
+            Ok(())
         }
     }
 }

@@ -1,21 +1,13 @@
-//! SQL migrations: `migrations/<service>/NNNN_name.sql`, one database per service, each file
-//! applied once, in order, in its own transaction, and recorded with its checksum.
+//! SQL migrations of the service databases (`databases.rs`): each database is created if
+//! missing, its `outbox` table made when it has one (the host owns that table), and each
+//! `NNNN_name.sql` file of its migrations folder applied once, in order, in its own
+//! transaction, and recorded with its checksum.
 
+use crate::databases::{redact, DatabaseServer, ServiceDatabase};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokio_postgres::{Client, NoTls};
-
-/// Where to migrate.
-#[derive(Debug, Clone)]
-pub struct MigrationTarget {
-    /// A connection string for a database the user can `CREATE DATABASE` from (e.g. `postgres`).
-    pub admin_url: String,
-    /// Service databases are named `<prefix><service>`.
-    pub database_prefix: String,
-    /// The folder holding one sub-folder per service.
-    pub migrations_dir: PathBuf,
-}
 
 /// One migration file.
 #[derive(Debug, Clone)]
@@ -55,19 +47,6 @@ pub fn read_service(dir: &Path) -> anyhow::Result<Vec<Migration>> {
     Ok(out)
 }
 
-/// The service folders under the migrations directory.
-pub fn services(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    names.sort();
-    Ok(names)
-}
-
 async fn connect(url: &str) -> anyhow::Result<Client> {
     let (client, connection) = tokio_postgres::connect(url, NoTls)
         .await
@@ -80,37 +59,24 @@ async fn connect(url: &str) -> anyhow::Result<Client> {
     Ok(client)
 }
 
-/// `url` with its password removed, for messages.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
+/// Create missing databases, their outbox tables, and apply pending migrations. Returns how
+/// many files were applied.
+pub async fn run(server: &DatabaseServer, databases: &[ServiceDatabase]) -> anyhow::Result<usize> {
+    if databases.is_empty() {
+        return Ok(0);
     }
-}
-
-/// The connection string of a service database, derived from the admin URL.
-pub fn service_url(admin_url: &str, database: &str) -> anyhow::Result<String> {
-    let mut u = url::Url::parse(admin_url).with_context(|| format!("admin database url {} is not a URL", redact(admin_url)))?;
-    u.set_path(&format!("/{database}"));
-    Ok(u.to_string())
-}
-
-/// Create missing databases and apply pending migrations for every service. Returns how many
-/// files were applied.
-pub async fn run(target: &MigrationTarget) -> anyhow::Result<usize> {
-    let admin = connect(&target.admin_url).await?;
+    let admin = connect(&server.admin_url).await?;
     let mut applied = 0;
-    for service in services(&target.migrations_dir)? {
-        let migrations = read_service(&target.migrations_dir.join(&service))?;
-        let database = format!("{}{}", target.database_prefix, service);
+    for db in databases {
+        let migrations = read_service(&db.migrations)
+            .with_context(|| format!("the migrations of database `{}` (components {})", db.name, db.components.join(", ")))?;
+        let database = format!("{}{}", server.prefix, db.name);
         ensure_database(&admin, &database).await?;
-        let mut client = connect(&service_url(&target.admin_url, &database)?).await?;
-        applied += apply(&mut client, &service, &migrations)
-            .await
-            .with_context(|| format!("migrating database {database}"))?;
+        let mut client = connect(&db.url).await?;
+        if db.outbox {
+            crate::outbox::create_table(&client).await.with_context(|| format!("creating the outbox of database {database}"))?;
+        }
+        applied += apply(&mut client, &db.name, &migrations).await.with_context(|| format!("migrating database {database}"))?;
     }
     Ok(applied)
 }
@@ -198,14 +164,6 @@ mod tests {
         assert_eq!(m.iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
         std::fs::write(dir.join("3_bad.sql"), "").unwrap();
         assert!(read_service(&dir).unwrap_err().to_string().contains("NNNN_lowercase_name"));
-    }
-
-    #[test]
-    fn service_url_swaps_the_database() {
-        assert_eq!(
-            service_url("postgres://postgres@127.0.0.1:5432/postgres", "battlescope_ingestion").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/battlescope_ingestion"
-        );
     }
 
     fn tempdir() -> PathBuf {

@@ -8,9 +8,8 @@
 //! so with several host replicas exactly one publishes and per-key order is kept; if it dies,
 //! its session ends and another replica takes over.
 //!
-//! Expected table (each service's migrations create it):
-//! `outbox (id bigserial primary key, topic text, key text, payload text, headers jsonb,
-//!  created_at timestamptz, published_at timestamptz)`.
+//! The host owns the table: it creates it in every database a component declares with
+//! `outbox = true` (`create_table`), before that database's own migrations run.
 
 use crate::kafka_client::Producer;
 use std::sync::Arc;
@@ -27,8 +26,43 @@ const RELAY_LOCK: i64 = 0x6f7574626f78;
 /// Published rows older than this are deleted.
 const RETENTION: &str = "1 day";
 
+/// The outbox table: rows a service writes in the same transaction as its change. `headers`
+/// carries Kafka headers (the trace context) as a JSON object of strings. The trigger wakes the
+/// relay at once instead of within `IDLE_POLL`. Every statement is idempotent: this runs at
+/// every start.
+const TABLE: &str = "
+    CREATE TABLE IF NOT EXISTS outbox (
+        id           bigserial PRIMARY KEY,
+        topic        text NOT NULL,
+        key          text,
+        payload      text NOT NULL,
+        headers      jsonb NOT NULL DEFAULT '{}',
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        published_at timestamptz
+    );
+    CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
+    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('outbox', '');
+        RETURN NULL;
+    END $$;
+    DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'outbox_notify') THEN
+            CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+        END IF;
+    END $$;";
+
+/// Create the outbox table (and what wakes the relay) unless it is there.
+pub async fn create_table(client: &tokio_postgres::Client) -> anyhow::Result<()> {
+    // Several hosts may start at once: one creates, the others wait and find it.
+    client.batch_execute("SELECT pg_advisory_lock(7271002)").await?;
+    let created = client.batch_execute(TABLE).await;
+    client.batch_execute("SELECT pg_advisory_unlock(7271002)").await?;
+    Ok(created?)
+}
+
 pub async fn relay(database_url: String, producer: Arc<Producer>, mut shutdown: watch::Receiver<bool>) {
-    let target = crate::migrate::redact(&database_url);
+    let target = crate::databases::redact(&database_url);
     let mut backoff = Duration::from_millis(200);
     loop {
         match relay_session(&database_url, &target, &producer, &mut shutdown).await {

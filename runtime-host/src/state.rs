@@ -1,29 +1,39 @@
-//! What one component instance carries in its `Store`: WASI state, the component's own
-//! configuration, and handles to the host-wide capability backends.
+//! What one component instance carries in its `Store`: WASI state, and each capability's own
+//! per-instance state over the host-wide backends. This file is where capabilities meet: it
+//! builds their states and links their interfaces, each to its own state.
 
-use crate::capabilities::{outbound_http::OutboundHttp, HostCapabilities};
-use crate::component::ComponentContext;
-use std::sync::Arc;
-use wasmtime::component::ResourceTable;
+use crate::capabilities::key_value::KeyValueState;
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::plugins::PluginsState;
+use crate::capabilities::postgres::PostgresState;
+use crate::capabilities::producer::ProducerState;
+use crate::capabilities::redis::RedisState;
+use crate::capabilities::variables::VariablesState;
+use crate::capabilities::HostCapabilities;
+use crate::component::context::ComponentContext;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct InstanceState {
-    pub component: Arc<ComponentContext>,
-    pub capabilities: Arc<HostCapabilities>,
-    pub table: ResourceTable,
     pub limits: StoreLimits,
-    /// Trace context of the message or request being handled; published messages carry a
-    /// child of it.
-    pub trace: Option<crate::trace::TraceParent>,
+    /// WASI's and wasi:http's resources (each capability keeps its own).
+    table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     outbound_http: OutboundHttp,
+    variables: VariablesState,
+    key_value: KeyValueState,
+    postgres: PostgresState,
+    redis: RedisState,
+    /// Public: the Kafka trigger sets the trace context of the message being handled.
+    pub producer: ProducerState,
+    plugins: PluginsState,
 }
 
 impl InstanceState {
-    pub fn new(component: Arc<ComponentContext>, capabilities: Arc<HostCapabilities>) -> Self {
+    pub fn new(component: &ComponentContext, capabilities: &HostCapabilities) -> Self {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
         for (key, value) in &component.environment {
@@ -34,17 +44,38 @@ impl InstanceState {
             .instances(component.limits.max_core_instances)
             .trap_on_grow_failure(true)
             .build();
+        let access = &component.access;
         Self {
-            outbound_http: OutboundHttp::new(component.clone()),
-            component,
-            capabilities,
-            table: ResourceTable::new(),
             limits,
-            trace: None,
+            table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
+            outbound_http: OutboundHttp::new(access.clone(), capabilities.local_http.get().cloned()),
+            variables: VariablesState::new(component.variables.clone()),
+            key_value: KeyValueState::new(capabilities.key_value.clone(), access.clone()),
+            postgres: PostgresState::new(capabilities.postgres.clone(), access.clone()),
+            redis: RedisState::new(capabilities.redis.clone(), access.clone()),
+            producer: ProducerState::new(capabilities.producer.clone(), access.clone()),
+            plugins: PluginsState::new(capabilities.plugins.clone()),
         }
     }
+}
+
+/// Add WASI, wasi:http and every capability's interfaces to `linker`, each served by its own
+/// part of the instance state.
+pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
+    use crate::bindings::{kafka, key_value, plugins, postgres, redis, variables};
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    variables::add_to_linker::<_, HasSelf<VariablesState>>(linker, |s| &mut s.variables)?;
+    key_value::add_to_linker::<_, HasSelf<KeyValueState>>(linker, |s| &mut s.key_value)?;
+    redis::add_to_linker::<_, HasSelf<RedisState>>(linker, |s| &mut s.redis)?;
+    postgres::add_to_linker::<_, HasSelf<PostgresState>>(linker, |s| &mut s.postgres)?;
+    kafka::battlescope::kafka::types::add_to_linker::<_, HasSelf<ProducerState>>(linker, |s| &mut s.producer)?;
+    kafka::battlescope::kafka::producer::add_to_linker::<_, HasSelf<ProducerState>>(linker, |s| &mut s.producer)?;
+    plugins::types::add_to_linker::<_, HasSelf<PluginsState>>(linker, |s| &mut s.plugins)?;
+    plugins::runner::battlescope::ruleset_filter::runner::add_to_linker::<_, HasSelf<PluginsState>>(linker, |s| &mut s.plugins)?;
+    Ok(())
 }
 
 impl WasiView for InstanceState {
@@ -55,10 +86,6 @@ impl WasiView for InstanceState {
 
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound_http,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound_http }
     }
 }

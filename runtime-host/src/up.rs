@@ -1,11 +1,13 @@
-//! Start-up order: manifest → variables → runtime config → engine → stores and producer →
-//! components → migrations → triggers. Everything that can fail on bad configuration fails
-//! before a port is bound or a message consumed.
+//! Start-up order: manifest → variables (templates rendered once) → service databases →
+//! runtime config → engine → stores and producer → components → migrations → triggers.
+//! Everything that can fail on bad configuration fails before a port is bound or a message
+//! consumed.
 
 use crate::capabilities::variables::{AppVariables, EnvironmentProvider};
 use crate::capabilities::{key_value, HostCapabilities};
 use crate::cli::{AppArgs, UpArgs};
 use crate::component::{self, InstanceLimits, LoadedComponent};
+use crate::databases::ServiceDatabase;
 use crate::engine::{EngineSettings, HostEngine};
 use crate::kafka_client::{KafkaConfig, Producer};
 use crate::manifest::{self, LoadedManifest};
@@ -20,39 +22,38 @@ use tokio::sync::watch;
 
 /// A loaded application, ready for triggers.
 pub struct App {
+    /// The manifest with every trigger template rendered.
     pub manifest: LoadedManifest,
     pub components: BTreeMap<String, LoadedComponent>,
     pub capabilities: Arc<HostCapabilities>,
-    pub variables: AppVariables,
     pub kafka: Option<KafkaConfig>,
+    /// The service databases components declare.
+    pub databases: Vec<ServiceDatabase>,
+    /// The HTTP trigger's routes, built before any trigger runs: chained requests
+    /// (`<component>.spin.internal`) from every trigger go through it.
+    pub http: Arc<HttpTrigger>,
     _engine: HostEngine,
 }
 
-impl App {
-    fn render(&self, text: &str) -> anyhow::Result<String> {
-        self.variables.render(text).map_err(|e| anyhow::anyhow!("{}: {e}", self.manifest.path.display()))
-    }
-}
-
-/// `[application.trigger.kafka]` with variables rendered and paths resolved.
-fn kafka_config(manifest: &LoadedManifest, variables: &AppVariables) -> anyhow::Result<Option<KafkaConfig>> {
-    let Some(k) = &manifest.manifest.trigger_settings.kafka else { return Ok(None) };
-    let render = |t: &str| variables.render(t).map_err(|e| anyhow::anyhow!("{}: application.trigger.kafka: {e}", manifest.path.display()));
-    Ok(Some(KafkaConfig {
-        brokers: render(&k.brokers)?,
+/// `[application.trigger.kafka]` with paths resolved.
+fn kafka_config(manifest: &LoadedManifest) -> Option<KafkaConfig> {
+    let k = manifest.manifest.trigger_settings.kafka.as_ref()?;
+    Some(KafkaConfig {
+        brokers: k.brokers.clone(),
         schemas: k.schemas.as_ref().map(|d| manifest.base_dir.join(d)),
         partitions: k.partitions,
-        outbox: k.outbox.iter().map(|u| render(u)).collect::<anyhow::Result<_>>()?,
         client: k.client.clone(),
-    }))
+    })
 }
 
 /// Load and validate everything `up` needs, without serving.
 pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
-    let manifest = manifest::load(&args.manifest)?;
+    let mut manifest = manifest::load(&args.manifest)?;
     let variables = AppVariables::resolve(&manifest.manifest, &EnvironmentProvider)
         .map_err(|e| anyhow::anyhow!("{}: {e}", manifest.path.display()))?;
-    let kafka = kafka_config(&manifest, &variables)?;
+    manifest::render_templates(&mut manifest, &|t| variables.render(t))?;
+    let databases = args.database.server().databases(&manifest)?;
+    let kafka = kafka_config(&manifest);
     let runtime_config = match &args.runtime_config_file {
         Some(path) => RuntimeConfig::load(path)?,
         None => RuntimeConfig::default(),
@@ -67,13 +68,13 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     let stores = key_value::Stores::open(&runtime_config.key_value_store, &state_dir).await?;
     let labels: BTreeSet<String> = stores.labels().map(str::to_string).collect();
     let limits = InstanceLimits { memory_bytes, max_core_instances: 32 };
-    let components = component::load_all(&engine, &manifest, &variables, &labels, limits)?;
+    let components = component::load_all(&engine, &manifest, &variables, &databases, &labels, limits)?;
     for (id, c) in &components {
         tracing::info!(
             component = %id,
             source = %manifest.component_source(&manifest.manifest.components[id]).display(),
             variables = c.context.variables.len(),
-            key_value_stores = ?c.context.key_value_stores,
+            key_value_stores = ?c.context.access.key_value_stores,
             "component loaded"
         );
     }
@@ -84,17 +85,23 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     };
     let plugins = crate::capabilities::plugins::PluginSet::load(&runtime_config.ruleset_filter, metrics.clone())?;
     let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins));
-    Ok(App { manifest, components, capabilities, variables, kafka, _engine: engine })
+    let http = HttpTrigger::new(
+        &manifest,
+        &components,
+        capabilities.clone(),
+        HttpSettings { request_timeout: Duration::from_millis(args.request_timeout_ms) },
+    )?;
+    Ok(App { manifest, components, capabilities, kafka, databases, http, _engine: engine })
 }
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let app = check(&args.app).await?;
     tracing::info!(application = %app.manifest.manifest.application.name, replica = %args.replica_id, "starting");
     if !args.no_migrate {
-        let applied = crate::migrate::run(&args.database.target()).await.context("running migrations")?;
-        tracing::info!(applied, "migrations done");
+        let applied = crate::migrate::run(&args.app.database.server(), &app.databases).await.context("running migrations")?;
+        tracing::info!(applied, databases = app.databases.len(), "migrations done");
     }
-    let budget = Duration::from_millis(args.request_timeout_ms);
+    let budget = Duration::from_millis(args.app.request_timeout_ms);
     let (stop, stopped) = watch::channel(false);
     let mut background = Vec::new();
     let triggers = &app.manifest.manifest.triggers;
@@ -102,27 +109,20 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     if let (Some(kafka), Some(producer)) = (&app.kafka, &app.capabilities.producer) {
         if !triggers.kafka.is_empty() {
-            let trigger =
-                KafkaTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), kafka, budget, |t| app.render(t))?;
+            let trigger = KafkaTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), kafka, budget)?;
             background.push(tokio::spawn(trigger.run(stopped.clone())));
         }
-        for url in &kafka.outbox {
-            let relay = crate::outbox::relay(url.clone(), producer.clone(), stopped.clone());
+        for db in app.databases.iter().filter(|d| d.outbox) {
+            let relay = crate::outbox::relay(db.url.clone(), producer.clone(), stopped.clone());
             background.push(tokio::spawn(async move {
                 relay.await;
                 Ok(())
             }));
         }
     }
-    let redis_address = match &settings.redis {
-        Some(r) => Some(app.render(&r.address)?),
-        None => None,
-    };
+    let redis_address = settings.redis.as_ref().map(|r| r.address.clone());
     if !triggers.cron.is_empty() {
-        let lease = match settings.cron.as_ref().and_then(|c| c.lease_address.as_ref()) {
-            Some(a) => Some(app.render(a)?),
-            None => redis_address.clone(),
-        };
+        let lease = settings.cron.as_ref().and_then(|c| c.lease_address.clone()).or_else(|| redis_address.clone());
         let trigger =
             CronTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), lease.as_deref(), &args.replica_id)
                 .await?;
@@ -134,24 +134,18 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
             &app.components,
             app.capabilities.clone(),
             redis_address.as_deref(),
-            |t| app.render(t),
             budget,
         )?;
         background.push(tokio::spawn(trigger.run(stopped.clone())));
     }
 
-    let http = Arc::new(HttpTrigger::new(
-        &app.manifest,
-        &app.components,
-        app.capabilities.clone(),
-        HttpSettings { listen: args.listen, request_timeout: budget },
-    )?);
+    let http = app.http.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
     let mut http_stopped = stopped.clone();
-    http.serve(async move {
+    http.serve(args.listen, async move {
         let _ = http_stopped.wait_for(|s| *s).await;
     })
     .await?;

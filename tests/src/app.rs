@@ -1,6 +1,6 @@
-//! The real `spin.toml` application, set up for one test: fresh databases, topics and Redis
-//! keys of its own, the feeds and ESI pointed at a local replay (or nowhere), cron jobs every
-//! second, and direct clients to the service databases.
+//! The real `spin.toml` application, set up for one test through its variables alone: fresh
+//! databases, topics and Redis keys of its own, the feeds and ESI pointed at a local replay
+//! (or nowhere), cron jobs every second, and direct clients to the service databases.
 
 use crate::host::{Host, HostOptions};
 use crate::http::{self, Reply};
@@ -31,22 +31,9 @@ impl Default for Options {
     }
 }
 
-/// `spin.toml` with absolute paths (so the copy can live anywhere), a poll every second and
-/// an application name of its own (singleton leases are per application).
-pub fn write_manifest(dir: &Path, app_name: &str) -> PathBuf {
-    let root = repo_root();
-    let text = std::fs::read_to_string(root.join("spin.toml")).expect("reading spin.toml");
-    let wasm_dir = crate::wasm("ingestion").parent().unwrap().display().to_string();
-    let text = text
-        .replace("source = \"target/wasm32-wasip2/release/", &format!("source = \"{wasm_dir}/"))
-        .replace("schemas = \"schemas/events\"", &format!("schemas = \"{}\"", root.join("schemas/events").display()))
-        .replace("cron_expression = \"*/6 * * * * *\"", "cron_expression = \"* * * * * *\"")
-        .replace("cron_expression = \"*/5 * * * * *\"", "cron_expression = \"* * * * * *\"")
-        .replacen("name = \"battlescope\"", &format!("name = \"{app_name}\""), 1);
-    assert!(text.contains("\"* * * * * *\""), "spin.toml's ingestion cron expression changed; update tests/src/ingestion.rs");
-    let path = dir.join("spin.toml");
-    std::fs::write(&path, text).expect("writing the test manifest");
-    path
+/// The repository's own manifest: tests change only its variables, never its text.
+pub fn manifest() -> PathBuf {
+    repo_root().join("spin.toml")
 }
 
 /// A running application and its databases.
@@ -71,10 +58,10 @@ pub struct App {
 impl App {
     pub async fn start(dir: &Path, test: &str, options: Options) -> anyhow::Result<Self> {
         let prefix = crate::unique_prefix(test);
-        let manifest = write_manifest(dir, prefix.trim_end_matches('_'));
+        let manifest = manifest();
         let database_url = format!("postgres://postgres@{}/{prefix}ingestion", postgres_host());
         let state = dir.join("state");
-        let host = Self::launch(&manifest, &state, &prefix, &database_url, &options).await?;
+        let host = Self::launch(&manifest, &state, &prefix, &options).await?;
         let (db, conn) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
         let (enrichment_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "enrichment"), tokio_postgres::NoTls).await?;
@@ -85,20 +72,18 @@ impl App {
         Ok(Self { host, db, database_url, enrichment_db, battles_db, prefix, ingested_topic, enriched_topic, manifest, state, options })
     }
 
-    async fn launch(manifest: &Path, state: &Path, prefix: &str, database_url: &str, o: &Options) -> anyhow::Result<Host> {
+    async fn launch(manifest: &Path, state: &Path, prefix: &str, o: &Options) -> anyhow::Result<Host> {
         let mut options = HostOptions::new(manifest, "ingestion", state);
         options.database_prefix = prefix.to_string();
         let (ingested_topic, enriched_topic) = topics(prefix);
         let mut options = options
-            .env("SPIN_VARIABLE_POSTGRES_HOST", &postgres_host())
-            .env("SPIN_VARIABLE_INGESTION_DATABASE_URL", database_url)
-            .env("SPIN_VARIABLE_ENRICHMENT_DATABASE_URL", &database_url_of(prefix, "enrichment"))
-            .env("SPIN_VARIABLE_BATTLES_DATABASE_URL", &database_url_of(prefix, "battles"))
+            .env("SPIN_VARIABLE_DEPLOYMENT", prefix.trim_end_matches('_'))
+            .env("SPIN_VARIABLE_INGESTION_POLL_SCHEDULE", "* * * * * *")
+            .env("SPIN_VARIABLE_ENRICHMENT_RETRY_SCHEDULE", "* * * * * *")
             .env("SPIN_VARIABLE_BATTLE_CREATED_TOPIC", &format!("{prefix}battle.created"))
             .env("SPIN_VARIABLE_BATTLE_UPDATED_TOPIC", &format!("{prefix}battle.updated"))
             .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
-            .env("SPIN_VARIABLE_ENRICHMENT_REDIS_PREFIX", &format!("{prefix}enrichment:"))
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &redis_url())
             .env("SPIN_VARIABLE_API_TOKEN", TOKEN)
             .env("SPIN_VARIABLE_FEED", o.feed)
@@ -122,7 +107,7 @@ impl App {
     /// SIGKILL the host and start a new one on the same database.
     pub async fn crash_and_restart(mut self) -> anyhow::Result<Self> {
         self.host.kill_in_place().await;
-        self.host = Self::launch(&self.manifest, &self.state, &self.prefix, &self.database_url, &self.options).await?;
+        self.host = Self::launch(&self.manifest, &self.state, &self.prefix, &self.options).await?;
         Ok(self)
     }
 

@@ -6,7 +6,7 @@ use crate::app::{App, Options, TOKEN};
 use crate::contract::validate_response;
 use crate::http::{self, Reply};
 use crate::replay::{data, Replay, ReplayData};
-use battle::clustering::{Clusterer, Kill, Params};
+use battle::clustering::{Kill, Params};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -56,7 +56,7 @@ pub async fn recomputed(app: &App) -> Battles {
         )
         .await
         .unwrap();
-    let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+    let mut c = battle::clustering::on_the_map(Params::default());
     for r in rows {
         let pilots: Vec<i64> = r.get(3);
         let units: Vec<i64> = r.get(4);

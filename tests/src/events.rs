@@ -31,7 +31,6 @@ impl EventApp {
         let topic = crate::kafka::unique_topic(test);
         let prefix = crate::unique_prefix(test);
         let database_url = format!("postgres://postgres@{}/{prefix}kafka_probe", crate::postgres_host());
-        let outbox = if options.outbox { "outbox = [\"{{ database_url }}\"]" } else { "" };
         let mut triggers = String::new();
         if let Some(singleton) = options.cron {
             triggers.push_str(&format!(
@@ -45,16 +44,20 @@ impl EventApp {
             format!(
                 r#"[component.{name}]
 source = {wasm:?}
-allowed_outbound_hosts = ["kafka://{{{{ kafka }}}}", "postgres://{pg}"]
+allowed_outbound_hosts = ["kafka://{{{{ kafka }}}}"]
 [component.{name}.variables]
 kafka = "{{{{ kafka_brokers }}}}"
-database_url = "{{{{ database_url }}}}"
 replica = "{{{{ replica }}}}"
 mode = "{{{{ mode }}}}"
 handle_delay_ms = "{delay}"
+[component.{name}.tool.battlescope]
+database = "kafka_probe"
+migrations = {migrations:?}
+outbox = {outbox}
 "#,
                 wasm = crate::wasm("kafka_probe").display().to_string(),
-                pg = crate::postgres_host(),
+                migrations = crate::repo_root().join("tests/migrations/kafka_probe").display().to_string(),
+                outbox = options.outbox,
                 delay = options.handle_delay_ms,
             )
         };
@@ -68,14 +71,12 @@ name = "{app}"
 brokers = "{{{{ kafka_brokers }}}}"
 schemas = {schemas:?}
 partitions = 4
-{outbox}
 
 [application.trigger.redis]
 address = "{redis}"
 
 [variables]
 kafka_brokers = {{ default = "{brokers}" }}
-database_url = {{ default = "{database_url}" }}
 replica = {{ default = "a" }}
 mode = {{ default = "probe" }}
 
@@ -110,8 +111,7 @@ max_backoff_ms = 200
         let mut options = HostOptions::new(&self.manifest, "events", &self.state.join(replica))
             .env("SPIN_VARIABLE_REPLICA", replica)
             .arg("--replica-id")
-            .arg(replica)
-            .migrations(&crate::repo_root().join("tests/migrations"));
+            .arg(replica);
         options.database_prefix = self.prefix.clone();
         Host::start(options).await.expect("host starts")
     }

@@ -13,8 +13,6 @@ pub struct HostOptions {
     /// Fresh databases are named `<prefix><service>`.
     pub database_prefix: String,
     pub state_dir: PathBuf,
-    /// Folder of per-service migrations to apply.
-    pub migrations: PathBuf,
 }
 
 impl HostOptions {
@@ -25,13 +23,7 @@ impl HostOptions {
             extra_args: Vec::new(),
             database_prefix: crate::unique_prefix(test),
             state_dir: state_dir.to_path_buf(),
-            migrations: crate::repo_root().join("migrations"),
         }
-    }
-
-    pub fn migrations(mut self, dir: &Path) -> Self {
-        self.migrations = dir.to_path_buf();
-        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -85,8 +77,6 @@ impl Host {
             .arg(crate::postgres_admin_url())
             .arg("--database-prefix")
             .arg(&options.database_prefix)
-            .arg("--migrations")
-            .arg(&options.migrations)
             .stdout(file.try_clone()?)
             .stderr(file);
         let child = cmd.spawn()?;

@@ -1,7 +1,7 @@
 //! The battle core's event payload validates against `battle.created` / `battle.updated`,
 //! for the biggest battle of a real day.
 
-use battle::clustering::{Clusterer, Params};
+use battle::clustering::{on_the_map, Params};
 use battle::enriched;
 use battle::report::report;
 use battlescope_tests::contract::validate_event;
@@ -13,9 +13,11 @@ fn enriched_event(km: &serde_json::Value) -> Vec<u8> {
     let p = |p: &serde_json::Value| {
         json!({"characterId": p["character_id"], "corporationId": p["corporation_id"], "allianceId": p["alliance_id"], "shipTypeId": p["ship_type_id"]})
     };
+    let system = km["solar_system_id"].as_u64().unwrap();
+    let place = json!({"id": system, "regionId": eve_static::system(system).map(|s| s.region_id), "securityBand": eve_static::band(system)});
     json!({
-        "eventId": "0", "eventType": "killmail.enriched", "timestamp": "t",
-        "data": {"killmailId": km["killmail_id"], "killmailTime": km["killmail_time"], "solarSystem": {"id": km["solar_system_id"]},
+        "eventId": uuid::Uuid::new_v4().to_string(), "eventType": "killmail.enriched", "timestamp": "2026-11-29T00:00:00Z",
+        "data": {"killmailId": km["killmail_id"], "killmailHash": km["killmail_hash"], "killmailTime": km["killmail_time"], "solarSystem": place,
                  "victim": p(&km["victim"]), "attackers": km["attackers"].as_array().unwrap().iter().map(p).collect::<Vec<_>>(), "values": null}
     })
     .to_string()
@@ -26,7 +28,7 @@ fn enriched_event(km: &serde_json::Value) -> Vec<u8> {
 fn battle_events_match_their_schemas() {
     let day = data::load_day(&data::day_file("2021-11-30")).unwrap();
     let parsed: Vec<enriched::Enriched> = day.iter().map(|k| enriched::parse(&enriched_event(k)).unwrap()).collect();
-    let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+    let mut c = on_the_map(Params::default());
     for e in &parsed {
         c.add(e.kill.clone());
     }

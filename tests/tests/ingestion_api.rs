@@ -38,7 +38,7 @@ async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
     ] {
         let r = app.put_ruleset(body).await;
         assert_eq!(r.status, 400, "{body}: {}", r.body);
-        assert_eq!(r.json()["field"], field, "{body}: {}", r.body);
+        assert_eq!(r.json()["parameter"], field, "{body}: {}", r.body);
         assert!(r.json()["error"].as_str().unwrap().contains(field), "{}", r.body);
     }
 

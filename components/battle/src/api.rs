@@ -5,22 +5,12 @@ use crate::enriched::parse_time;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-/// What was wrong with a request, and where.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    /// The query parameter or body field at fault.
-    pub parameter: String,
-    pub message: String,
-}
+/// What was wrong with a request: a 400 naming the parameter or body field at fault.
+pub type ApiError = guest::http::HttpError;
 
-impl ApiError {
-    fn new(parameter: &str, message: String) -> Self {
-        Self { parameter: parameter.to_string(), message }
-    }
+fn invalid(parameter: &str, message: String) -> ApiError {
+    ApiError::bad(parameter, message)
 }
-
-/// Values of `securityBand` (those `killmail.enriched` gives a system).
-pub const SECURITY_BANDS: [&str; 7] = ["highsec", "lowsec", "nullsec", "wormhole", "pochven", "abyssal", "unknown"];
 
 /// Largest page of `GET /api/battles`.
 pub const MAX_LIMIT: i64 = 500;
@@ -92,11 +82,11 @@ fn id(parameter: &str, value: &str) -> Result<u64, ApiError> {
         .parse::<u64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::new(parameter, format!("{parameter} {value:?} is not an EVE id (a positive whole number)")))
+        .ok_or_else(|| invalid(parameter, format!("{parameter} {value:?} is not an EVE id (a positive whole number)")))
 }
 
 fn time(parameter: &str, value: &str) -> Result<i64, ApiError> {
-    parse_time(value).ok_or_else(|| ApiError::new(parameter, format!("{parameter} {value:?} is not an RFC 3339 time such as 2021-11-28T10:00:00Z")))
+    parse_time(value).ok_or_else(|| invalid(parameter, format!("{parameter} {value:?} is not an RFC 3339 time such as 2021-11-28T10:00:00Z")))
 }
 
 /// Parse the query string of `GET /api/battles`.
@@ -105,10 +95,10 @@ pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
     let mut seen = BTreeSet::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(raw_key).map_err(|e| ApiError::new(raw_key, format!("parameter name {e}")))?;
-        let value = percent_decode(raw_value).map_err(|e| ApiError::new(&key, format!("{key}: {e}")))?;
+        let key = percent_decode(raw_key).map_err(|e| invalid(raw_key, format!("parameter name {e}")))?;
+        let value = percent_decode(raw_value).map_err(|e| invalid(&key, format!("{key}: {e}")))?;
         if !seen.insert(key.clone()) {
-            return Err(ApiError::new(&key, format!("{key} is given more than once")));
+            return Err(invalid(&key, format!("{key} is given more than once")));
         }
         let v = value.as_str();
         match key.as_str() {
@@ -117,19 +107,20 @@ pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
                     .parse::<i64>()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| ApiError::new("limit", format!("limit {v:?} is not a whole number from 1 to {MAX_LIMIT}")))?
+                    .ok_or_else(|| invalid("limit", format!("limit {v:?} is not a whole number from 1 to {MAX_LIMIT}")))?
             }
             "cursor" => {
                 q.cursor = Some(
                     v.split_once('.')
                         .and_then(|(s, id)| Some((s.parse::<i64>().ok()?, id.to_string())))
                         .filter(|(_, id)| is_battle_id(id))
-                        .ok_or_else(|| ApiError::new("cursor", format!("cursor {v:?} is not one this API gave out")))?,
+                        .ok_or_else(|| invalid("cursor", format!("cursor {v:?} is not one this API gave out")))?,
                 )
             }
             "securityBand" => {
-                if !SECURITY_BANDS.contains(&v) {
-                    return Err(ApiError::new("securityBand", format!("securityBand {v:?} is not one of {}", SECURITY_BANDS.join(", "))));
+                if eve_static::SecurityBand::from_name(v).is_none() {
+                    let bands: Vec<&str> = eve_static::SecurityBand::ALL.iter().map(|b| b.name()).chain(["unknown"]).collect();
+                    return Err(invalid("securityBand", format!("securityBand {v:?} is not one of {}", bands.join(", "))));
                 }
                 q.security_band = Some(v.to_string());
             }
@@ -141,18 +132,18 @@ pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
             "from" => q.from = Some(time("from", v)?),
             "to" => q.to = Some(time("to", v)?),
             "minKills" => {
-                q.min_kills = Some(v.parse().map_err(|_| ApiError::new("minKills", format!("minKills {v:?} is not a whole number")))?)
+                q.min_kills = Some(v.parse().map_err(|_| invalid("minKills", format!("minKills {v:?} is not a whole number")))?)
             }
             "minIsk" => {
                 q.min_isk = Some(
                     v.parse::<f64>()
                         .ok()
                         .filter(|n| n.is_finite() && *n >= 0.0)
-                        .ok_or_else(|| ApiError::new("minIsk", format!("minIsk {v:?} is not a number of ISK (0 or more)")))?,
+                        .ok_or_else(|| invalid("minIsk", format!("minIsk {v:?} is not a number of ISK (0 or more)")))?,
                 )
             }
             other => {
-                return Err(ApiError::new(
+                return Err(invalid(
                     other,
                     format!(
                         "unknown parameter {other:?}; filters are securityBand, region, system, alliance, corporation, \
@@ -164,7 +155,7 @@ pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
     }
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from > to {
-            return Err(ApiError::new("to", "to is before from".to_string()));
+            return Err(invalid("to", "to is before from".to_string()));
         }
     }
     Ok(q)
@@ -210,14 +201,14 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         // serde names the field in its message ("unknown field `x`", "missing field `y`").
         let field = e.to_string().split('`').nth(1).map(|f| format!("body.{f}")).unwrap_or_else(|| "body".to_string());
-        ApiError::new(&field, format!("the request body is not valid: {e}"))
+        invalid(&field, format!("the request body is not valid: {e}"))
     })
 }
 
 fn check_title(title: &Option<String>) -> Result<(), ApiError> {
     match title {
         Some(t) if t.trim().is_empty() || t.chars().count() > MAX_TITLE => {
-            Err(ApiError::new("body.title", format!("title must have 1 to {MAX_TITLE} characters")))
+            Err(invalid("body.title", format!("title must have 1 to {MAX_TITLE} characters")))
         }
         _ => Ok(()),
     }
@@ -225,11 +216,11 @@ fn check_title(title: &Option<String>) -> Result<(), ApiError> {
 
 fn check_killmails(ids: &[u64]) -> Result<(), ApiError> {
     if ids.is_empty() {
-        return Err(ApiError::new("body.killmailIds", "killmailIds is empty".to_string()));
+        return Err(invalid("body.killmailIds", "killmailIds is empty".to_string()));
     }
     let distinct: BTreeSet<&u64> = ids.iter().collect();
     if distinct.len() != ids.len() {
-        return Err(ApiError::new("body.killmailIds", "killmailIds lists a killmail twice".to_string()));
+        return Err(invalid("body.killmailIds", "killmailIds lists a killmail twice".to_string()));
     }
     Ok(())
 }
@@ -238,7 +229,7 @@ fn check_killmails(ids: &[u64]) -> Result<(), ApiError> {
 pub fn create_body(bytes: &[u8]) -> Result<BattleEdit, ApiError> {
     let edit: BattleEdit = body(bytes)?;
     check_title(&edit.title)?;
-    check_killmails(edit.killmail_ids.as_deref().ok_or_else(|| ApiError::new("body.killmailIds", "killmailIds is required".into()))?)?;
+    check_killmails(edit.killmail_ids.as_deref().ok_or_else(|| invalid("body.killmailIds", "killmailIds is required".into()))?)?;
     Ok(edit)
 }
 
@@ -248,7 +239,7 @@ pub fn update_body(bytes: &[u8]) -> Result<BattleEdit, ApiError> {
     check_title(&edit.title)?;
     match &edit.killmail_ids {
         Some(ids) => check_killmails(ids)?,
-        None if edit.title.is_none() => return Err(ApiError::new("body", "give title, killmailIds or both".into())),
+        None if edit.title.is_none() => return Err(invalid("body", "give title, killmailIds or both".into())),
         None => {}
     }
     Ok(edit)
@@ -257,13 +248,13 @@ pub fn update_body(bytes: &[u8]) -> Result<BattleEdit, ApiError> {
 pub fn merge_body(bytes: &[u8], into: &str) -> Result<Merge, ApiError> {
     let merge: Merge = body(bytes)?;
     if merge.battle_ids.is_empty() {
-        return Err(ApiError::new("body.battleIds", "battleIds is empty".into()));
+        return Err(invalid("body.battleIds", "battleIds is empty".into()));
     }
     if let Some(bad) = merge.battle_ids.iter().find(|id| !is_battle_id(id)) {
-        return Err(ApiError::new("body.battleIds", format!("{bad:?} is not a battle id")));
+        return Err(invalid("body.battleIds", format!("{bad:?} is not a battle id")));
     }
     if merge.battle_ids.iter().any(|id| id == into) {
-        return Err(ApiError::new("body.battleIds", "a battle cannot be merged into itself".into()));
+        return Err(invalid("body.battleIds", "a battle cannot be merged into itself".into()));
     }
     Ok(merge)
 }
@@ -280,7 +271,7 @@ mod tests {
     use super::*;
 
     fn parameter(query: &str) -> String {
-        list_query(query).unwrap_err().parameter
+        list_query(query).unwrap_err().parameter().unwrap().to_string()
     }
 
     #[test]
@@ -331,16 +322,16 @@ mod tests {
     #[test]
     fn write_bodies_are_checked() {
         assert_eq!(create_body(br#"{"killmailIds":[1,2],"title":"Jorund"}"#).unwrap().killmail_ids, Some(vec![1, 2]));
-        assert_eq!(create_body(br#"{"title":"x"}"#).unwrap_err().parameter, "body.killmailIds");
-        assert_eq!(create_body(br#"{"killmailIds":[1,1]}"#).unwrap_err().parameter, "body.killmailIds");
-        assert_eq!(create_body(br#"{"killmailIds":[1],"colour":1}"#).unwrap_err().parameter, "body.colour");
-        assert_eq!(create_body(b"not json").unwrap_err().parameter, "body");
-        assert_eq!(update_body(b"{}").unwrap_err().parameter, "body");
-        assert_eq!(update_body(br#"{"title":" "}"#).unwrap_err().parameter, "body.title");
+        assert_eq!(create_body(br#"{"title":"x"}"#).unwrap_err().parameter().unwrap(), "body.killmailIds");
+        assert_eq!(create_body(br#"{"killmailIds":[1,1]}"#).unwrap_err().parameter().unwrap(), "body.killmailIds");
+        assert_eq!(create_body(br#"{"killmailIds":[1],"colour":1}"#).unwrap_err().parameter().unwrap(), "body.colour");
+        assert_eq!(create_body(b"not json").unwrap_err().parameter().unwrap(), "body");
+        assert_eq!(update_body(b"{}").unwrap_err().parameter().unwrap(), "body");
+        assert_eq!(update_body(br#"{"title":" "}"#).unwrap_err().parameter().unwrap(), "body.title");
         assert!(update_body(br#"{"title":"Jorund"}"#).is_ok());
         let id = "00000000-0000-4000-8000-000005c7f330";
-        assert_eq!(merge_body(format!(r#"{{"battleIds":["{id}"]}}"#).as_bytes(), id).unwrap_err().parameter, "body.battleIds");
-        assert_eq!(merge_body(br#"{"battleIds":["x"]}"#, id).unwrap_err().parameter, "body.battleIds");
-        assert_eq!(split_body(br#"{"killmailIds":[]}"#).unwrap_err().parameter, "body.killmailIds");
+        assert_eq!(merge_body(format!(r#"{{"battleIds":["{id}"]}}"#).as_bytes(), id).unwrap_err().parameter().unwrap(), "body.battleIds");
+        assert_eq!(merge_body(br#"{"battleIds":["x"]}"#, id).unwrap_err().parameter().unwrap(), "body.battleIds");
+        assert_eq!(split_body(br#"{"killmailIds":[]}"#).unwrap_err().parameter().unwrap(), "body.killmailIds");
     }
 }

@@ -89,6 +89,11 @@ impl Battle {
     }
 }
 
+/// Clustering on New Eden's stargate map (`eve_static::within`).
+pub fn on_the_map(params: Params) -> Clusterer<impl Fn(u32, u32) -> bool> {
+    Clusterer::new(params, move |a, b| eve_static::within(a.into(), b.into(), params.max_jumps))
+}
+
 /// Incremental clustering over every kill seen so far.
 pub struct Clusterer<N: Fn(u32, u32) -> bool> {
     params: Params,
@@ -105,7 +110,7 @@ pub struct Clusterer<N: Fn(u32, u32) -> bool> {
 
 impl<N: Fn(u32, u32) -> bool> Clusterer<N> {
     /// `near(a, b)`: whether two systems are close enough to link kills (within
-    /// `params.max_jumps`; see [`crate::universe::within`]).
+    /// `params.max_jumps`; [`on_the_map`] uses New Eden's stargates).
     pub fn new(params: Params, near: N) -> Self {
         Self {
             params,

@@ -3,6 +3,9 @@
 use crate::clustering::Kill;
 use crate::sides::Unit;
 use crate::stats::{KillDetail, Participant};
+use contracts::killmail_enriched::{KillmailEnriched, Participant as EventParticipant};
+use contracts::Envelope;
+use eve_static::SecurityBand;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -16,29 +19,30 @@ pub struct Enriched {
     pub version: i64,
 }
 
-fn participant(p: &Value) -> Participant {
+fn participant(p: &EventParticipant) -> Participant {
     Participant {
-        character: p["characterId"].as_u64(),
-        corporation: p["corporationId"].as_u64(),
-        alliance: p["allianceId"].as_u64(),
-        ship_type: p["shipTypeId"].as_u64(),
-        ship_group: p["shipGroupId"].as_u64(),
+        character: p.character_id,
+        corporation: p.corporation_id,
+        alliance: p.alliance_id,
+        ship_type: p.ship_type_id,
+        ship_group: p.ship_group_id,
     }
 }
 
 /// Parse an envelope; the error says what is wrong (fatal for the message).
 pub fn parse(payload: &[u8]) -> Result<Enriched, String> {
-    let v: Value = serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))?;
-    if v["eventType"] != "killmail.enriched" {
-        return Err(format!("eventType is {}, not killmail.enriched", v["eventType"]));
-    }
-    let d = &v["data"];
-    let id = d["killmailId"].as_u64().ok_or("data.killmailId is missing")?;
-    let time_text = d["killmailTime"].as_str().ok_or("data.killmailTime is missing")?;
-    let time = parse_time(time_text).ok_or_else(|| format!("data.killmailTime {time_text:?} is not an RFC 3339 time"))?;
-    let system = d["solarSystem"]["id"].as_u64().ok_or("data.solarSystem.id is missing")? as u32;
-    let victim = participant(&d["victim"]);
-    let attackers: Vec<Participant> = d["attackers"].as_array().ok_or("data.attackers is missing")?.iter().map(participant).collect();
+    let event: KillmailEnriched = Envelope::parse(payload).map_err(|e| e.to_string())?.data;
+    Ok(from_event(&event))
+}
+
+/// What the battle service keeps of an enriched killmail. Place and band come from the event:
+/// enrichment owns them.
+pub fn from_event(d: &KillmailEnriched) -> Enriched {
+    let id = d.killmail_id;
+    let time = d.killmail_time.timestamp();
+    let system = d.solar_system.id as u32;
+    let victim = participant(&d.victim);
+    let attackers: Vec<Participant> = d.attackers.iter().map(participant).collect();
     let players: Vec<&Participant> = std::iter::once(&victim)
         .chain(&attackers)
         .filter(|p| p.character.is_some_and(|c| !NPC_CHARACTERS.contains(&c)))
@@ -51,11 +55,20 @@ pub fn parse(payload: &[u8]) -> Result<Enriched, String> {
             Unit::Alliance(a) | Unit::Corporation(a) => a,
         })
         .collect();
-    Ok(Enriched {
+    Enriched {
         kill: Kill { id, time, system, pilots: pilots.into_iter().collect(), units: units.into_iter().collect() },
-        detail: KillDetail { id, time, system, victim, attackers, value: d["values"]["totalValue"].as_f64() },
-        version: d["version"].as_i64().unwrap_or(1),
-    })
+        detail: KillDetail {
+            id,
+            time,
+            system,
+            region: d.solar_system.region_id.map(|r| r as u32),
+            band: SecurityBand::from_name(&d.solar_system.security_band.to_string()).unwrap_or(SecurityBand::Unknown),
+            victim,
+            attackers,
+            value: d.values.as_ref().and_then(|v| v.total_value),
+        },
+        version: d.version.unwrap_or(1) as i64,
+    }
 }
 
 /// Seconds since the epoch of an RFC 3339 time (`2021-11-28T10:21:00Z`).
@@ -84,14 +97,15 @@ mod tests {
 
     #[test]
     fn an_event_gives_pilots_units_and_details() {
-        let e = br#"{"eventId":"x","eventType":"killmail.enriched","timestamp":"t","data":{"killmailId":7,"killmailTime":"2021-11-28T10:21:00Z",
-            "solarSystem":{"id":30001046},"version":2,"values":null,
+        let e = br#"{"eventId":"6f1c0c1e-8a4e-4f61-9a55-0a6c4b1e2f3a","eventType":"killmail.enriched","timestamp":"2026-11-29T12:00:00Z","data":{"killmailId":7,"killmailHash":"h","killmailTime":"2021-11-28T10:21:00Z",
+            "solarSystem":{"id":30001046,"regionId":10000012,"securityBand":"nullsec"},"version":2,"values":null,
             "victim":{"characterId":1,"corporationId":98000001,"allianceId":99005338,"shipTypeId":587},
             "attackers":[{"characterId":2,"corporationId":98000002,"allianceId":1354830081},{"characterId":3020009,"corporationId":1000274},{"corporationId":1000125}]}}"#;
         let p = parse(e).unwrap();
         assert_eq!(p.kill.pilots, vec![1, 2], "NPC characters do not count");
         assert_eq!(p.kill.units, vec![99005338, 1354830081]);
         assert_eq!((p.version, p.detail.value, p.detail.attackers.len()), (2, None, 3));
+        assert_eq!((p.detail.region, p.detail.band), (Some(10000012), SecurityBand::Nullsec), "place and band from the event");
         assert!(parse(b"{}").is_err());
     }
 }
@@ -111,6 +125,8 @@ pub fn compact(detail: &KillDetail) -> Value {
         "v": compact_participant(&detail.victim),
         "a": detail.attackers.iter().map(compact_participant).collect::<Vec<_>>(),
         "value": detail.value,
+        "r": detail.region,
+        "b": detail.band,
     })
 }
 
@@ -120,6 +136,8 @@ pub fn from_row(id: u64, time: i64, system: u32, pilots: Vec<u64>, units: Vec<u6
         id,
         time,
         system,
+        region: compact["r"].as_u64().map(|r| r as u32),
+        band: serde_json::from_value(compact["b"].clone()).unwrap_or(SecurityBand::Unknown),
         victim: participant_from_compact(&compact["v"]),
         attackers: compact["a"].as_array().into_iter().flatten().map(participant_from_compact).collect(),
         value: compact["value"].as_f64(),
@@ -137,6 +155,8 @@ mod compact_tests {
             id: 1,
             time: 2,
             system: 3,
+            region: Some(10000012),
+            band: SecurityBand::Lowsec,
             victim: Participant { character: Some(4), corporation: Some(5), alliance: None, ship_type: Some(587), ship_group: Some(25) },
             attackers: vec![Participant { character: None, corporation: Some(1000125), alliance: None, ship_type: None, ship_group: None }],
             value: Some(1.5),

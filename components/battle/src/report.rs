@@ -1,11 +1,10 @@
 //! A battle as it is stored and announced: clustering's battle with its sides and statistics.
 
 use crate::clustering::Battle;
-use crate::enriched::format_time;
 use crate::sides::{sides, Engagement, Unit};
 use crate::stats::{battle_stats, BattleStats, KillDetail};
-use crate::universe;
-use serde_json::{json, Value};
+use contracts::battle_created::{BattleCreated, BattleCreatedSidesItem};
+use eve_static::SecurityBand;
 use std::collections::BTreeSet;
 
 /// The battle id: a UUID made from the battle's key (its smallest killmail id), so the same
@@ -21,6 +20,7 @@ pub struct Report {
     pub kill_ids: Vec<u64>,
     pub systems: BTreeSet<u32>,
     pub regions: BTreeSet<u32>,
+    pub bands: BTreeSet<SecurityBand>,
     pub sides: Vec<Vec<Unit>>,
     pub stats: BattleStats,
 }
@@ -38,7 +38,8 @@ pub fn report(battle: &Battle, details: &[KillDetail]) -> Report {
         key: battle.key,
         kill_ids: battle.kill_ids.clone(),
         systems: battle.systems.clone(),
-        regions: battle.systems.iter().filter_map(|s| universe::region(*s)).collect(),
+        regions: details.iter().filter_map(|d| d.region).collect(),
+        bands: details.iter().map(|d| d.band).collect(),
         sides,
         stats,
     }
@@ -53,29 +54,39 @@ fn ids(side: &[Unit], alliances: bool) -> Vec<u64> {
         .collect()
 }
 
+fn time(secs: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
 impl Report {
-    /// The payload of `battle.created` / `battle.updated` (schemas/events/battle.*.schema.json).
-    pub fn event_data(&self, version: i64) -> Value {
-        json!({
-            "battleId": self.battle_id,
-            "startTime": format_time(self.stats.start),
-            "endTime": format_time(self.stats.end),
-            "systemIds": self.systems,
-            "regionIds": self.regions,
-            "kills": self.stats.kills,
-            "iskDestroyed": self.stats.isk_destroyed.total,
-            "pilots": self.stats.pilots,
-            "version": version,
-            "sides": self.stats.sides.iter().map(|s| json!({
-                "side": s.side,
-                "allianceIds": ids(&s.units, true),
-                "corporationIds": ids(&s.units, false),
-                "kills": s.kills,
-                "losses": s.losses,
-                "iskDestroyed": s.isk_destroyed.total,
-                "iskLost": s.isk_lost.total,
-            })).collect::<Vec<_>>(),
-        })
+    /// The payload of `battle.created` / `battle.updated` / `battle.ended`
+    /// (schemas/events/battle.*.schema.json; one shape).
+    pub fn event_data(&self, version: i64) -> BattleCreated {
+        BattleCreated {
+            battle_id: self.battle_id.parse().expect("battle ids are UUIDs"),
+            start_time: time(self.stats.start),
+            end_time: time(self.stats.end),
+            system_ids: self.systems.iter().map(|s| u64::from(*s)).collect(),
+            region_ids: self.regions.iter().map(|r| u64::from(*r)).collect(),
+            kills: self.stats.kills.into(),
+            isk_destroyed: self.stats.isk_destroyed.total,
+            pilots: self.stats.pilots as u64,
+            version: version as u64,
+            sides: self
+                .stats
+                .sides
+                .iter()
+                .map(|s| BattleCreatedSidesItem {
+                    side: s.side as u64,
+                    alliance_ids: ids(&s.units, true),
+                    corporation_ids: ids(&s.units, false),
+                    kills: s.kills.into(),
+                    losses: s.losses.into(),
+                    isk_destroyed: s.isk_destroyed.total,
+                    isk_lost: s.isk_lost.total,
+                })
+                .collect(),
+        }
     }
 }
 

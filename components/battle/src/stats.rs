@@ -28,6 +28,9 @@ pub struct KillDetail {
     pub id: u64,
     pub time: i64,
     pub system: u32,
+    /// The system's region and band, as enrichment gave them.
+    pub region: Option<u32>,
+    pub band: eve_static::SecurityBand,
     pub victim: Participant,
     pub attackers: Vec<Participant>,
     /// zKillboard's total value, when the feed supplied one.
@@ -200,7 +203,7 @@ mod tests {
     }
 
     fn k(id: u64, minute: i64, victim: Participant, attackers: Vec<Participant>, value: Option<f64>) -> KillDetail {
-        KillDetail { id, time: minute * 60, system: 1, victim, attackers, value }
+        KillDetail { id, time: minute * 60, system: 1, region: None, band: eve_static::SecurityBand::Nullsec, victim, attackers, value }
     }
 
     #[test]

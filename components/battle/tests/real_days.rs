@@ -1,10 +1,9 @@
 //! Clustering and sides on real days (data/killmails/): the Jorund fight of 2021-11-28 is one
 //! battle with the right sides, and shuffling a day's killmails changes nothing.
 
-use battle::clustering::{Battle, Clusterer, Kill, Params};
+use battle::clustering::{Battle, Kill, Params};
 use battle::sides::{sides, Engagement, Unit};
 use battle::stats::{battle_stats, KillDetail, Participant};
-use battle::universe;
 use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -45,7 +44,7 @@ fn kill(km: &Value) -> Kill {
 }
 
 fn cluster(kms: &[&Value]) -> Vec<Battle> {
-    let mut c = Clusterer::new(Params::default(), |a, b| universe::within(a, b, 1));
+    let mut c = battle::clustering::on_the_map(Params::default());
     for km in kms {
         c.add(kill(km));
     }
@@ -120,10 +119,13 @@ fn detail(km: &Value) -> KillDetail {
         ship_type: p["ship_type_id"].as_u64(),
         ship_group: None,
     };
+    let system = km["solar_system_id"].as_u64().unwrap();
     KillDetail {
         id: km["killmail_id"].as_u64().unwrap(),
         time: seconds(km["killmail_time"].as_str().unwrap()),
-        system: km["solar_system_id"].as_u64().unwrap() as u32,
+        system: system as u32,
+        region: eve_static::system(system).map(|s| s.region_id),
+        band: eve_static::band(system),
         victim: participant(&km["victim"]),
         attackers: km["attackers"].as_array().unwrap().iter().map(participant).collect(),
         value: None,

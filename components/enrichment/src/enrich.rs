@@ -2,131 +2,179 @@
 //! static data, and zKillboard's values when the feed supplied them.
 
 use crate::names::Names;
-use crate::sde;
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use contracts::killmail_enriched::{
+    KillmailEnriched, KillmailEnrichedItems, KillmailEnrichedSolarSystem, KillmailEnrichedSolarSystemSecurityBand as Band,
+    KillmailEnrichedSource, KillmailEnrichedValues, Participant,
+};
+use eve_static::SecurityBand;
+use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// A killmail with everything enrichment knows about it.
 #[derive(Debug, Clone)]
 pub struct Enriched {
-    pub killmail_id: u64,
-    pub time: DateTime<Utc>,
-    pub system: sde::SolarSystem,
     /// The event payload (`data` of `killmail.enriched`).
-    pub document: Value,
+    pub document: KillmailEnriched,
     /// Ids on the killmail that have no name yet.
     pub unresolved: BTreeSet<u64>,
 }
 
-fn name_of(names: &Names, id: Option<u64>, unresolved: &mut BTreeSet<u64>) -> Value {
-    match id {
-        Some(id) => match names.get(&id) {
-            Some(n) => json!(n.name),
-            None => {
-                unresolved.insert(id);
-                Value::Null
-            }
-        },
-        None => Value::Null,
+/// The parts of an ESI killmail body enrichment reads.
+#[derive(Deserialize)]
+struct EsiKillmail {
+    killmail_id: u64,
+    killmail_time: DateTime<Utc>,
+    solar_system_id: u64,
+    victim: EsiParticipant,
+    attackers: Vec<EsiParticipant>,
+}
+
+#[derive(Deserialize)]
+struct EsiParticipant {
+    character_id: Option<u64>,
+    corporation_id: Option<u64>,
+    alliance_id: Option<u64>,
+    faction_id: Option<u64>,
+    ship_type_id: Option<u64>,
+    weapon_type_id: Option<u64>,
+    damage_taken: Option<u64>,
+    damage_done: Option<u64>,
+    #[serde(default)]
+    final_blow: bool,
+    #[serde(default)]
+    items: Vec<EsiItem>,
+}
+
+#[derive(Deserialize)]
+struct EsiItem {
+    quantity_destroyed: Option<u64>,
+    quantity_dropped: Option<u64>,
+}
+
+/// Names the killmail needs; ids without one are noted in `unresolved`.
+struct Namer<'a> {
+    names: &'a Names,
+    unresolved: BTreeSet<u64>,
+}
+
+impl Namer<'_> {
+    fn name(&mut self, id: Option<u64>) -> Option<String> {
+        let id = id?;
+        let found = self.names.get(&id).map(|n| n.name.clone());
+        if found.is_none() {
+            self.unresolved.insert(id);
+        }
+        found
+    }
+
+    fn participant(&mut self, p: &EsiParticipant, victim: bool) -> Participant {
+        let ship = p.ship_type_id.and_then(eve_static::item_type);
+        let group = ship.and_then(|t| t.group());
+        Participant {
+            character_id: p.character_id,
+            character_name: self.name(p.character_id),
+            corporation_id: p.corporation_id,
+            corporation_name: self.name(p.corporation_id),
+            alliance_id: p.alliance_id,
+            alliance_name: self.name(p.alliance_id),
+            faction_id: p.faction_id,
+            faction_name: self.name(p.faction_id),
+            ship_type_id: p.ship_type_id,
+            ship_type_name: ship.map(|t| t.name.to_string()),
+            ship_group_id: ship.map(|t| t.group_id.into()),
+            ship_group_name: group.map(|g| g.name.to_string()),
+            ship_category_id: group.map(|g| g.category_id.into()),
+            ship_category_name: ship.and_then(|t| t.category()).map(|c| c.name.to_string()),
+            weapon_type_id: p.weapon_type_id,
+            weapon_type_name: p.weapon_type_id.and_then(eve_static::item_type).map(|t| t.name.to_string()),
+            damage: Some(if victim { p.damage_taken } else { p.damage_done }.unwrap_or(0)),
+            final_blow: Some(!victim && p.final_blow),
+        }
     }
 }
 
-fn participant(p: &Value, names: &Names, unresolved: &mut BTreeSet<u64>, victim: bool) -> Value {
-    let id = |key: &str| p.get(key).and_then(Value::as_u64);
-    let ship = id("ship_type_id").and_then(sde::item_type);
-    let weapon = id("weapon_type_id").and_then(sde::item_type);
-    json!({
-        "characterId": id("character_id"),
-        "characterName": name_of(names, id("character_id"), unresolved),
-        "corporationId": id("corporation_id"),
-        "corporationName": name_of(names, id("corporation_id"), unresolved),
-        "allianceId": id("alliance_id"),
-        "allianceName": name_of(names, id("alliance_id"), unresolved),
-        "factionId": id("faction_id"),
-        "factionName": name_of(names, id("faction_id"), unresolved),
-        "shipTypeId": id("ship_type_id"),
-        "shipTypeName": ship.as_ref().map(|t| t.name.clone()),
-        "shipGroupId": ship.as_ref().map(|t| t.group_id),
-        "shipGroupName": ship.as_ref().and_then(|t| t.group_name.clone()),
-        "shipCategoryId": ship.as_ref().and_then(|t| t.category_id),
-        "shipCategoryName": ship.as_ref().and_then(|t| t.category_name.clone()),
-        "weaponTypeId": id("weapon_type_id"),
-        "weaponTypeName": weapon.map(|t| t.name),
-        "damage": if victim { p.get("damage_taken") } else { p.get("damage_done") }.and_then(Value::as_u64).unwrap_or(0),
-        "finalBlow": !victim && p.get("final_blow").and_then(Value::as_bool).unwrap_or(false),
-    })
+/// Where the kill happened, from the static data; only the id and `unknown` for a system it
+/// does not know.
+fn solar_system(id: u64) -> KillmailEnrichedSolarSystem {
+    let system = eve_static::system(id);
+    KillmailEnrichedSolarSystem {
+        id,
+        name: system.map(|s| s.name.to_string()),
+        constellation_id: system.map(|s| s.constellation_id.into()),
+        region_id: system.map(|s| s.region_id.into()),
+        region_name: system.and_then(|s| s.region()).map(|r| r.name.to_string()),
+        security: system.map(|s| s.security),
+        security_band: match eve_static::band(id) {
+            SecurityBand::Highsec => Band::Highsec,
+            SecurityBand::Lowsec => Band::Lowsec,
+            SecurityBand::Nullsec => Band::Nullsec,
+            SecurityBand::Wormhole => Band::Wormhole,
+            SecurityBand::Pochven => Band::Pochven,
+            SecurityBand::Abyssal => Band::Abyssal,
+            SecurityBand::Unknown => Band::Unknown,
+        },
+    }
 }
 
 /// zKillboard's values, kept as supplied; `synthetic` when the feed said they were estimates.
-fn values(zkb: Option<&Value>) -> Value {
-    let Some(z) = zkb else { return Value::Null };
+fn values(zkb: Option<&Value>) -> Option<KillmailEnrichedValues> {
+    let z = zkb?;
+    let number = |k: &str| z.get(k).and_then(Value::as_f64);
+    let flag = |k: &str| z.get(k).and_then(Value::as_bool);
     let has_values = ["totalValue", "fittedValue", "droppedValue", "destroyedValue"].iter().any(|k| z.get(*k).is_some());
-    if !has_values {
-        return Value::Null;
-    }
-    json!({
-        "totalValue": z.get("totalValue").and_then(Value::as_f64),
-        "fittedValue": z.get("fittedValue").and_then(Value::as_f64),
-        "droppedValue": z.get("droppedValue").and_then(Value::as_f64),
-        "destroyedValue": z.get("destroyedValue").and_then(Value::as_f64),
-        "npc": z.get("npc").and_then(Value::as_bool),
-        "solo": z.get("solo").and_then(Value::as_bool),
-        "awox": z.get("awox").and_then(Value::as_bool),
-        "synthetic": z.get("synthetic").and_then(Value::as_bool).unwrap_or(false),
+    has_values.then(|| KillmailEnrichedValues {
+        total_value: number("totalValue"),
+        fitted_value: number("fittedValue"),
+        dropped_value: number("droppedValue"),
+        destroyed_value: number("destroyedValue"),
+        npc: flag("npc"),
+        solo: flag("solo"),
+        awox: flag("awox"),
+        synthetic: Some(flag("synthetic").unwrap_or(false)),
     })
 }
 
 /// Build the enriched killmail from an ESI body. `version` grows with each re-publication.
-pub fn enrich(esi: &Value, hash: &str, source: &str, zkb: Option<&Value>, names: &Names, version: u32) -> Result<Enriched, String> {
-    let killmail_id = esi.get("killmail_id").and_then(Value::as_u64).ok_or("the ESI body has no killmail_id")?;
-    let time_text = esi.get("killmail_time").and_then(Value::as_str).ok_or("the ESI body has no killmail_time")?;
-    let time = DateTime::parse_from_rfc3339(time_text)
-        .map_err(|_| format!("killmail_time {time_text:?} is not RFC 3339"))?
-        .with_timezone(&Utc);
-    let system_id = esi.get("solar_system_id").and_then(Value::as_u64).ok_or("the ESI body has no solar_system_id")?;
-    let victim = esi.get("victim").filter(|v| v.is_object()).ok_or("the ESI body has no victim")?;
-    let attackers = esi.get("attackers").and_then(Value::as_array).ok_or("the ESI body has no attackers")?;
-    let system = sde::solar_system(system_id);
-    let mut unresolved = BTreeSet::new();
-    let victim_doc = participant(victim, names, &mut unresolved, true);
-    let attacker_docs: Vec<Value> = attackers.iter().map(|a| participant(a, names, &mut unresolved, false)).collect();
-    let (mut stacks, mut destroyed, mut dropped) = (0u64, 0u64, 0u64);
-    for item in victim.get("items").and_then(Value::as_array).into_iter().flatten() {
-        stacks += 1;
-        destroyed += item.get("quantity_destroyed").and_then(Value::as_u64).unwrap_or(0);
-        dropped += item.get("quantity_dropped").and_then(Value::as_u64).unwrap_or(0);
-    }
-    let document = json!({
-        "killmailId": killmail_id,
-        "killmailHash": hash,
-        "killmailTime": time.to_rfc3339_opts(SecondsFormat::Secs, true),
-        "source": source,
-        "version": version,
-        "solarSystem": system,
-        "victim": victim_doc,
-        "attackers": attacker_docs,
-        "items": {"stacks": stacks, "destroyed": destroyed, "dropped": dropped},
-        "values": values(zkb),
-        "unresolvedIds": unresolved.iter().collect::<Vec<_>>(),
-    });
-    Ok(Enriched { killmail_id, time, system, document, unresolved })
-}
-
-/// The `killmail.enriched` envelope.
-pub fn event(enriched: &Enriched, event_id: &str, now: DateTime<Utc>) -> Value {
-    json!({
-        "eventId": event_id,
-        "eventType": "killmail.enriched",
-        "timestamp": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "data": enriched.document,
-    })
+pub fn enrich(
+    esi: &Value,
+    hash: &str,
+    source: KillmailEnrichedSource,
+    zkb: Option<&Value>,
+    names: &Names,
+    version: u32,
+) -> Result<Enriched, String> {
+    let body = EsiKillmail::deserialize(esi).map_err(|e| format!("not an ESI killmail body: {e}"))?;
+    let mut namer = Namer { names, unresolved: BTreeSet::new() };
+    let victim = namer.participant(&body.victim, true);
+    let attackers: Vec<Participant> = body.attackers.iter().map(|a| namer.participant(a, false)).collect();
+    let items = &body.victim.items;
+    let document = KillmailEnriched {
+        killmail_id: body.killmail_id,
+        killmail_hash: hash.to_string(),
+        killmail_time: body.killmail_time,
+        source: Some(source),
+        version: Some(version.into()),
+        solar_system: solar_system(body.solar_system_id),
+        victim,
+        attackers,
+        items: Some(KillmailEnrichedItems {
+            stacks: Some(items.len() as u64),
+            destroyed: Some(items.iter().filter_map(|i| i.quantity_destroyed).sum()),
+            dropped: Some(items.iter().filter_map(|i| i.quantity_dropped).sum()),
+        }),
+        values: values(zkb),
+        unresolved_ids: namer.unresolved.iter().copied().collect(),
+    };
+    Ok(Enriched { document, unresolved: namer.unresolved })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::names::Name;
+    use serde_json::json;
 
     fn body() -> Value {
         json!({
@@ -143,8 +191,8 @@ mod tests {
     fn names_places_and_ships_are_filled_in() {
         let mut names = Names::new();
         names.insert(1354830081, Name { name: "Goonswarm Federation".into(), category: "alliance".into() });
-        let e = enrich(&body(), "abc", "r2z2", None, &names, 1).unwrap();
-        let d = &e.document;
+        let e = enrich(&body(), "abc", KillmailEnrichedSource::R2z2, None, &names, 1).unwrap();
+        let d = &serde_json::to_value(&e.document).unwrap();
         assert_eq!(d["solarSystem"]["securityBand"], "nullsec");
         assert_eq!(d["solarSystem"]["security"], -1.0);
         assert_eq!(d["victim"]["shipTypeName"], "Rifter");
@@ -153,7 +201,7 @@ mod tests {
         assert_eq!(d["attackers"][0]["allianceName"], "Goonswarm Federation");
         assert_eq!(d["attackers"][0]["finalBlow"], true);
         assert_eq!(d["items"], json!({"stacks": 2, "destroyed": 2, "dropped": 5}));
-        assert!(d["values"].is_null(), "no zkb, no values");
+        assert!(d.get("values").is_none(), "no zkb, no values");
         assert!(e.unresolved.contains(&838783020) && !e.unresolved.contains(&1354830081));
         assert_eq!(d["unresolvedIds"].as_array().unwrap().len(), e.unresolved.len());
     }
@@ -161,18 +209,18 @@ mod tests {
     #[test]
     fn values_are_kept_as_supplied_and_marked_when_synthetic() {
         let zkb = json!({"totalValue": 5.5e6, "hash": "x", "synthetic": true});
-        let e = enrich(&body(), "abc", "r2z2", Some(&zkb), &Names::new(), 1).unwrap();
-        assert_eq!(e.document["values"]["totalValue"], 5.5e6);
-        assert_eq!(e.document["values"]["synthetic"], true);
-        assert!(e.document["values"]["npc"].is_null(), "never invented");
+        let e = enrich(&body(), "abc", KillmailEnrichedSource::R2z2, Some(&zkb), &Names::new(), 1).unwrap();
+        let values = e.document.values.unwrap();
+        assert_eq!((values.total_value, values.synthetic), (Some(5.5e6), Some(true)));
+        assert_eq!(values.npc, None, "never invented");
         let hash_only = json!({"hash": "x"});
-        assert!(enrich(&body(), "abc", "redisq", Some(&hash_only), &Names::new(), 1).unwrap().document["values"].is_null());
+        assert!(enrich(&body(), "abc", KillmailEnrichedSource::Redisq, Some(&hash_only), &Names::new(), 1).unwrap().document.values.is_none());
     }
 
     #[test]
     fn a_broken_body_says_what_is_missing() {
         let mut b = body();
         b.as_object_mut().unwrap().remove("victim");
-        assert!(enrich(&b, "abc", "r2z2", None, &Names::new(), 1).unwrap_err().contains("victim"));
+        assert!(enrich(&b, "abc", KillmailEnrichedSource::R2z2, None, &Names::new(), 1).unwrap_err().contains("victim"));
     }
 }

@@ -6,11 +6,11 @@
 //! Pure logic in plain modules, natively tested; `wasm` is the component glue (Kafka handler,
 //! HTTP API, cron job, ESI client, storage).
 
+pub mod config;
 pub mod enrich;
 pub mod esi_policy;
 pub mod ingested;
 pub mod names;
-pub mod sde;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -8,10 +8,6 @@
 use crate::killmail::{Killmail, KillmailError, Source};
 use serde_json::Value;
 
-/// Production endpoints; the variables `r2z2_url`, `redisq_url` and `esi_url` override them.
-pub const R2Z2_URL: &str = "https://r2z2.zkillboard.com/ephemeral";
-pub const REDISQ_URL: &str = "https://zkillredisq.stream/listen.php";
-pub const ESI_URL: &str = "https://esi.evetech.net/latest";
 /// zKillboard and CCP ask API users to say who they are.
 pub const USER_AGENT: &str = "BattleScope/0.1 (battle intelligence; https://github.com/battlescope; contact: ops@battlescope.dev)";
 

@@ -3,7 +3,7 @@
 
 use crate::killmail::Killmail;
 use crate::ruleset::{Ruleset, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What happens to a killmail.
@@ -41,8 +41,8 @@ pub enum Outcome {
     Duplicate,
 }
 
-/// What a batch did, as the backfill endpoint reports it.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+/// What a batch did, as the backfill endpoint reports it (and `battlescope backfill` reads).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tally {
     pub received: u64,
@@ -53,7 +53,7 @@ pub struct Tally {
 }
 
 /// A line of a batch that was not a killmail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Malformed {
     /// 1-based line in the batch.
     pub line: usize,

@@ -1,7 +1,6 @@
 //! Killmails as the feeds deliver them: the ESI body, validated, and the summary that rules
 //! and plugins look at.
 
-use crate::universe::{self, SecurityBand};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -187,14 +186,15 @@ impl Killmail {
     }
 
     /// Where the kill happened, from the static data; `None` for a system it does not know.
-    pub fn location(&self) -> Option<(SecurityBand, u32, f64)> {
-        universe::system(self.solar_system_id).map(|s| (s.band, s.region_id, s.security))
+    pub fn location(&self) -> Option<&'static eve_static::System> {
+        eve_static::system(self.solar_system_id.into())
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use eve_static::SecurityBand;
     use serde_json::json;
 
     pub(crate) fn sample() -> Value {
@@ -220,7 +220,7 @@ pub(crate) mod tests {
         assert_eq!(km.hash, "1656a079a32d83cee42ed32d26bd31ebf97aa8ab");
         assert_eq!(km.source, Source::Backfill);
         assert_eq!(km.attackers.len(), 4);
-        assert_eq!(km.location().unwrap().0, SecurityBand::Nullsec);
+        assert_eq!(km.location().unwrap().band, SecurityBand::Nullsec);
     }
 
     #[test]

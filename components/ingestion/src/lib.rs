@@ -5,6 +5,7 @@
 //! Pure logic lives in plain modules, unit-tested natively; `wasm` is the thin component glue
 //! (HTTP API, cron-driven pollers, database access).
 
+pub mod config;
 pub mod event;
 pub mod feed;
 pub mod health;
@@ -12,7 +13,6 @@ pub mod intake;
 pub mod killmail;
 pub mod ruleset;
 pub mod stats;
-pub mod universe;
 
 // The glue exports `wasi:http/incoming-handler` and the cron handler, which only mean
 // something in a component; native builds (unit tests) leave it out.

@@ -10,7 +10,7 @@
 //!   without it the lists only mark killmails as tracked. All three empty: nothing is unlisted.
 
 use crate::killmail::Killmail;
-use crate::universe::SecurityBand;
+use eve_static::SecurityBand;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -157,7 +157,7 @@ impl Ruleset {
             return Verdict::Reject(Rule::MinPilots);
         }
         if !self.tracked_security_bands.is_empty() {
-            let band = km.location().map(|(band, _, _)| band);
+            let band = km.location().map(|s| s.band);
             if !band.is_some_and(|b| self.tracked_security_bands.contains(&b)) {
                 return Verdict::Reject(Rule::SecurityBand);
             }

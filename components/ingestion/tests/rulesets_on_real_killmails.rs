@@ -3,7 +3,7 @@
 
 use ingestion::killmail::Killmail;
 use ingestion::ruleset::{Rule, Ruleset, Verdict};
-use ingestion::universe::SecurityBand;
+use eve_static::SecurityBand;
 
 fn fixture(name: &str) -> Killmail {
     let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -24,9 +24,9 @@ fn kept(r: &Ruleset) -> Vec<&'static str> {
 
 #[test]
 fn each_fixture_is_in_the_band_its_name_says() {
-    let band = |n| fixture(n).location().expect("a known system").0;
+    let band = |n| fixture(n).location().expect("a known system").band;
     assert_eq!(band("nullsec_minus_one"), SecurityBand::Nullsec);
-    assert_eq!(fixture("nullsec_minus_one").location().unwrap().2, -1.0);
+    assert_eq!(fixture("nullsec_minus_one").location().unwrap().security, -1.0);
     assert_eq!(band("wormhole"), SecurityBand::Wormhole);
     assert_eq!(band("highsec"), SecurityBand::Highsec);
     assert_eq!(band("lowsec"), SecurityBand::Lowsec);

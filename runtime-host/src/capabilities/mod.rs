@@ -1,7 +1,9 @@
 //! Host capabilities: one module per interface a component can import. Each module keeps its
-//! lifecycle (backends, pools, configuration) in `mod.rs` and its WIT implementation in
-//! `host.rs`.
+//! lifecycle (shared backends, and the state one instance holds over them) in `mod.rs` and its
+//! WIT implementation, on that per-instance state, in `host.rs`. No capability knows another
+//! or the instance that holds it: `state.rs` puts them together, as Spin's factors do.
 
+pub mod access;
 pub mod allowed_hosts;
 pub mod key_value;
 pub mod outbound_http;
@@ -11,21 +13,23 @@ pub mod producer;
 pub mod redis;
 pub mod variables;
 
-use crate::state::InstanceState;
 use std::sync::Arc;
-use wasmtime::component::{HasSelf, Linker};
 
 /// Backends shared by every instance of every component: connection pools, stores, the
-/// Kafka producer and the metrics registry.
+/// Kafka producer, the plugins and the metrics registry. Each instance gets a state of its own
+/// per capability (`state.rs`), over these.
 pub struct HostCapabilities {
-    pub key_value: key_value::Stores,
-    pub postgres: postgres::Pools,
-    pub redis: redis::Clients,
+    pub key_value: Arc<key_value::Stores>,
+    pub postgres: Arc<postgres::Pools>,
+    pub redis: Arc<redis::Clients>,
     /// Present when the manifest configures `[application.trigger.kafka]`.
     pub producer: Option<Arc<crate::kafka_client::Producer>>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Ruleset-filter plugins from the runtime config (`[[ruleset_filter]]`).
-    pub plugins: plugins::PluginSet,
+    pub plugins: Arc<plugins::PluginSet>,
+    /// Where chained requests (`http://<component>.spin.internal`) go: the HTTP trigger, once
+    /// it is built.
+    pub local_http: std::sync::OnceLock<std::sync::Weak<dyn outbound_http::LocalDispatch>>,
 }
 
 impl HostCapabilities {
@@ -35,16 +39,14 @@ impl HostCapabilities {
         metrics: Arc<crate::metrics::Metrics>,
         plugins: plugins::PluginSet,
     ) -> Self {
-        Self { key_value, postgres: postgres::Pools::default(), redis: redis::Clients::default(), producer, metrics, plugins }
+        Self {
+            key_value: Arc::new(key_value),
+            postgres: Arc::default(),
+            redis: Arc::default(),
+            producer,
+            metrics,
+            plugins: Arc::new(plugins),
+            local_http: std::sync::OnceLock::new(),
+        }
     }
-}
-
-/// Add WASI, wasi:http and every Spin capability to `linker`.
-pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
-    crate::bindings::spin::SpinCapabilities::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    crate::bindings::kafka::KafkaTrigger::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    crate::bindings::plugins::runner::PluginRunner::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
-    Ok(())
 }

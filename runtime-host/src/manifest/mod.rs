@@ -4,11 +4,15 @@
 
 mod error;
 mod model;
+mod render;
+mod schedule;
 pub(crate) mod template;
 mod validate;
 
 pub use error::ManifestError;
 pub use model::*;
+pub use render::render_templates;
+pub use schedule::parse_schedule;
 pub use template::Template;
 
 use std::collections::BTreeMap;
@@ -67,12 +71,13 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
     }
     let mut components = BTreeMap::new();
     for (id, value) in raw.component {
-        let component: Component =
-            value.try_into().map_err(|e: toml::de::Error| ManifestError::Component {
-                file: file.to_path_buf(),
-                component: id.clone(),
-                message: e.message().to_string(),
-            })?;
+        let component_error = |message: String| ManifestError::Component { file: file.to_path_buf(), component: id.clone(), message };
+        let mut component: Component = value.try_into().map_err(|e: toml::de::Error| component_error(e.message().to_string()))?;
+        if let Some(table) = component.tool.get("battlescope") {
+            component.battlescope = toml::Value::Table(table.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| component_error(format!("tool.battlescope: {}", e.message())))?;
+        }
         components.insert(id, component);
     }
     let mut triggers = Triggers::default();

@@ -140,7 +140,8 @@ pub struct CronTrigger {
     pub id: Option<String>,
     /// Id of the component; it exports `handle-cron-event`.
     pub component: String,
-    /// Six fields: second minute hour day-of-month month day-of-week.
+    /// Six fields: second minute hour day-of-month month day-of-week. May use
+    /// `{{ variable }}`.
     pub cron_expression: String,
     /// With several host replicas, only the one holding the job's Redis lease runs it.
     #[serde(default)]
@@ -176,10 +177,6 @@ pub struct KafkaSettings {
     /// topics that do not exist yet).
     #[serde(default = "default_partitions")]
     pub partitions: i32,
-    /// Databases (connection strings, `{{ variable }}` allowed) whose `outbox` table the host
-    /// relays to Kafka.
-    #[serde(default)]
-    pub outbox: Vec<String>,
     /// Extra librdkafka settings for consumers and the producer.
     #[serde(default)]
     pub client: BTreeMap<String, String>,
@@ -205,6 +202,10 @@ pub struct CronSettings {
     /// address`. May use `{{ variable }}`.
     #[serde(default)]
     pub lease_address: Option<String>,
+    /// Names this deployment's leases, so two deployments sharing a Redis server do not take
+    /// each other's; default: the application name. May use `{{ variable }}`.
+    #[serde(default)]
+    pub lease_namespace: Option<String>,
 }
 
 /// `[[trigger.http]]`.
@@ -265,6 +266,31 @@ pub struct Component {
     /// How `spin build` builds it; the host does not run it.
     #[serde(default)]
     pub build: Option<ComponentBuild>,
+    /// Tools' own tables (`[component.<id>.tool.<name>]`), which Spin passes over. This host
+    /// reads `tool.battlescope` (see [`ComponentTool`]); `parse` checks it.
+    #[serde(default)]
+    pub tool: BTreeMap<String, toml::Table>,
+    /// `tool.battlescope`, typed.
+    #[serde(skip)]
+    pub battlescope: ComponentTool,
+}
+
+/// `[component.<id>.tool.battlescope]`: what this host provides a component beyond Spin.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentTool {
+    /// The component's service database: the host creates `<prefix><database>`, applies its
+    /// migrations, gives the component its address as the variable `database_url` and allows
+    /// the component to reach it. Components of one bounded context may name the same one.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Folder of the database's migrations, relative to the manifest; default
+    /// `migrations/<database>`.
+    #[serde(default)]
+    pub migrations: Option<String>,
+    /// The host creates the database's `outbox` table and relays its rows to Kafka.
+    #[serde(default)]
+    pub outbox: bool,
 }
 
 /// `[component.<id>.build]`.

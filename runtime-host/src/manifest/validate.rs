@@ -165,8 +165,10 @@ fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError>
     for (index, t) in m.triggers.cron.iter().enumerate() {
         let location = format!("trigger.cron[{index}]");
         known(&location, &t.component)?;
-        crate::triggers::cron::parse_schedule(&t.cron_expression)
-            .map_err(|e| invalid(format!("{location}.cron_expression"), e))?;
+        // A templated schedule is checked once its variables have values (`render_templates`).
+        if !t.cron_expression.contains("{{") {
+            super::parse_schedule(&t.cron_expression).map_err(|e| invalid(format!("{location}.cron_expression"), e))?;
+        }
         let lease = settings.cron.as_ref().and_then(|c| c.lease_address.as_ref()).or(settings.redis.as_ref().map(|r| &r.address));
         if t.singleton && lease.is_none() {
             return Err(invalid(

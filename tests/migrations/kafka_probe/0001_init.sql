@@ -1,4 +1,4 @@
--- The kafka-probe test component's database: what it saw, how often, and its outbox.
+-- The kafka-probe test component's database: what it saw and how often (the host adds its outbox).
 
 -- One row per distinct event: the effect a consumer must apply exactly once.
 CREATE TABLE seen (
@@ -29,23 +29,6 @@ CREATE TABLE redis_messages (payload text NOT NULL, at timestamptz NOT NULL DEFA
 
 -- A domain table written in the same transaction as the outbox rows.
 CREATE TABLE orders (id bigserial PRIMARY KEY, event_id uuid NOT NULL);
-
-CREATE TABLE outbox (
-    id           bigserial PRIMARY KEY,
-    topic        text        NOT NULL,
-    key          text,
-    payload      text        NOT NULL,
-    headers      jsonb       NOT NULL DEFAULT '{}',
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
-);
-CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
-CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('outbox', '');
-    RETURN NULL;
-END $$;
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
 
 -- The benchmark's one-row-per-message handler writes here.
 CREATE TABLE bench_rows (topic text NOT NULL, partition integer NOT NULL, "offset" bigint NOT NULL, PRIMARY KEY (topic, partition, "offset"));

@@ -4,7 +4,7 @@
 //! stored, its battle gathered, re-clustered and written back. The baseline, measured in the
 //! same run, is the pure clustering module over the same killmails at once.
 
-use battle::clustering::{Clusterer, Kill, Params};
+use battle::clustering::{Kill, Params};
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::battles::{recomputed, settle};
 use battlescope_tests::kafka::{outbox_messages, produce_many};
@@ -70,7 +70,7 @@ async fn main() {
         })
         .collect();
     let started = Instant::now();
-    let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+    let mut c = battle::clustering::on_the_map(Params::default());
     for k in kills {
         c.add(k);
     }

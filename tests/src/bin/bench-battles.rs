@@ -2,7 +2,7 @@
 //! (2021-11-28, 17,047 killmails, the Jorund fight included), against the 100,000 killmails/s
 //! target, and against a baseline pass that only builds the kills' pilot index.
 
-use battle::clustering::{Clusterer, Kill, Params};
+use battle::clustering::{Kill, Params};
 use battle::sides::Unit;
 use battlescope_tests::replay::data;
 use std::collections::{BTreeSet, HashMap};
@@ -40,12 +40,12 @@ fn main() {
     let day = data::load_day(&data::day_file("2021-11-28")).unwrap();
     let kills = kills(&day);
     // Warm the static data (stargate map) outside the clock.
-    battle::universe::within(30001046, 30001047, 1);
+    eve_static::within(30001046, 30001047, 1);
 
     let started = Instant::now();
     let mut battles = 0;
     for _ in 0..ROUNDS {
-        let mut c = Clusterer::new(Params::default(), |a, b| battle::universe::within(a, b, 1));
+        let mut c = battle::clustering::on_the_map(Params::default());
         for k in &kills {
             c.add(k.clone());
         }

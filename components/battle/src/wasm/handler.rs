@@ -11,7 +11,8 @@ use crate::enriched;
 impl Guest for Battles {
     fn handle(message: Message) -> Result<(), KafkaError> {
         let event = enriched::parse(&message.data).map_err(KafkaError::Fatal)?;
-        let store = Store::open().map_err(KafkaError::Retryable)?;
+        let config = super::config().map_err(KafkaError::Fatal)?;
+        let store = Store::open(&config).map_err(KafkaError::Retryable)?;
         let change = match store.upsert_kill(&event).map_err(KafkaError::Retryable)? {
             Upsert::Unchanged => return Ok(()), // seen before: the battles already include it
             Upsert::Automatic => Change { seeds: vec![event.kill], ..Change::default() },

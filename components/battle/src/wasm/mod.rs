@@ -26,3 +26,8 @@ spin_sdk::wit_bindgen::generate!({
 
 struct Battles;
 export!(Battles);
+
+/// The component's settings from its variables.
+fn config() -> Result<crate::config::Config, String> {
+    crate::config::Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string())
+}

@@ -5,15 +5,14 @@
 
 use super::rows::{battle_row, Owner};
 use super::store::{KillMap, Store};
-use crate::clustering::{Battle, Clusterer, Kill, Params};
+use crate::clustering::{Battle, Kill, Params};
 use crate::report::{battle_id, report, Report};
 use crate::stats::KillDetail;
-use crate::universe;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn cluster(kills: &BTreeMap<u64, Kill>, params: &Params) -> Vec<Battle> {
-    let mut c = Clusterer::new(*params, |a, b| universe::within(a, b, params.max_jumps));
+    let mut c = crate::clustering::on_the_map(*params);
     for kill in kills.values() {
         c.add(kill.clone());
     }
@@ -130,7 +129,7 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
         if stored.get(&r.battle_id).is_some_and(|s| s.manual) || held_ids.contains(&r.battle_id) {
             r.battle_id = aside(&r.battle_id);
         }
-        rows.push(battle_row(&r, &Owner::Clustering, &kills, stored.get(&r.battle_id).filter(|s| !s.manual)));
+        rows.push(battle_row(&store.config, &r, &Owner::Clustering, &kills, stored.get(&r.battle_id).filter(|s| !s.manual)));
         reports.push(r);
     }
     let mut pins: BTreeMap<u64, Option<String>> = change.released.iter().map(|k| (*k, None)).collect();
@@ -139,7 +138,7 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
         let Some(b) = Battle::of(members) else { continue };
         let mut r = report(&b, &details(&b));
         r.battle_id = h.battle_id.clone();
-        rows.push(battle_row(&r, &Owner::Operator { title: h.title.clone() }, &kills, stored.get(&h.battle_id)));
+        rows.push(battle_row(&store.config, &r, &Owner::Operator { title: h.title.clone() }, &kills, stored.get(&h.battle_id)));
         pins.extend(h.kill_ids.iter().map(|k| (*k, Some(h.battle_id.clone()))));
         reports.push(r);
     }

@@ -3,27 +3,19 @@
 //! one is due).
 
 use super::store::{KillMap, Stored};
+use crate::config::Config;
 use crate::enriched::format_time;
 use crate::report::{worth_announcing, Report};
 use crate::sides::Unit;
-use crate::universe;
+use contracts::battle_updated::BattleUpdated;
+use contracts::Envelope;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// How a battle is owned: by clustering, or by an operator who made or edited it.
 pub enum Owner {
     Clustering,
     Operator { title: Option<String> },
-}
-
-fn var(name: &str, default: &str) -> String {
-    spin_sdk::variables::get(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
-}
-
-fn envelope(kind: &str, data: Value) -> String {
-    json!({"eventId": uuid::Uuid::new_v4().to_string(), "eventType": kind,
-           "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "data": data})
-    .to_string()
 }
 
 fn participants(r: &Report, kills: &KillMap) -> Vec<Value> {
@@ -58,7 +50,7 @@ fn statistics(r: &Report) -> Vec<Value> {
 
 /// The row of one battle. `previous` is the battle as stored (for its version and what was
 /// last announced); operators' changes are always announced.
-pub fn battle_row(r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&Stored>) -> Value {
+pub fn battle_row(config: &Config, r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&Stored>) -> Value {
     let version = previous.map(|p| p.version + 1).unwrap_or(1);
     let (manual, title) = match owner {
         Owner::Clustering => (false, None),
@@ -69,22 +61,21 @@ pub fn battle_row(r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&
         Some(_) if manual => true,
         Some(p) => worth_announcing(r.stats.kills, r.stats.end, p.announced_kills, p.announced_end),
     };
-    let (kind, topic) = match previous {
-        None => ("battle.created", var("battle_created_topic", "battle.created")),
-        Some(_) => ("battle.updated", var("battle_updated_topic", "battle.updated")),
-    };
     let data = r.event_data(version);
+    let (event, topic) = match previous {
+        None => (Envelope::new(data.clone()).to_json(), &config.battle_created_topic),
+        Some(_) => (Envelope::new(BattleUpdated(data.clone())).to_json(), &config.battle_updated_topic),
+    };
     let (announced_kills, announced_end) = match (announce, previous) {
         (false, Some(p)) => (p.announced_kills, p.announced_end),
         _ => (r.stats.kills, r.stats.end),
     };
-    let bands: BTreeSet<&str> = r.systems.iter().map(|s| universe::security_band(*s)).collect();
     json!({
         "battle_id": r.battle_id, "battle_key": r.key, "start_time": format_time(r.stats.start), "end_time": format_time(r.stats.end),
         "kills": r.stats.kills, "isk_destroyed": r.stats.isk_destroyed.total, "pilots": r.stats.pilots,
-        "systems": r.systems, "regions": r.regions, "security_bands": bands, "summary": data, "version": version,
+        "systems": r.systems, "regions": r.regions, "security_bands": r.bands, "summary": data, "version": version,
         "announced_kills": announced_kills, "announced_end": format_time(announced_end), "killmail_ids": r.kill_ids,
         "participants": participants(r, kills), "statistics": statistics(r),
-        "event": announce.then(|| envelope(kind, data)), "topic": topic, "manual": manual, "title": title,
+        "event": announce.then_some(event), "topic": topic, "manual": manual, "title": title,
     })
 }

@@ -3,6 +3,7 @@
 //! `queries`.
 
 use crate::clustering::{Kill, Params};
+use crate::config::Config;
 use crate::enriched;
 use crate::stats::KillDetail;
 use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Store {
     pub(super) db: Connection,
+    pub config: Config,
 }
 
 /// Kills by id, with what statistics read.
@@ -53,9 +55,9 @@ const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigi
     array_to_string(pilots, ','), array_to_string(units, ',')";
 
 impl Store {
-    pub fn open() -> Result<Self, String> {
-        let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable database_url: {e}"))?;
-        Ok(Self { db: Connection::open(&url).map_err(|e| format!("connecting to the battle database: {e}"))? })
+    pub fn open(config: &Config) -> Result<Self, String> {
+        let db = Connection::open(&config.database_url).map_err(|e| format!("connecting to the battle database: {e}"))?;
+        Ok(Self { db, config: config.clone() })
     }
 
     fn kills(&self, what: &str, sql: &str, params: &[P]) -> Result<Vec<Kill>, String> {

@@ -4,7 +4,8 @@
 
 use super::counters::Counters;
 use super::store::Store;
-use super::{now_ms, var};
+use super::now_ms;
+use crate::config::Config;
 use crate::esi_policy::{self, Breaker, ErrorLimit, Permit};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::redis;
@@ -15,27 +16,22 @@ const ATTEMPTS: u32 = 3;
 const MAX_INLINE_WAIT_MS: i64 = 2_000;
 
 /// Why ESI gave no answer.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum EsiError {
     /// ESI is down, throttling, or the breaker or error budget says wait: try again later.
+    #[error("ESI unavailable: {0}")]
     Unavailable(String),
     /// ESI answered 4xx: asking again will not help.
+    #[error("ESI refused with {0}: {1}")]
     Refused(u16, String),
-}
-
-impl std::fmt::Display for EsiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EsiError::Unavailable(why) => write!(f, "ESI unavailable: {why}"),
-            EsiError::Refused(status, body) => write!(f, "ESI refused with {status}: {body}"),
-        }
-    }
 }
 
 pub struct Esi<'a> {
     base: String,
     redis: redis::Connection,
     prefix: String,
+    /// How long a name stays in the Redis cache.
+    pub name_cache_ttl_seconds: i64,
     pub counters: &'a mut Counters,
 }
 
@@ -48,10 +44,15 @@ fn jitter() -> f64 {
 }
 
 impl<'a> Esi<'a> {
-    pub fn open(counters: &'a mut Counters) -> Result<Self, String> {
-        let address = var("redis_address", "redis://127.0.0.1:6379");
-        let redis = redis::Connection::open(&address).map_err(|e| format!("connecting to Redis: {e:?}"))?;
-        Ok(Self { base: var("esi_url", "https://esi.evetech.net/latest"), redis, prefix: var("redis_prefix", "battlescope:enrichment:"), counters })
+    pub fn open(config: &Config, counters: &'a mut Counters) -> Result<Self, String> {
+        let redis = redis::Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e:?}"))?;
+        Ok(Self {
+            base: config.esi_url.clone(),
+            redis,
+            prefix: config.redis_prefix.clone(),
+            name_cache_ttl_seconds: config.name_cache_ttl_seconds,
+            counters,
+        })
     }
 
     fn key(&self, name: &str) -> String {

@@ -3,9 +3,10 @@
 use super::counters::Counters;
 use super::esi::{Esi, EsiError};
 use super::store::Store;
-use super::{resolve, var, Enrichment};
+use super::{config, resolve, Enrichment};
 use super::exports::battlescope::kafka::incoming_handler::Guest;
 use super::battlescope::kafka::types::{Error as KafkaError, Message};
+use crate::config::Config;
 use crate::{enrich, ingested, names};
 
 impl Guest for Enrichment {
@@ -14,9 +15,10 @@ impl Guest for Enrichment {
     /// a malformed event or body is fatal (dead-lettered with the reason).
     fn handle(message: Message) -> Result<(), KafkaError> {
         let event = ingested::parse(&message.data).map_err(KafkaError::Fatal)?;
-        let store = Store::open().map_err(KafkaError::Retryable)?;
+        let config = config().map_err(KafkaError::Fatal)?;
+        let store = Store::open(&config).map_err(KafkaError::Retryable)?;
         let mut counters = Counters::default();
-        let outcome = enrich_one(&store, &event, &mut counters);
+        let outcome = enrich_one(&config, &store, &event, &mut counters);
         if let Err(e) = store.count(&counters) {
             eprintln!("enrichment: {e}");
         }
@@ -24,13 +26,13 @@ impl Guest for Enrichment {
     }
 }
 
-fn enrich_one(store: &Store, event: &ingested::Ingested, counters: &mut Counters) -> Result<(), KafkaError> {
+fn enrich_one(config: &Config, store: &Store, event: &ingested::Ingested, counters: &mut Counters) -> Result<(), KafkaError> {
     let id = event.killmail_id;
     if store.is_enriched(id).map_err(KafkaError::Retryable)? {
         counters.add("redelivered", 1);
         return Ok(());
     }
-    let mut esi = Esi::open(counters).map_err(KafkaError::Retryable)?;
+    let mut esi = Esi::open(config, counters).map_err(KafkaError::Retryable)?;
     let body = match &event.esi {
         Some(body) => body.clone(),
         None => match esi.killmail(store, id, &event.hash) {
@@ -44,11 +46,9 @@ fn enrich_one(store: &Store, event: &ingested::Ingested, counters: &mut Counters
     };
     let ids = names::ids(&body);
     let found = resolve::resolve(&mut esi, store, &ids, false).map_err(KafkaError::Retryable)?;
-    let enriched = enrich::enrich(&body, &event.hash, &event.source, event.zkb.as_ref(), &found, 1)
+    let enriched = enrich::enrich(&body, &event.hash, event.source, event.zkb.as_ref(), &found, 1)
         .map_err(|e| KafkaError::Fatal(format!("killmail {id}: {e}")))?;
-    let payload = enrich::event(&enriched, &uuid::Uuid::new_v4().to_string(), chrono::Utc::now()).to_string();
-    let topic = var("enriched_topic", "killmail.enriched");
-    let saved = store.save(&enriched, &body, event.zkb.as_ref(), &payload, &topic).map_err(KafkaError::Retryable)?;
+    let saved = store.save(&enriched, &body, event.zkb.as_ref()).map_err(KafkaError::Retryable)?;
     esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);
     if !enriched.unresolved.is_empty() {
         esi.counters.add("published_without_some_names", 1);

@@ -1,63 +1,97 @@
-//! The enrichment HTTP API (`/api/enrichment/...`).
+//! The enrichment HTTP API (`/api/enrichment/...`): stored killmails, statistics and metrics,
+//! and the ESI gateway through which every other service fetches killmail bodies, so that
+//! BattleScope spends one ESI error budget behind one breaker.
 
+use super::config;
 use super::counters::Counters;
-use super::esi::Esi;
+use super::esi::{Esi, EsiError};
 use super::store::Store;
+use guest::http::{json_response, path_segments, respond, HttpError, Reply};
 use serde_json::{json, Value};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
 #[http_component]
 fn handle(req: Request) -> Response {
-    let path = req.header("spin-path-info").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let segments = path_segments(&req);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     if *req.method() != Method::Get {
-        return json(405, &json!({"error": format!("use GET for /api/enrichment{path}")}));
+        return respond(Err(HttpError::MethodNotAllowed(format!("use GET for /api/enrichment/{}", segments.join("/")))));
     }
-    match path.as_str() {
-        "/stats" => stats().unwrap_or_else(unavailable),
-        "/metrics" => metrics().unwrap_or_else(unavailable),
-        p => match p.strip_prefix("/killmails/") {
-            Some(id) => killmail(id).unwrap_or_else(unavailable),
-            None => json(404, &json!({"error": format!("no enrichment endpoint {path}")})),
-        },
-    }
-}
-
-fn json(status: u16, body: &Value) -> Response {
-    Response::builder().status(status).header("content-type", "application/json").body(body.to_string()).build()
-}
-
-fn unavailable(e: String) -> Response {
-    eprintln!("enrichment: {e}");
-    json(503, &json!({"error": e}))
-}
-
-fn killmail(id: &str) -> Result<Response, String> {
-    let Ok(id) = id.trim_end_matches('/').parse::<u64>() else {
-        return Ok(json(400, &json!({"error": format!("killmail id {id:?} is not a positive whole number"), "parameter": "id"})));
-    };
-    Ok(match Store::open()?.killmail(id)? {
-        Some(doc) => json(200, &doc),
-        None => json(404, &json!({"error": format!("killmail {id} has not been enriched")})),
+    respond(match segments.as_slice() {
+        ["stats"] => stats(),
+        ["metrics"] => metrics(),
+        ["killmails", id] => killmail(id),
+        ["esi", "killmails", id, hash] => esi_killmail(id, hash),
+        _ => Err(HttpError::NotFound(format!("no enrichment endpoint /{}", segments.join("/")))),
     })
 }
 
+fn unavailable(e: String) -> HttpError {
+    HttpError::unavailable("the enrichment database", e)
+}
+
+fn settings() -> Result<crate::config::Config, HttpError> {
+    config().map_err(|e| HttpError::unavailable("enrichment's configuration", e))
+}
+
+fn killmail_id(id: &str) -> Result<u64, HttpError> {
+    id.parse().map_err(|_| HttpError::bad("id", format!("killmail id {id:?} is not a positive whole number")))
+}
+
+fn killmail(id: &str) -> Reply {
+    let id = killmail_id(id)?;
+    match Store::open(&settings()?).and_then(|s| s.killmail(id)).map_err(unavailable)? {
+        Some(doc) => Ok(json_response(200, &doc)),
+        None => Err(HttpError::NotFound(format!("killmail {id} has not been enriched"))),
+    }
+}
+
+/// A killmail body from ESI, through the shared error budget, breaker and HTTP cache: 200
+/// with the body; 422 when ESI refused it (a wrong hash: asking again will not help); 503
+/// when ESI cannot be asked now.
+fn esi_killmail(id: &str, hash: &str) -> Reply {
+    let id = killmail_id(id)?;
+    if hash.len() != 40 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(HttpError::bad("hash", format!("killmail hash {hash:?} is not 40 hex digits")));
+    }
+    let config = settings()?;
+    let store = Store::open(&config).map_err(unavailable)?;
+    let mut counters = Counters::default();
+    let mut esi = Esi::open(&config, &mut counters).map_err(|e| HttpError::unavailable("Redis", e))?;
+    let outcome = esi.killmail(&store, id, hash);
+    if outcome.is_ok() {
+        esi.counters.add("bodies_from_esi", 1);
+    }
+    if let Err(e) = store.count(&counters) {
+        eprintln!("enrichment: {e}");
+    }
+    match outcome {
+        Ok(body) => Ok(json_response(200, &body)),
+        Err(EsiError::Refused(status, detail)) => {
+            Ok(json_response(422, &json!({ "error": format!("ESI refused killmail {id}: {detail}"), "upstreamStatus": status })))
+        }
+        Err(e @ EsiError::Unavailable(_)) => Err(HttpError::unavailable("ESI", e)),
+    }
+}
+
 /// Database statistics plus ESI's state as this service last saw it.
-fn report() -> Result<Value, String> {
-    let mut stats = Store::open()?.stats()?;
+fn report() -> Result<Value, HttpError> {
+    let config = settings()?;
+    let mut stats = Store::open(&config).and_then(|s| s.stats()).map_err(unavailable)?;
     let mut scratch = Counters::default();
-    let esi = Esi::open(&mut scratch)?;
+    let esi = Esi::open(&config, &mut scratch).map_err(|e| HttpError::unavailable("Redis", e))?;
     let breaker = esi.breaker();
     stats["esi"] = json!({ "breaker": breaker, "breakerState": breaker.name(), "errorLimit": esi.error_limit() });
     Ok(stats)
 }
 
-fn stats() -> Result<Response, String> {
-    Ok(json(200, &report()?))
+fn stats() -> Reply {
+    Ok(json_response(200, &report()?))
 }
 
 /// The same in Prometheus' text format.
-fn metrics() -> Result<Response, String> {
+fn metrics() -> Reply {
     let s = report()?;
     let mut out = String::new();
     let state = s["esi"]["breakerState"].as_str().unwrap_or("closed");
@@ -65,8 +99,12 @@ fn metrics() -> Result<Response, String> {
     for name in ["closed", "open", "half-open"] {
         out.push_str(&format!("enrichment_esi_breaker_state{{state=\"{name}\"}} {}\n", u8::from(name == state)));
     }
-    for (key, metric) in [("killmails", "enrichment_killmails"), ("namesIncomplete", "enrichment_names_incomplete"),
-        ("cachedNames", "enrichment_cached_names"), ("unresolvedIds", "enrichment_unresolved_ids")] {
+    for (key, metric) in [
+        ("killmails", "enrichment_killmails"),
+        ("namesIncomplete", "enrichment_names_incomplete"),
+        ("cachedNames", "enrichment_cached_names"),
+        ("unresolvedIds", "enrichment_unresolved_ids"),
+    ] {
         out.push_str(&format!("# TYPE {metric} gauge\n{metric} {}\n", s[key].as_i64().unwrap_or(0)));
     }
     out.push_str("# TYPE enrichment_events_total counter\n");

@@ -28,8 +28,9 @@ spin_sdk::wit_bindgen::generate!({
 struct Enrichment;
 export!(Enrichment);
 
-fn var(name: &str, default: &str) -> String {
-    spin_sdk::variables::get(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+/// The component's settings from its variables.
+fn config() -> Result<crate::config::Config, String> {
+    crate::config::Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string())
 }
 
 fn now_ms() -> i64 {

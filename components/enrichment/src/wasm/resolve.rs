@@ -5,7 +5,6 @@
 
 use super::esi::{Esi, EsiError};
 use super::store::Store;
-use super::var;
 use crate::names::{self, Name, Names};
 use spin_sdk::redis::{RedisParameter, RedisResult};
 use std::collections::BTreeSet;
@@ -27,7 +26,7 @@ fn from_redis(esi: &mut Esi, ids: &BTreeSet<u64>) -> Names {
 }
 
 fn to_redis(esi: &Esi, names: &Names) {
-    let ttl = var("name_cache_ttl_seconds", "86400").parse::<i64>().unwrap_or(86400);
+    let ttl = esi.name_cache_ttl_seconds;
     for (id, name) in names {
         let args = [
             RedisParameter::Binary(hot_key(esi, *id).into_bytes()),

@@ -1,6 +1,7 @@
 //! The enrichment database. Writes that belong together are one statement.
 
 use super::counters::Counters;
+use crate::config::Config;
 use crate::enrich::Enriched;
 use crate::names::{Name, Names};
 use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
@@ -8,6 +9,8 @@ use std::collections::BTreeSet;
 
 pub struct Store {
     db: Connection,
+    /// Where `killmail.enriched` events go.
+    topic: String,
 }
 
 fn err(what: &str) -> impl Fn(spin_sdk::pg3::PgError) -> String + '_ {
@@ -26,7 +29,7 @@ fn id_list(ids: &BTreeSet<u64>) -> String {
 pub struct Incomplete {
     pub killmail_id: u64,
     pub hash: String,
-    pub source: String,
+    pub source: contracts::killmail_enriched::KillmailEnrichedSource,
     pub version: u32,
     pub esi: serde_json::Value,
     pub zkb: Option<serde_json::Value>,
@@ -34,9 +37,9 @@ pub struct Incomplete {
 }
 
 impl Store {
-    pub fn open() -> Result<Self, String> {
-        let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable database_url: {e}"))?;
-        Ok(Self { db: Connection::open(&url).map_err(err("connecting to the enrichment database"))? })
+    pub fn open(config: &Config) -> Result<Self, String> {
+        let db = Connection::open(&config.database_url).map_err(err("connecting to the enrichment database"))?;
+        Ok(Self { db, topic: config.enriched_topic.clone() })
     }
 
     pub fn is_enriched(&self, killmail_id: u64) -> Result<bool, String> {
@@ -50,9 +53,10 @@ impl Store {
     /// Store an enriched killmail and its event (first enrichment or a later version), and
     /// remember its unresolved ids, in one statement. Returns false when this version (or a
     /// newer one) was already stored.
-    pub fn save(&self, e: &Enriched, esi: &serde_json::Value, zkb: Option<&serde_json::Value>, event: &str, topic: &str) -> Result<bool, String> {
+    pub fn save(&self, e: &Enriched, esi: &serde_json::Value, zkb: Option<&serde_json::Value>) -> Result<bool, String> {
         let doc = &e.document;
-        let n = |v: &serde_json::Value| v.as_i64().map(P::Int64).unwrap_or(P::DbNull);
+        let system = &doc.solar_system;
+        let event = contracts::Envelope::new(doc.clone()).to_json();
         let rows = self
             .db
             .query(
@@ -75,26 +79,26 @@ impl Store {
                 )
                 SELECT (SELECT count(*) FROM saved)",
                 &[
-                    P::Int64(e.killmail_id as i64),
-                    P::Str(doc["killmailHash"].as_str().unwrap_or_default().into()),
-                    P::Str(doc["killmailTime"].as_str().unwrap_or_default().into()),
-                    P::Int64(e.system.id as i64),
-                    e.system.region_id.map(|r| P::Int64(r as i64)).unwrap_or(P::DbNull),
-                    P::Str(e.system.security_band.into()),
-                    n(&doc["victim"]["shipTypeId"]),
-                    P::Int64(doc["attackers"].as_array().map(Vec::len).unwrap_or(0) as i64),
-                    n(&doc["version"]),
+                    P::Int64(doc.killmail_id as i64),
+                    P::Str(doc.killmail_hash.clone()),
+                    P::Str(doc.killmail_time.to_rfc3339()),
+                    P::Int64(system.id as i64),
+                    system.region_id.map(|r| P::Int64(r as i64)).unwrap_or(P::DbNull),
+                    P::Str(system.security_band.to_string()),
+                    doc.victim.ship_type_id.map(|t| P::Int64(t as i64)).unwrap_or(P::DbNull),
+                    P::Int64(doc.attackers.len() as i64),
+                    P::Int64(doc.version.unwrap_or(1) as i64),
                     P::Boolean(e.unresolved.is_empty()),
-                    P::Str(doc["source"].as_str().unwrap_or_default().into()),
+                    P::Str(doc.source.map(|s| s.to_string()).unwrap_or_default()),
                     P::Str(esi.to_string()),
                     zkb.map(|z| P::Str(z.to_string())).unwrap_or(P::DbNull),
-                    P::Str(doc.to_string()),
-                    P::Str(topic.into()),
-                    P::Str(event.into()),
+                    P::Str(serde_json::to_string(doc).expect("an enriched killmail serialises")),
+                    P::Str(self.topic.clone()),
+                    P::Str(event),
                     P::Str(id_list(&e.unresolved)),
                 ],
             )
-            .map_err(err(&format!("storing killmail {}", e.killmail_id)))?;
+            .map_err(err(&format!("storing killmail {}", doc.killmail_id)))?;
         Ok(rows.rows.first().map(|r| decode::<i64>(&r[0])).transpose()?.unwrap_or(0) > 0)
     }
 
@@ -204,7 +208,7 @@ impl Store {
                 Ok(Incomplete {
                     killmail_id: decode::<i64>(&r[0])? as u64,
                     hash: decode(&r[1])?,
-                    source: decode(&r[2])?,
+                    source: decode::<String>(&r[2])?.parse().map_err(|e| format!("stored source: {e}"))?,
                     version: decode::<i32>(&r[3])? as u32,
                     esi: json(Some(decode(&r[4])?))?.unwrap_or_default(),
                     zkb: json(decode(&r[5])?)?,

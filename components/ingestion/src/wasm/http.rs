@@ -1,96 +1,77 @@
 //! The ingestion HTTP API (`/api/ingestion/...`, docs/ingestion.md).
 
 use super::store::Store;
+use super::{config, process};
 use crate::health;
 use crate::intake::Tally;
 use crate::killmail::Killmail;
 use crate::ruleset::Ruleset;
-use super::process;
-use serde_json::{json, Value};
+use guest::http::{authorise, json_response, path_segments, respond, HttpError, Reply};
+use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
-
 #[http_component]
 fn handle(req: Request) -> Response {
-    let path = req.header("spin-path-info").and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let result = match (req.method(), path.as_str()) {
-        (Method::Get, "/health") => return health_response(),
-        (Method::Get, "/stats") => stats(),
-        (Method::Get, "/ruleset") => get_ruleset(),
-        (Method::Put, "/ruleset") => authorised(&req).and_then(|()| put_ruleset(req.body())),
-        (Method::Post, "/killmails") => authorised(&req).and_then(|()| intake_batch(req.body())),
-        (_, "/health" | "/stats") => Err(error(405, &format!("use GET for /api/ingestion{path}"))),
-        (_, "/ruleset") => Err(error(405, "use GET or PUT for /api/ingestion/ruleset")),
-        (_, "/killmails") => Err(error(405, "use POST for /api/ingestion/killmails")),
-        _ => Err(error(404, &format!("no ingestion endpoint {path}"))),
-    };
-    result.unwrap_or_else(|response| response)
+    let segments = path_segments(&req);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    respond(match (req.method(), segments.as_slice()) {
+        (Method::Get, ["health"]) => return health_response(),
+        (Method::Get, ["stats"]) => stats(),
+        (Method::Get, ["ruleset"]) => get_ruleset(),
+        (Method::Put, ["ruleset"]) => writer(&req).and_then(|store| put_ruleset(&store, req.body())),
+        (Method::Post, ["killmails"]) => writer(&req).and_then(|store| intake_batch(&store, req.body())),
+        (_, [endpoint @ ("health" | "stats")]) => Err(HttpError::MethodNotAllowed(format!("use GET for /api/ingestion/{endpoint}"))),
+        (_, ["ruleset"]) => Err(HttpError::MethodNotAllowed("use GET or PUT for /api/ingestion/ruleset".into())),
+        (_, ["killmails"]) => Err(HttpError::MethodNotAllowed("use POST for /api/ingestion/killmails".into())),
+        _ => Err(HttpError::NotFound(format!("no ingestion endpoint /{}", segments.join("/")))),
+    })
 }
 
-fn json(status: u16, body: &Value) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .build()
+fn unavailable(e: String) -> HttpError {
+    HttpError::unavailable("the ingestion database", e)
 }
 
-fn error(status: u16, message: &str) -> Response {
-    json(status, &json!({ "error": message }))
+fn store() -> Result<Store, HttpError> {
+    let config = config().map_err(|e| HttpError::unavailable("ingestion's configuration", e))?;
+    Store::open(&config).map_err(unavailable)
 }
 
-fn unavailable(e: String) -> Response {
-    eprintln!("ingestion: {e}");
-    error(503, &e)
-}
-
-/// Write endpoints need `Authorization: Bearer <api_token>`.
-fn authorised(req: &Request) -> Result<(), Response> {
-    let expected = spin_sdk::variables::get("api_token").unwrap_or_default();
-    if expected.is_empty() {
-        return Err(error(503, "no api_token is configured, so write endpoints are closed"));
-    }
-    let given = req.header("authorization").and_then(|v| v.as_str()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    // Compare every byte so the time taken says nothing about how much of a guess was right.
-    let same = given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
-    if same {
-        Ok(())
-    } else {
-        Err(error(401, "missing or wrong API token (Authorization: Bearer <token>)"))
-    }
+/// The store, for a request that carries the API token.
+fn writer(req: &Request) -> Result<Store, HttpError> {
+    let config = config().map_err(|e| HttpError::unavailable("ingestion's configuration", e))?;
+    authorise(req, &config.api_token)?;
+    Store::open(&config).map_err(unavailable)
 }
 
 fn health_response() -> Response {
-    let report = match Store::open().and_then(|s| s.health()) {
+    let report = match store().map_err(|e| e.to_string()).and_then(|s| s.health()) {
         Ok(db) => health::HealthReport::healthy(db),
         Err(e) => health::HealthReport::database_unreachable(e),
     };
-    json(report.http_status(), &report.to_json())
+    json_response(report.http_status(), &report.to_json())
 }
 
-fn stats() -> Result<Response, Response> {
-    let stats = Store::open().and_then(|s| s.stats()).map_err(unavailable)?;
-    Ok(json(200, &stats))
+fn stats() -> Reply {
+    let stats = store()?.stats().map_err(unavailable)?;
+    Ok(json_response(200, &stats))
 }
 
-fn get_ruleset() -> Result<Response, Response> {
-    let (id, ruleset) = Store::open().and_then(|s| s.ruleset()).map_err(unavailable)?;
-    Ok(json(200, &json!({ "id": id, "ruleset": ruleset })))
+fn get_ruleset() -> Reply {
+    let (id, ruleset) = store()?.ruleset().map_err(unavailable)?;
+    Ok(json_response(200, &json!({ "id": id, "ruleset": ruleset })))
 }
 
-fn put_ruleset(body: &[u8]) -> Result<Response, Response> {
-    let ruleset = Ruleset::parse(body)
-        .map_err(|e| json(400, &json!({ "error": e.to_string(), "field": e.field })))?;
-    let id = Store::open().and_then(|s| s.replace_ruleset(&ruleset)).map_err(unavailable)?;
-    Ok(json(200, &json!({ "id": id, "ruleset": ruleset })))
+fn put_ruleset(store: &Store, body: &[u8]) -> Reply {
+    let ruleset = Ruleset::parse(body).map_err(|e| HttpError::bad(e.field.clone(), e.to_string()))?;
+    let id = store.replace_ruleset(&ruleset).map_err(unavailable)?;
+    Ok(json_response(200, &json!({ "id": id, "ruleset": ruleset })))
 }
 
 /// Backfill intake: one ESI killmail per line (the daily archive format), each through the
 /// same rules and storage as the live feed. Malformed lines are reported, not fatal.
-fn intake_batch(body: &[u8]) -> Result<Response, Response> {
-    let text = std::str::from_utf8(body).map_err(|e| error(400, &format!("the body is not UTF-8: {e}")))?;
-    let store = Store::open().map_err(unavailable)?;
+fn intake_batch(store: &Store, body: &[u8]) -> Reply {
+    let text = std::str::from_utf8(body).map_err(|e| HttpError::bad("body", format!("the body is not UTF-8: {e}")))?;
     let mut tally = Tally::default();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -98,7 +79,7 @@ fn intake_batch(body: &[u8]) -> Result<Response, Response> {
         }
         match Killmail::from_archive_line(line) {
             Ok(km) => {
-                let (decision, outcome) = process(&store, &km, None).map_err(unavailable)?;
+                let (decision, outcome) = process(store, &km, None).map_err(unavailable)?;
                 tally.add(&decision, outcome);
             }
             Err(e) => {
@@ -107,5 +88,5 @@ fn intake_batch(body: &[u8]) -> Result<Response, Response> {
             }
         }
     }
-    Ok(json(200, &serde_json::to_value(&tally).expect("a tally serialises")))
+    Ok(json_response(200, &tally))
 }

@@ -7,6 +7,7 @@ mod plugins;
 mod poll;
 mod store;
 
+use crate::config::{Config, Feed};
 use crate::intake::{self, Outcome};
 use crate::killmail::Killmail;
 use store::Store;
@@ -33,17 +34,21 @@ export!(Cron);
 impl Guest for Cron {
     /// One poll of the configured feed (`feed` variable: r2z2, redisq or off).
     fn handle_cron_event(_: fermyon::spin_cron::cron_types::Metadata) -> Result<(), fermyon::spin_cron::cron_types::Error> {
-        let feed = spin_sdk::variables::get("feed").unwrap_or_else(|_| "r2z2".into());
         let run = || -> Result<(), String> {
-            match feed.as_str() {
-                "r2z2" => poll::Tick::start()?.r2z2(),
-                "redisq" => poll::Tick::start()?.redisq(),
-                "off" => Ok(()),
-                other => Err(format!("variable feed: {other:?} is not r2z2, redisq or off")),
+            let config = config()?;
+            match config.feed {
+                Feed::R2z2 => poll::Tick::start(config)?.r2z2(),
+                Feed::Redisq => poll::Tick::start(config)?.redisq(),
+                Feed::Off => Ok(()),
             }
         };
         run().map_err(fermyon::spin_cron::cron_types::Error::Other)
     }
+}
+
+/// The component's settings from its variables.
+pub(crate) fn config() -> Result<Config, String> {
+    Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string())
 }
 
 /// The one path every killmail takes, whatever the feed: rules, plugins, then the decision

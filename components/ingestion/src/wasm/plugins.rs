@@ -5,7 +5,7 @@ use super::battlescope::ruleset_filter::types::{KillmailSummary, Participant as 
 use super::store::Store;
 use crate::intake::PluginVerdict;
 use crate::killmail::{Killmail, Participant};
-use crate::universe::SecurityBand;
+use eve_static::SecurityBand;
 
 fn participant(p: &Participant) -> WitParticipant {
     WitParticipant {
@@ -18,15 +18,16 @@ fn participant(p: &Participant) -> WitParticipant {
     }
 }
 
-fn band(b: SecurityBand) -> WitBand {
-    match b {
+fn band(b: SecurityBand) -> Option<WitBand> {
+    Some(match b {
         SecurityBand::Highsec => WitBand::Highsec,
         SecurityBand::Lowsec => WitBand::Lowsec,
         SecurityBand::Nullsec => WitBand::Nullsec,
         SecurityBand::Wormhole => WitBand::Wormhole,
         SecurityBand::Pochven => WitBand::Pochven,
         SecurityBand::Abyssal => WitBand::Abyssal,
-    }
+        SecurityBand::Unknown => return None,
+    })
 }
 
 fn summary(km: &Killmail) -> KillmailSummary {
@@ -35,9 +36,9 @@ fn summary(km: &Killmail) -> KillmailSummary {
         killmail_id: km.id,
         killmail_time: km.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         solar_system_id: km.solar_system_id,
-        region_id: location.map(|l| l.1),
-        security: location.map(|l| l.2),
-        security_band: location.map(|l| band(l.0)),
+        region_id: location.map(|s| s.region_id),
+        security: location.map(|s| s.security),
+        security_band: location.and_then(|s| band(s.band)),
         victim: participant(&km.victim),
         attackers: km.attackers.iter().map(participant).collect(),
         total_value: km.zkb.as_ref().and_then(|z| z.total_value),

@@ -4,20 +4,42 @@
 use super::fetch::Pacer;
 use super::process;
 use super::store::Store;
+use crate::config::Config;
 use crate::feed::{self, R2z2Step, RedisqPackage};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// After this many unreadable answers for one sequence, keep the body aside and move on.
 const UNREADABLE_ATTEMPTS: i32 = 5;
 /// After this many lasting ESI refusals, a RedisQ reference is kept aside instead of retried.
 const PENDING_ATTEMPTS: i32 = 10;
 
-fn var(name: &str, default: &str) -> String {
-    spin_sdk::variables::get(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+/// Why a poll stopped before it caught up. Each kind is counted as `feed_errors:<feed>:<kind>`.
+enum Failure {
+    /// No answer (connection, timeout, redirects).
+    Transport(String),
+    /// The feed answered with an HTTP status that asks to come back later.
+    Status(u16, String),
+    /// `sequence.json` could not be read.
+    Sequence(String),
+    /// An answer that does not parse; retried a few times, then kept aside.
+    Unreadable(String),
 }
 
-fn var_f64(name: &str, default: f64) -> f64 {
-    var(name, "").parse().unwrap_or(default)
+impl Failure {
+    fn counter(&self, feed: &str) -> String {
+        match self {
+            Failure::Transport(_) => format!("feed_errors:{feed}:transport"),
+            Failure::Status(status, _) => format!("feed_errors:{feed}:{status}"),
+            Failure::Sequence(_) => format!("feed_errors:{feed}:sequence"),
+            Failure::Unreadable(_) => format!("feed_errors:{feed}:unreadable"),
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Failure::Transport(m) | Failure::Status(_, m) | Failure::Sequence(m) | Failure::Unreadable(m) => m,
+        }
+    }
 }
 
 /// Exponential backoff with jitter for the `failures`-th failure in a row: 0.5 s, 1 s, 2 s …
@@ -29,18 +51,19 @@ fn backoff(failures: i32) -> f64 {
 }
 
 pub struct Tick {
+    config: Config,
     store: Store,
     pacer: Pacer,
     deadline: Instant,
 }
 
 impl Tick {
-    pub fn start() -> Result<Self, String> {
-        let budget = Duration::from_millis(var("feed_tick_ms", "4000").parse().unwrap_or(4000));
+    pub fn start(config: Config) -> Result<Self, String> {
         Ok(Self {
-            store: Store::open()?,
-            pacer: Pacer::new(var_f64("feed_requests_per_second", 10.0)),
-            deadline: Instant::now() + budget,
+            store: Store::open(&config)?,
+            pacer: Pacer::new(config.feed_requests_per_second),
+            deadline: Instant::now() + config.feed_tick,
+            config,
         })
     }
 
@@ -48,16 +71,16 @@ impl Tick {
         Instant::now() < self.deadline
     }
 
-    fn fail(&self, feed: &str, counter: &str, error: &str, failures: i32) -> Result<(), String> {
-        eprintln!("ingestion: {feed}: {error}");
-        let unreadable = counter.ends_with(":unreadable");
-        self.store.record_failure(feed, counter, error, backoff(failures + 1), unreadable).map(drop)
+    fn fail(&self, feed: &str, failure: Failure, failures: i32) -> Result<(), String> {
+        eprintln!("ingestion: {feed}: {}", failure.message());
+        let unreadable = matches!(failure, Failure::Unreadable(_));
+        self.store.record_failure(feed, &failure.counter(feed), failure.message(), backoff(failures + 1), unreadable).map(drop)
     }
 
     /// Walk R2Z2 forward from the stored position until caught up or out of time.
     pub fn r2z2(mut self) -> Result<(), String> {
         const FEED: &str = "r2z2";
-        let base = var("r2z2_url", feed::R2Z2_URL);
+        let base = self.config.r2z2_url.clone();
         let position = self.store.feed_position(FEED)?;
         if position.wait_seconds > 0.0 {
             return Ok(());
@@ -66,11 +89,11 @@ impl Tick {
             Some(s) => s,
             None => {
                 // First start: begin at the configured sequence, or at the newest one.
-                let start = match var("r2z2_start_sequence", "").parse::<i64>() {
-                    Ok(s) => s,
-                    Err(_) => match self.newest(&base)? {
+                let start = match self.config.r2z2_start_sequence {
+                    Some(s) => s,
+                    None => match self.newest(&base)? {
                         Ok(newest) => newest,
-                        Err(e) => return self.fail(FEED, "feed_errors:r2z2:sequence", &e, position.failures),
+                        Err(e) => return self.fail(FEED, Failure::Sequence(e), position.failures),
                     },
                 };
                 self.store.set_position(FEED, start - 1)?;
@@ -82,12 +105,12 @@ impl Tick {
             let sequence = last + 1;
             let fetched = match self.pacer.get(&format!("{base}/{sequence}.json")) {
                 Ok(f) => f,
-                Err(e) => return self.fail(FEED, "feed_errors:r2z2:transport", &e, failures),
+                Err(e) => return self.fail(FEED, Failure::Transport(e), failures),
             };
             let newest = if fetched.status == 404 {
                 match self.newest(&base)? {
                     Ok(n) => Some(n),
-                    Err(e) => return self.fail(FEED, "feed_errors:r2z2:sequence", &e, failures),
+                    Err(e) => return self.fail(FEED, Failure::Sequence(e), failures),
                 }
             } else {
                 None
@@ -100,7 +123,7 @@ impl Tick {
                     let newest = newest.unwrap_or(sequence);
                     let oldest = match self.oldest_available(&base, sequence, newest) {
                         Ok(o) => o,
-                        Err(e) => return self.fail(FEED, "feed_errors:r2z2:transport", &e, failures),
+                        Err(e) => return self.fail(FEED, Failure::Transport(e), failures),
                     };
                     eprintln!("ingestion: r2z2: sequences {sequence}–{} are gone (newest is {newest}); counted as gaps", oldest - 1);
                     self.store.count("gaps:r2z2", oldest - sequence)?;
@@ -108,10 +131,7 @@ impl Tick {
                     last = oldest - 1;
                     continue;
                 }
-                R2z2Step::Retry(why) => {
-                    let counter = format!("feed_errors:r2z2:{}", fetched.status);
-                    return self.fail(FEED, &counter, &why, failures);
-                }
+                R2z2Step::Retry(why) => return self.fail(FEED, Failure::Status(fetched.status, why), failures),
                 R2z2Step::Process => match feed::r2z2_package(sequence, &fetched.body) {
                     Ok(km) => {
                         process(&self.store, &km, Some((FEED, sequence)))?;
@@ -124,7 +144,7 @@ impl Tick {
                         self.store.set_position(FEED, sequence)?;
                         (failures, unreadable) = (0, 0);
                     }
-                    Err(e) => return self.fail(FEED, "feed_errors:r2z2:unreadable", &e.to_string(), failures),
+                    Err(e) => return self.fail(FEED, Failure::Unreadable(e.to_string()), failures),
                 },
             }
             last = sequence;
@@ -169,7 +189,6 @@ impl Tick {
         if position.wait_seconds > 0.0 {
             return Ok(());
         }
-        let esi = var("esi_url", feed::ESI_URL);
         for pending in self.store.pending(100)? {
             if !self.time_left() {
                 return Ok(());
@@ -184,26 +203,22 @@ impl Tick {
                 self.store.settle_pending(id)?;
                 continue;
             }
-            self.resolve_reference(&esi, pending.killmail_id, &pending.hash, pending.zkb)?;
+            self.resolve_reference(pending.killmail_id, &pending.hash, pending.zkb)?;
         }
-        let url = format!(
-            "{}?queueID={}&ttw={}",
-            var("redisq_url", feed::REDISQ_URL),
-            var("redisq_queue_id", "battlescope"),
-            var("redisq_ttw", "1")
-        );
+        let c = &self.config;
+        let url = format!("{}?queueID={}&ttw={}", c.redisq_url, c.redisq_queue_id, c.redisq_ttw);
         while self.time_left() {
             let fetched = match self.pacer.get(&url) {
                 Ok(f) if f.status == 200 => f,
-                Ok(f) => return self.fail(FEED, &format!("feed_errors:redisq:{}", f.status), &format!("HTTP {}", f.status), position.failures),
-                Err(e) => return self.fail(FEED, "feed_errors:redisq:transport", &e, position.failures),
+                Ok(f) => return self.fail(FEED, Failure::Status(f.status, format!("HTTP {}", f.status)), position.failures),
+                Err(e) => return self.fail(FEED, Failure::Transport(e), position.failures),
             };
             match feed::redisq_package(&fetched.body) {
                 Ok(RedisqPackage::Empty) => return Ok(()),
                 Ok(RedisqPackage::Reference { killmail_id, hash, zkb }) => {
                     // Written down before anything can fail: RedisQ will not hand it out again.
                     self.store.add_pending(killmail_id, &hash, &zkb)?;
-                    self.resolve_reference(&esi, killmail_id, &hash, zkb)?;
+                    self.resolve_reference(killmail_id, &hash, zkb)?;
                 }
                 Err(e) => {
                     self.store.count("malformed:redisq", 1)?;
@@ -215,11 +230,15 @@ impl Tick {
         Ok(())
     }
 
-    fn resolve_reference(&mut self, esi: &str, id: u64, hash: &str, zkb: serde_json::Value) -> Result<(), String> {
-        // (error, lasting): a 4xx or an unreadable body will not get better by asking again.
-        let outcome = match self.pacer.get(&format!("{esi}/killmails/{id}/{hash}/")) {
+    /// The body of a RedisQ reference, through enrichment's ESI gateway (one error budget for
+    /// every ESI call BattleScope makes).
+    fn resolve_reference(&mut self, id: u64, hash: &str, zkb: serde_json::Value) -> Result<(), String> {
+        // (error, lasting): ESI's refusal (422 from the gateway) or an unreadable body will not
+        // get better by asking again; an unavailable gateway or ESI will.
+        let url = format!("{}/killmails/{id}/{hash}", self.config.esi_gateway_url);
+        let outcome = match Pacer::new(0.0).get(&url) {
             Ok(f) if f.status == 200 => feed::esi_killmail(id, hash, zkb, &f.body).map_err(|e| (e.to_string(), true)),
-            Ok(f) => Err((format!("ESI killmail {id}: HTTP {}", f.status), (400..500).contains(&f.status) && f.status != 420 && f.status != 429)),
+            Ok(f) => Err((format!("ESI killmail {id}: HTTP {}: {}", f.status, String::from_utf8_lossy(&f.body)), f.status == 422)),
             Err(e) => Err((e, false)),
         };
         match outcome {

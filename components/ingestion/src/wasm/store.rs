@@ -1,10 +1,11 @@
 //! The ingestion database, through Spin's Postgres interface. Every write that belongs
 //! together is one SQL statement, so a crash leaves either all of it or none.
 
+use crate::config::Config;
 use crate::intake::{Decision, Outcome};
 use crate::killmail::Killmail;
 use crate::ruleset::Ruleset;
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use spin_sdk::pg3::{Connection, Decode, ParameterValue as P};
 
 pub struct Store {
@@ -42,11 +43,9 @@ pub struct FeedPosition {
 }
 
 impl Store {
-    pub fn open() -> Result<Self, String> {
-        let url = spin_sdk::variables::get("database_url").map_err(|e| format!("variable database_url: {e}"))?;
-        let db = Connection::open(&url).map_err(|e| format!("connecting to the ingestion database: {e}"))?;
-        let topic = spin_sdk::variables::get("ingested_topic").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| crate::event::TOPIC.into());
-        Ok(Self { db, topic })
+    pub fn open(config: &Config) -> Result<Self, String> {
+        let db = Connection::open(&config.database_url).map_err(|e| format!("connecting to the ingestion database: {e}"))?;
+        Ok(Self { db, topic: config.ingested_topic.clone() })
     }
 
     fn execute(&self, what: &str, sql: &str, params: &[P]) -> Result<u64, String> {
@@ -101,7 +100,7 @@ impl Store {
             Decision::Accept { tracked } => (true, *tracked, None, None),
             Decision::Reject { rule, reason } => (false, false, Some(rule.as_str()), reason.as_deref()),
         };
-        let event = crate::event::ingested(km, &uuid::Uuid::new_v4().to_string(), Utc::now(), tracked);
+        let event = contracts::Envelope::new(crate::event::ingested(km, tracked).map_err(|e| e.to_string())?).to_json();
         let row = self.query_one(
             &format!("recording killmail {}", km.id),
             "WITH decided AS (
@@ -143,7 +142,7 @@ impl Store {
                 opt_i64(km.sequence),
                 P::Boolean(tracked),
                 P::Str(self.topic.clone()),
-                P::Str(event.to_string()),
+                P::Str(event),
                 opt_i64(feed_position.map(|(_, s)| s)),
                 opt_str(feed_position.map(|(f, _)| f)),
             ],

@@ -1,29 +1,28 @@
-use super::StoreHandle;
+use super::{KeyValueState, StoreHandle};
 use crate::bindings::key_value::{Error, Host, HostStore, Store};
-use crate::state::InstanceState;
 use wasmtime::component::Resource;
 
 fn backend_error(label: &str, e: anyhow::Error) -> Error {
     Error::Other(format!("key-value store `{label}`: {e:#}"))
 }
 
-impl InstanceState {
+impl KeyValueState {
     fn store(&self, handle: &Resource<Store>) -> wasmtime::Result<(String, std::sync::Arc<super::Backend>)> {
         let s = self.table.get(handle)?;
         Ok((s.label.clone(), s.backend.clone()))
     }
 }
 
-impl Host for InstanceState {}
+impl Host for KeyValueState {}
 
-impl HostStore for InstanceState {
+impl HostStore for KeyValueState {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<Store>, Error>> {
-        if !self.component.key_value_stores.contains(&label) {
-            tracing::warn!(component = %self.component.id, store = %label,
+        if !self.access.key_value_stores.contains(&label) {
+            tracing::warn!(component = %self.access.component, store = %label,
                 "component opened a key-value store it does not list in key_value_stores");
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(backend) = self.capabilities.key_value.get(&label) else {
+        let Some(backend) = self.stores.get(&label) else {
             return Ok(Err(Error::NoSuchStore));
         };
         match self.table.push(StoreHandle { label, backend }) {

@@ -11,7 +11,23 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::access::Access;
 use crate::runtime_config::KeyValueStoreConfig;
+use wasmtime::component::ResourceTable;
+
+/// One instance's key-value stores: the configured backends, which labels it may open, and its
+/// open handles.
+pub struct KeyValueState {
+    stores: Arc<Stores>,
+    access: Arc<Access>,
+    table: ResourceTable,
+}
+
+impl KeyValueState {
+    pub fn new(stores: Arc<Stores>, access: Arc<Access>) -> Self {
+        Self { stores, access, table: ResourceTable::new() }
+    }
+}
 
 /// What a component holds after `store.open`.
 pub struct StoreHandle {

@@ -1,4 +1,4 @@
-use super::OutboundHttp;
+use super::{chained_component, OutboundHttp};
 use http_body_util::BodyExt;
 use std::future::Future;
 use std::time::Duration;
@@ -31,9 +31,18 @@ impl WasiHttpHooks for OutboundHttp {
         _request_io: IoFuture,
     ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), Error>> + Send> {
         if !self.permits(request.uri()) {
-            tracing::warn!(component = %self.component.id, uri = %request.uri(),
+            tracing::warn!(component = %self.access.component, uri = %request.uri(),
                 "denied outbound HTTP request: destination is not in allowed_outbound_hosts");
             return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        if let Some(target) = chained_component(request.uri()).map(str::to_string) {
+            let Some(local) = self.local.as_ref().and_then(|l| l.upgrade()) else {
+                tracing::warn!(component = %self.access.component, target, "a chained request, but this application serves no HTTP");
+                return Box::new(async { Err(Error::DestinationNotFound) });
+            };
+            let response = local.dispatch(&target, request);
+            let done: IoFuture = Box::new(async { Ok(()) });
+            return Box::new(async move { Ok((response.await?, done)) });
         }
         let options = Some(with_default_timeouts(options));
         Box::new(async move {

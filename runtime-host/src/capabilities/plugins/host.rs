@@ -1,12 +1,12 @@
 use crate::bindings::plugins::runner::battlescope::ruleset_filter::runner::{Failure, Host, Outcome, Rejection};
 use crate::bindings::plugins::runner::battlescope::ruleset_filter::types::{self, KillmailSummary};
-use crate::state::InstanceState;
+use super::PluginsState;
 
-impl types::Host for InstanceState {}
+impl types::Host for PluginsState {}
 
-impl Host for InstanceState {
+impl Host for PluginsState {
     async fn evaluate(&mut self, killmail: KillmailSummary) -> wasmtime::Result<Outcome> {
-        let (rejection, failures) = self.capabilities.plugins.evaluate(&killmail);
+        let (rejection, failures) = self.plugins.evaluate(&killmail);
         Ok(Outcome {
             rejection: rejection.map(|(plugin, reason)| Rejection { plugin, reason }),
             failures: failures.into_iter().map(|(plugin, error)| Failure { plugin, error }).collect(),

@@ -38,6 +38,17 @@ pub enum PluginAnswer {
 }
 
 /// Every configured plugin, in order.
+/// One instance's runner: the configured plugins.
+pub struct PluginsState {
+    plugins: Arc<PluginSet>,
+}
+
+impl PluginsState {
+    pub fn new(plugins: Arc<PluginSet>) -> Self {
+        Self { plugins }
+    }
+}
+
 pub struct PluginSet {
     engine: Engine,
     plugins: Vec<Plugin>,
@@ -142,7 +153,7 @@ impl PluginSet {
 fn describe(error: &wasmtime::Error) -> String {
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::OutOfFuel) => "fuel budget spent".to_string(),
-        _ => crate::component::describe_failure(error),
+        _ => crate::engine::describe_failure(error),
     }
 }
 

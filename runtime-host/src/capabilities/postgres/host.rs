@@ -1,7 +1,6 @@
 use super::convert::{decode_column, decode_value, Param};
-use super::Connection;
+use super::{Connection, PostgresState};
 use crate::bindings::postgres::{Column, DbValue, Error, Host, HostConnection, ParameterValue, RowSet};
-use crate::state::InstanceState;
 use tokio_postgres::types::ToSql;
 use wasmtime::component::Resource;
 
@@ -33,21 +32,21 @@ fn bind(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
-impl Host for InstanceState {}
+impl Host for PostgresState {}
 
-impl HostConnection for InstanceState {
+impl HostConnection for PostgresState {
     async fn open(&mut self, address: String) -> R<Resource<Connection>> {
         let targets = match super::targets(&address) {
             Ok(t) => t,
             Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
         };
-        let allowed = &self.component.allowed_outbound_hosts;
+        let allowed = &self.access.allowed_hosts;
         if let Some((host, port)) = targets.iter().find(|(h, p)| !allowed.allows("postgres", h, Some(*p))) {
-            tracing::warn!(component = %self.component.id, host = %host, port = *port,
+            tracing::warn!(component = %self.access.component, host = %host, port = *port,
                 "denied Postgres connection: address is not in allowed_outbound_hosts");
             return Ok(Err(Error::ConnectionFailed(format!("address {address} is not permitted"))));
         }
-        let pool = match self.capabilities.postgres.pool(&address).await {
+        let pool = match self.pools.pool(&address).await {
             Ok(p) => p,
             Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
         };

@@ -5,9 +5,12 @@
 mod convert;
 mod host;
 
+use super::access::Access;
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use tokio::sync::Mutex;
+use wasmtime::component::ResourceTable;
 
 /// Connections a pool keeps per address.
 const POOL_SIZE: usize = 16;
@@ -15,6 +18,19 @@ const POOL_SIZE: usize = 16;
 /// What a component holds after `connection.open`.
 pub struct Connection {
     client: deadpool_postgres::Object,
+}
+
+/// One instance's Postgres: the shared pools, what it may reach, its open connections.
+pub struct PostgresState {
+    pools: Arc<Pools>,
+    access: Arc<Access>,
+    table: ResourceTable,
+}
+
+impl PostgresState {
+    pub fn new(pools: Arc<Pools>, access: Arc<Access>) -> Self {
+        Self { pools, access, table: ResourceTable::new() }
+    }
 }
 
 /// Pools by connection string.

@@ -1,25 +1,25 @@
 use crate::bindings::kafka::battlescope::kafka::producer::{Host, OutgoingMessage};
 use crate::bindings::kafka::battlescope::kafka::types::{self, Error};
-use crate::state::InstanceState;
+use super::ProducerState;
 
-impl types::Host for InstanceState {}
+impl types::Host for ProducerState {}
 
-impl Host for InstanceState {
+impl Host for ProducerState {
     async fn send(&mut self, message: OutgoingMessage) -> wasmtime::Result<Result<(), Error>> {
-        let Some(producer) = self.capabilities.producer.clone() else {
+        let Some(producer) = self.producer.clone() else {
             return Ok(Err(Error::Fatal("no Kafka broker is configured ([application.trigger.kafka])".into())));
         };
         let brokers = producer.config().broker_addresses();
         let allowed = brokers
             .iter()
-            .any(|(h, p)| self.component.allowed_outbound_hosts.allows("kafka", h, Some(*p)));
+            .any(|(h, p)| self.access.allowed_hosts.allows("kafka", h, Some(*p)));
         if !allowed {
-            tracing::warn!(component = %self.component.id, brokers = %producer.config().brokers, topic = %message.topic,
+            tracing::warn!(component = %self.access.component, brokers = %producer.config().brokers, topic = %message.topic,
                 "denied Kafka publish: broker is not in allowed_outbound_hosts");
             return Ok(Err(Error::Fatal(format!(
                 "kafka://{} is not in allowed_outbound_hosts of component `{}`",
                 producer.config().brokers,
-                self.component.id
+                self.access.component
             ))));
         }
         let mut headers = message.headers;

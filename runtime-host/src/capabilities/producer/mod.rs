@@ -3,3 +3,22 @@
 //! `allowed_outbound_hosts` as `kafka://host:port`.
 
 mod host;
+
+use super::access::Access;
+use crate::kafka_client::Producer;
+use crate::trace::TraceParent;
+use std::sync::Arc;
+
+/// One instance's producer: the shared one (when Kafka is configured), what it may reach, and
+/// the trace context of the message being handled, whose child every publish carries.
+pub struct ProducerState {
+    producer: Option<Arc<Producer>>,
+    access: Arc<Access>,
+    pub trace: Option<TraceParent>,
+}
+
+impl ProducerState {
+    pub fn new(producer: Option<Arc<Producer>>, access: Arc<Access>) -> Self {
+        Self { producer, access, trace: None }
+    }
+}

@@ -1,6 +1,5 @@
-use super::Connection;
+use super::{Connection, RedisState};
 use crate::bindings::redis::{Error, Host, HostConnection, Payload, RedisParameter, RedisResult};
-use crate::state::InstanceState;
 use redis::{AsyncCommands, Value};
 use wasmtime::component::Resource;
 
@@ -14,7 +13,7 @@ fn other(e: redis::RedisError) -> Error {
     }
 }
 
-impl InstanceState {
+impl RedisState {
     fn redis(&self, c: &Resource<Connection>) -> wasmtime::Result<(String, redis::aio::MultiplexedConnection)> {
         let c = self.table.get(c)?;
         Ok((c.address.clone(), c.connection.clone()))
@@ -26,12 +25,12 @@ impl InstanceState {
     where
         T: Send + 'static,
     {
-        let capabilities = self.capabilities.clone();
+        let clients = self.clients.clone();
         let address = address.to_string();
         async move {
             if let Err(e) = &result {
                 if e.is_io_error() || e.is_connection_dropped() {
-                    capabilities.redis.forget(&address).await;
+                    clients.forget(&address).await;
                 }
             }
             Ok(result.map_err(other))
@@ -68,16 +67,16 @@ fn flatten(value: Value, out: &mut Vec<RedisResult>) -> Result<(), Error> {
     Ok(())
 }
 
-impl Host for InstanceState {}
+impl Host for RedisState {}
 
-impl HostConnection for InstanceState {
+impl HostConnection for RedisState {
     async fn open(&mut self, address: String) -> R<Resource<Connection>> {
-        if !self.component.allowed_outbound_hosts.allows_url(&address) {
-            tracing::warn!(component = %self.component.id, %address,
+        if !self.access.allowed_hosts.allows_url(&address) {
+            tracing::warn!(component = %self.access.component, %address,
                 "denied Redis connection: address is not in allowed_outbound_hosts");
             return Ok(Err(Error::InvalidAddress));
         }
-        let connection = match self.capabilities.redis.connect(&address).await {
+        let connection = match self.clients.connect(&address).await {
             Ok(c) => c,
             Err(e) if e.kind() == redis::ErrorKind::InvalidClientConfig => return Ok(Err(Error::InvalidAddress)),
             Err(e) => return Ok(Err(Error::Other(format!("connecting to {address}: {e}")))),

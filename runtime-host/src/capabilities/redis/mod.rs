@@ -3,13 +3,29 @@
 
 mod host;
 
+use super::access::Access;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::Mutex;
+use wasmtime::component::ResourceTable;
 
 /// What a component holds after `connection.open`.
 pub struct Connection {
     address: String,
     connection: redis::aio::MultiplexedConnection,
+}
+
+/// One instance's Redis: the shared connections, what it may reach, its open handles.
+pub struct RedisState {
+    clients: Arc<Clients>,
+    access: Arc<Access>,
+    table: ResourceTable,
+}
+
+impl RedisState {
+    pub fn new(clients: Arc<Clients>, access: Arc<Access>) -> Self {
+        Self { clients, access, table: ResourceTable::new() }
+    }
 }
 
 /// Shared connections by address.

@@ -7,6 +7,17 @@ mod host;
 use crate::manifest::{Manifest, Template};
 use std::collections::BTreeMap;
 
+/// One instance's view of its component's variables.
+pub struct VariablesState {
+    values: std::sync::Arc<BTreeMap<String, String>>,
+}
+
+impl VariablesState {
+    pub fn new(values: std::sync::Arc<BTreeMap<String, String>>) -> Self {
+        Self { values }
+    }
+}
+
 /// Application variables with their final values.
 #[derive(Debug, Clone, Default)]
 pub struct AppVariables {

@@ -8,29 +8,18 @@ mod lease;
 use crate::bindings::cron::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
 use crate::bindings::cron::SpinCronPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{describe_failure, require_export, ComponentContext, LoadedComponent};
+use crate::component::{require_export, ComponentContext, LoadedComponent};
+use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use anyhow::Context;
 use chrono::Utc;
 use lease::Lease;
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Mutex};
-
-/// Parse a 6-field cron expression.
-pub fn parse_schedule(expression: &str) -> Result<cron::Schedule, String> {
-    let fields = expression.split_whitespace().count();
-    if fields != 6 {
-        return Err(format!(
-            "{expression:?} has {fields} fields; use 6: second minute hour day-of-month month day-of-week"
-        ));
-    }
-    cron::Schedule::from_str(expression).map_err(|e| format!("{expression:?}: {e}"))
-}
 
 /// The shortest gap between two runs, looking at the next few.
 fn period(schedule: &cron::Schedule) -> Duration {
@@ -73,12 +62,13 @@ impl CronTrigger {
                 &t.component,
                 "handle-cron-event",
             )?;
-            let schedule = parse_schedule(&t.cron_expression).map_err(anyhow::Error::msg)?;
+            let schedule = crate::manifest::parse_schedule(&t.cron_expression).map_err(anyhow::Error::msg)?;
             let name = t.id.clone().unwrap_or_else(|| format!("cron[{index}]:{}", t.component));
             let lease = if t.singleton {
                 let address = lease_address.context("a singleton cron job needs a lease address")?;
                 let ttl = (period(&schedule) / 2).clamp(Duration::from_millis(500), Duration::from_secs(15));
-                let key = format!("battlescope:lease:{}:{}", manifest.manifest.application.name, name);
+                let namespace = manifest.manifest.trigger_settings.cron.as_ref().and_then(|c| c.lease_namespace.as_deref());
+                let key = format!("battlescope:lease:{}:{}", namespace.unwrap_or(&manifest.manifest.application.name), name);
                 Some(Mutex::new(Lease::new(address, key, replica.to_string(), ttl).await.with_context(|| {
                     format!("connecting to the lease server for {name}")
                 })?))
@@ -179,13 +169,7 @@ async fn run_once(job: &Job, timestamp: u64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn six_fields_are_required() {
-        assert!(parse_schedule("*/5 * * * * *").is_ok());
-        assert!(parse_schedule("*/5 * * * *").unwrap_err().contains("has 5 fields"));
-        assert!(parse_schedule("61 * * * * *").is_err());
-    }
+    use crate::manifest::parse_schedule;
 
     #[test]
     fn period_is_the_gap_between_runs() {

@@ -1,7 +1,8 @@
 //! One request: route it, add Spin's headers, run a fresh instance under its deadline.
 
 use super::{HttpComponent, HttpTrigger};
-use crate::component::{describe_failure, LoadedComponent};
+use crate::component::LoadedComponent;
+use crate::engine::describe_failure;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::{WasiBody, WasiHttpView};
+use super::routes::RouteMatch;
 
 const HOST_PREFIX: &str = "/.well-known/battlescope/";
 
@@ -21,6 +23,24 @@ fn plain(status: StatusCode, body: impl Into<String>) -> Response<HyperOutgoingB
     *r.status_mut() = status;
     r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     r
+}
+
+/// The headers Spin gives a routed request.
+fn add_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_, Arc<HttpComponent>>, full_url: String, client: String) {
+    let spin_headers = [
+        ("spin-full-url", full_url),
+        ("spin-path-info", matched.path_info.clone()),
+        ("spin-matched-route", matched.pattern.raw().to_string()),
+        ("spin-raw-component-route", matched.pattern.raw().to_string()),
+        ("spin-component-route", matched.pattern.base()),
+        ("spin-base-path", "/".to_string()),
+        ("spin-client-addr", client),
+    ];
+    for (name, value) in spin_headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            req.headers_mut().insert(name, v);
+        }
+    }
 }
 
 impl HttpTrigger {
@@ -38,40 +58,59 @@ impl HttpTrigger {
             return Ok(plain(StatusCode::NOT_FOUND, format!("no route for {path}\n")));
         };
         let target = matched.target.clone();
+        // Only the host may say a request is chained.
+        if req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).is_some_and(|h| h.ends_with(".spin.internal")) {
+            req.headers_mut().remove(http::header::HOST);
+        }
         let full_url = format!(
             "http://{}{}",
             req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or(&local.to_string()),
             req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
         );
-        let spin_headers = [
-            ("spin-full-url", full_url),
-            ("spin-path-info", matched.path_info.clone()),
-            ("spin-matched-route", matched.pattern.raw().to_string()),
-            ("spin-raw-component-route", matched.pattern.raw().to_string()),
-            ("spin-component-route", matched.pattern.base()),
-            ("spin-base-path", "/".to_string()),
-            ("spin-client-addr", client.to_string()),
-        ];
-        for (name, value) in spin_headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                req.headers_mut().insert(name, v);
-            }
-        }
+        add_spin_headers(&mut req, &matched, full_url, client.to_string());
         let response = self.run_component(target.clone(), req).await;
-        self.capabilities.metrics.count(
-            "http_requests_total",
-            "Requests routed to components, by response status.",
-            &[("component", target.id.as_str()), ("status", response.status().as_str())],
-            1,
-        );
+        self.count(&target.id, response.status());
         Ok(response)
     }
 
-    async fn run_component(
-        &self,
-        target: Arc<HttpComponent>,
-        req: Request<hyper::body::Incoming>,
-    ) -> Response<HyperOutgoingBody> {
+    /// A request that came from a component of this application (Spin's service chaining):
+    /// routed like one from outside, but only to `component`, and never off the host.
+    pub(super) async fn chained(
+        self: Arc<Self>,
+        component: String,
+        mut req: Request<WasiBody>,
+    ) -> Result<Response<WasiBody>, wasmtime_wasi_http::Error> {
+        let path = req.uri().path().to_string();
+        let Some(matched) = self.router.route(&path).filter(|m| m.target.id == component) else {
+            tracing::warn!(component, path, "a chained request that no route of the component matches");
+            return Err(wasmtime_wasi_http::Error::DestinationNotFound);
+        };
+        let target = matched.target.clone();
+        let host = format!("{component}.spin.internal");
+        let full_url = format!("http://{host}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+        add_spin_headers(&mut req, &matched, full_url, "127.0.0.1:0".into());
+        if let Ok(v) = HeaderValue::from_str(&host) {
+            req.headers_mut().insert(http::header::HOST, v);
+        }
+        let response = self.run_component(target.clone(), req).await;
+        self.count(&target.id, response.status());
+        Ok(response)
+    }
+
+    fn count(&self, component: &str, status: StatusCode) {
+        self.capabilities.metrics.count(
+            "http_requests_total",
+            "Requests routed to components, by response status.",
+            &[("component", component), ("status", status.as_str())],
+            1,
+        );
+    }
+
+    async fn run_component<B>(&self, target: Arc<HttpComponent>, req: Request<B>) -> Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let timeout = self.settings.request_timeout;
         let mut store = LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, timeout);
         let (sender, receiver) = tokio::sync::oneshot::channel();

@@ -4,6 +4,7 @@
 mod handler;
 pub mod routes;
 
+use crate::capabilities::outbound_http::{LocalDispatch, LocalResponse};
 use crate::capabilities::HostCapabilities;
 use crate::component::{require_export, LoadedComponent};
 use crate::manifest::{HttpRoute, LoadedManifest};
@@ -14,7 +15,7 @@ use routes::{RoutePattern, Router};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -29,7 +30,6 @@ pub struct HttpComponent {
 /// Settings of the HTTP trigger.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    pub listen: SocketAddr,
     /// Wall-clock budget of one request; wasm still running after it traps (epoch deadline).
     pub request_timeout: Duration,
 }
@@ -39,16 +39,20 @@ pub struct HttpTrigger {
     capabilities: Arc<HostCapabilities>,
     settings: HttpSettings,
     ready: AtomicBool,
+    /// Itself, for chained requests that outlive the call that made them.
+    this: Weak<HttpTrigger>,
 }
 
 impl HttpTrigger {
     /// Build the route table; every routed component must export `wasi:http/incoming-handler`.
+    /// Chained requests (`http://<component>.spin.internal`) from any trigger's instances are
+    /// served from then on.
     pub fn new(
         manifest: &LoadedManifest,
         components: &BTreeMap<String, LoadedComponent>,
         capabilities: Arc<HostCapabilities>,
         settings: HttpSettings,
-    ) -> anyhow::Result<Self> {
+    ) -> anyhow::Result<Arc<Self>> {
         let mut routes = Vec::new();
         let mut proxies: BTreeMap<String, Arc<HttpComponent>> = BTreeMap::new();
         for trigger in &manifest.manifest.triggers.http {
@@ -71,14 +75,16 @@ impl HttpTrigger {
             };
             routes.push((RoutePattern::parse(route).map_err(anyhow::Error::msg)?, target));
         }
-        Ok(Self { router: Router::new(routes), capabilities, settings, ready: AtomicBool::new(false) })
+        let router = Router::new(routes);
+        let trigger = Arc::new_cyclic(|this| Self { router, capabilities, settings, ready: AtomicBool::new(false), this: this.clone() });
+        let local: Weak<dyn LocalDispatch> = Arc::downgrade(&trigger) as Weak<dyn LocalDispatch>;
+        let _ = trigger.capabilities.local_http.set(local);
+        Ok(trigger)
     }
 
     /// Serve until `shutdown` resolves. Logs every route before accepting connections.
-    pub async fn serve(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-        let listener = TcpListener::bind(self.settings.listen)
-            .await
-            .with_context(|| format!("binding HTTP listener on {}", self.settings.listen))?;
+    pub async fn serve(self: Arc<Self>, listen: SocketAddr, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("binding HTTP listener on {listen}"))?;
         let local = listener.local_addr()?;
         for (pattern, target) in self.router.routes() {
             tracing::info!(route = pattern.raw(), component = %target.id, "http route");
@@ -117,5 +123,18 @@ impl HttpTrigger {
         self.ready.store(false, std::sync::atomic::Ordering::SeqCst);
         tracing::info!("HTTP trigger stopped");
         Ok(())
+    }
+}
+
+impl LocalDispatch for HttpTrigger {
+    fn dispatch(&self, component: &str, request: http::Request<wasmtime_wasi_http::WasiBody>) -> LocalResponse {
+        let this = self.this.upgrade();
+        let component = component.to_string();
+        Box::pin(async move {
+            match this {
+                Some(trigger) => trigger.chained(component, request).await,
+                None => Err(wasmtime_wasi_http::Error::DestinationNotFound),
+            }
+        })
     }
 }

@@ -7,7 +7,8 @@ use super::retry::RetryPolicy;
 use crate::bindings::kafka::battlescope::kafka::types::{Error as HandlerError, Message};
 use crate::bindings::kafka::KafkaTriggerPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{describe_failure, ComponentContext, LoadedComponent};
+use crate::component::{ComponentContext, LoadedComponent};
+use crate::engine::describe_failure;
 use crate::kafka_client::Producer;
 use crate::state::InstanceState;
 use crate::trace::TraceParent;
@@ -95,7 +96,7 @@ impl Dispatcher {
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
             .and_then(TraceParent::parse)
             .unwrap_or_else(TraceParent::new_root);
-        store.data_mut().trace = Some(trace);
+        store.data_mut().producer.trace = Some(trace);
         let message = Message {
             topic: msg.topic().to_string(),
             partition: msg.partition(),

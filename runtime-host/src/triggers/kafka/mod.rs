@@ -47,7 +47,6 @@ impl KafkaTrigger {
         capabilities: Arc<HostCapabilities>,
         config: &KafkaConfig,
         budget: Duration,
-        render: impl Fn(&str) -> anyhow::Result<String>,
     ) -> anyhow::Result<Self> {
         let producer = capabilities.producer.clone().context("the Kafka trigger needs the producer")?;
         let validator = match &config.schemas {
@@ -64,12 +63,10 @@ impl KafkaTrigger {
                 "battlescope:kafka/incoming-handler",
             )?;
             let name = t.id.clone().unwrap_or_else(|| format!("kafka[{index}]:{}", t.component));
-            // Topics and groups may use `{{ variable }}`: one application variable can then name
-            // a topic for its producer and its consumers alike.
-            let topics = t.topics.iter().map(|topic| render(topic)).collect::<anyhow::Result<Vec<_>>>()?;
+            let topics = t.topics.clone();
             let dispatcher = Dispatcher {
                 name,
-                group: render(&t.group)?,
+                group: t.group.clone(),
                 context: component.context.clone(),
                 pre,
                 capabilities: capabilities.clone(),

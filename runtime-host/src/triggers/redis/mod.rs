@@ -4,7 +4,8 @@
 
 use crate::bindings::redis_trigger::RedisTriggerPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{describe_failure, require_export, ComponentContext, LoadedComponent};
+use crate::component::{require_export, ComponentContext, LoadedComponent};
+use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use anyhow::Context;
@@ -34,7 +35,6 @@ impl RedisTrigger {
         components: &BTreeMap<String, LoadedComponent>,
         capabilities: Arc<HostCapabilities>,
         default_address: Option<&str>,
-        render: impl Fn(&str) -> anyhow::Result<String>,
         budget: Duration,
     ) -> anyhow::Result<Self> {
         let mut subscriptions = Vec::new();
@@ -47,7 +47,7 @@ impl RedisTrigger {
                 "fermyon:spin/inbound-redis",
             )?;
             let address = match &t.address {
-                Some(a) => render(a)?,
+                Some(a) => a.clone(),
                 None => default_address.context("no Redis address")?.to_string(),
             };
             subscriptions.push(Arc::new(Subscription {

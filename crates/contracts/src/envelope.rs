@@ -1,0 +1,67 @@
+//! The envelope every event travels in: `{eventId, eventType, timestamp, data}`.
+
+use crate::Event;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a payload is not the event a consumer expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    /// Not JSON, or JSON that does not fit the envelope or the payload type.
+    #[error("not a {expected} event: {source}")]
+    Malformed {
+        expected: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A well-formed envelope of another event type.
+    #[error("eventType is {found:?}, not {expected}")]
+    WrongType { expected: &'static str, found: String },
+}
+
+/// An event with its envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Envelope<D> {
+    /// Unique per event; consumers de-duplicate on it.
+    pub event_id: uuid::Uuid,
+    /// Names the schema of `data`.
+    pub event_type: String,
+    /// When the event was produced (wall-clock time, not game time).
+    pub timestamp: DateTime<Utc>,
+    pub data: D,
+}
+
+/// Only the type, to tell events apart before reading their payload.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypeOnly {
+    event_type: String,
+}
+
+impl<D: Event> Envelope<D> {
+    /// A new event with a fresh id, stamped now.
+    pub fn new(data: D) -> Self {
+        Self::at(uuid::Uuid::new_v4(), Utc::now(), data)
+    }
+
+    /// An event with a given id and time (replays, tests).
+    pub fn at(event_id: uuid::Uuid, timestamp: DateTime<Utc>, data: D) -> Self {
+        Self { event_id, event_type: D::EVENT_TYPE.to_string(), timestamp, data }
+    }
+
+    /// Read an envelope of this event type; the error says what was wrong.
+    pub fn parse(payload: &[u8]) -> Result<Self, ContractError> {
+        let malformed = |source| ContractError::Malformed { expected: D::EVENT_TYPE, source };
+        let kind: TypeOnly = serde_json::from_slice(payload).map_err(malformed)?;
+        if kind.event_type != D::EVENT_TYPE {
+            return Err(ContractError::WrongType { expected: D::EVENT_TYPE, found: kind.event_type });
+        }
+        serde_json::from_slice(payload).map_err(malformed)
+    }
+
+    /// The wire form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an event always serialises")
+    }
+}

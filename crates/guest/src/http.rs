@@ -1,0 +1,127 @@
+//! HTTP answers: JSON bodies, errors that say what was wrong (and, for bad input, which
+//! parameter), and the API token check for write endpoints.
+
+use serde::Serialize;
+use serde_json::json;
+use spin_sdk::http::{Request, Response};
+
+/// A request that cannot be answered with what was asked, as the status and body it gets.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HttpError {
+    /// 400: the request is wrong; `parameter` names the field, parameter or path segment.
+    #[error("{message}")]
+    BadRequest { parameter: String, message: String },
+    /// 401: missing or wrong token.
+    #[error("missing or wrong API token (Authorization: Bearer <token>)")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// 503: a dependency is down. The detail is logged; the body says only what is unavailable.
+    #[error("{what} is unavailable")]
+    Unavailable { what: String, detail: String },
+}
+
+impl HttpError {
+    pub fn bad(parameter: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest { parameter: parameter.into(), message: message.into() }
+    }
+
+    pub fn unavailable(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Self::Unavailable { what: what.into(), detail: detail.to_string() }
+    }
+
+    /// The parameter a 400 names.
+    pub fn parameter(&self) -> Option<&str> {
+        match self {
+            Self::BadRequest { parameter, .. } => Some(parameter),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest { .. } => 400,
+            Self::Unauthorized => 401,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::Conflict(_) => 409,
+            Self::Unavailable { .. } => 503,
+        }
+    }
+}
+
+impl From<HttpError> for Response {
+    fn from(e: HttpError) -> Response {
+        let body = match &e {
+            HttpError::BadRequest { parameter, message } => json!({ "error": message, "parameter": parameter }),
+            HttpError::Unavailable { what, detail } => {
+                eprintln!("{what} unavailable: {detail}");
+                json!({ "error": e.to_string() })
+            }
+            other => json!({ "error": other.to_string() }),
+        };
+        json_response(e.status(), &body)
+    }
+}
+
+/// A JSON response.
+pub fn json_response(status: u16, body: &impl Serialize) -> Response {
+    let text = serde_json::to_string(body).expect("a response body serialises");
+    Response::builder().status(status).header("content-type", "application/json").body(text).build()
+}
+
+/// What an endpoint returns: a response, or the error that becomes one.
+pub type Reply = Result<Response, HttpError>;
+
+/// Turn a reply into the response to send.
+pub fn respond(reply: Reply) -> Response {
+    reply.unwrap_or_else(Response::from)
+}
+
+/// The path below the route's prefix (Spin's `spin-path-info` header), without slashes at
+/// either end, as segments.
+pub fn path_segments(req: &Request) -> Vec<String> {
+    let path = req.header("spin-path-info").and_then(|v| v.as_str()).unwrap_or("");
+    path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// Write endpoints need `Authorization: Bearer <token>`; an empty configured token closes them.
+pub fn authorise(req: &Request, expected: &str) -> Result<(), HttpError> {
+    let given = req.header("authorization").and_then(|v| v.as_str()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    if token_matches(given, expected) {
+        Ok(())
+    } else {
+        Err(HttpError::Unauthorized)
+    }
+}
+
+/// Compares every byte, so the time taken says nothing about how much of a guess was right.
+/// An empty expected token matches nothing.
+pub fn token_matches(given: &str, expected: &str) -> bool {
+    !expected.is_empty()
+        && given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        assert!(token_matches("secret", "secret"));
+        assert!(!token_matches("secreT", "secret"));
+        assert!(!token_matches("secret1", "secret"));
+        assert!(!token_matches("", ""), "an empty token closes write endpoints");
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(HttpError::bad("limit", "too big").status(), 400);
+        assert_eq!(HttpError::unavailable("the battle database", "connection refused").to_string(), "the battle database is unavailable");
+    }
+}
