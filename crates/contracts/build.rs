@@ -78,7 +78,10 @@ fn payload(path: &Path) -> (String, Value) {
 fn without_prose(schema: &Value) -> Value {
     match schema {
         Value::Object(map) => Value::Object(
-            map.iter().filter(|(k, _)| *k != "title" && *k != "description").map(|(k, v)| (k.clone(), without_prose(v))).collect(),
+            map.iter()
+                .filter(|(k, _)| *k != "title" && *k != "description")
+                .map(|(k, v)| (k.clone(), without_prose(v)))
+                .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(without_prose).collect()),
         other => other.clone(),
@@ -104,7 +107,9 @@ fn generate(path: &Path, event_type: &str, mut data: Value) -> String {
     data.as_object_mut().expect("checked in payload()").insert("title".into(), json!(name));
     let root: schemars::schema::RootSchema =
         serde_json::from_value(data).unwrap_or_else(|e| panic!("{}: not a schema typify reads: {e}", path.display()));
-    let mut space = typify::TypeSpace::new(typify::TypeSpaceSettings::default().with_struct_builder(false).with_derive("PartialEq".to_string()));
+    let mut space = typify::TypeSpace::new(
+        typify::TypeSpaceSettings::default().with_struct_builder(false).with_derive("PartialEq".to_string()),
+    );
     space.add_root_schema(root).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let file: syn::File = syn::parse2(space.to_stream()).unwrap_or_else(|e| panic!("{}: generated code: {e}", path.display()));
     let mut code = prettyplease::unparse(&file);

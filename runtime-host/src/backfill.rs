@@ -79,11 +79,8 @@ impl Summary {
 
 fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::GzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
+    let reader: Box<dyn Read> =
+        if path.extension().is_some_and(|e| e == "gz") { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
     Ok(Box::new(BufReader::new(reader)))
 }
 
@@ -151,7 +148,9 @@ async fn post_with_retries(endpoint: &hyper::Uri, token: &str, batch: String) ->
     let mut delay = Duration::from_millis(500);
     for attempt in 1..=6 {
         match post(endpoint, token, body.clone()).await {
-            Ok((200, reply)) => return serde_json::from_slice(&reply).context("the ingestion service answered with something other than a tally"),
+            Ok((200, reply)) => {
+                return serde_json::from_slice(&reply).context("the ingestion service answered with something other than a tally")
+            }
             Ok((status, reply)) if status < 500 => {
                 bail!("ingestion refused the batch: HTTP {status}: {}", String::from_utf8_lossy(&reply))
             }

@@ -51,7 +51,10 @@ impl DatabaseServer {
             let tool = &component.battlescope;
             let Some(name) = &tool.database else {
                 if tool.migrations.is_some() || tool.outbox {
-                    bail!("{}: component `{id}`: tool.battlescope: `migrations` and `outbox` need `database`", manifest.path.display());
+                    bail!(
+                        "{}: component `{id}`: tool.battlescope: `migrations` and `outbox` need `database`",
+                        manifest.path.display()
+                    );
                 }
                 continue;
             };

@@ -40,10 +40,7 @@ impl HostEngine {
             .max_memories_per_component(4)
             .max_tables_per_component(8);
         let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        config.wasm_component_model(true).epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
         let ticker = engine.weak();
         std::thread::Builder::new()
@@ -99,8 +96,7 @@ impl HostEngine {
             .precompile_component(&wasm)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling {}", wasm_path.display()))?;
-        std::fs::create_dir_all(&self.cache_dir)
-            .with_context(|| format!("creating cache dir {}", self.cache_dir.display()))?;
+        std::fs::create_dir_all(&self.cache_dir).with_context(|| format!("creating cache dir {}", self.cache_dir.display()))?;
         let tmp = self.cache_dir.join(format!("{key}.{}.tmp", std::process::id()));
         std::fs::write(&tmp, &artifact).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &cached).with_context(|| format!("writing {}", cached.display()))?;

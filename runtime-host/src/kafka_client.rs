@@ -85,10 +85,8 @@ impl Producer {
         if missing.is_empty() {
             return Ok(());
         }
-        let new: Vec<NewTopic> = missing
-            .iter()
-            .map(|t| NewTopic::new(t, self.config.partitions, TopicReplication::Fixed(1)))
-            .collect();
+        let new: Vec<NewTopic> =
+            missing.iter().map(|t| NewTopic::new(t, self.config.partitions, TopicReplication::Fixed(1))).collect();
         let results = self
             .admin
             .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))

@@ -48,9 +48,8 @@ pub fn read_service(dir: &Path) -> anyhow::Result<Vec<Migration>> {
 }
 
 async fn connect(url: &str) -> anyhow::Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .with_context(|| format!("connecting to {}", redact(url)))?;
+    let (client, connection) =
+        tokio_postgres::connect(url, NoTls).await.with_context(|| format!("connecting to {}", redact(url)))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "migration connection closed");
@@ -82,10 +81,7 @@ pub async fn run(server: &DatabaseServer, databases: &[ServiceDatabase]) -> anyh
 }
 
 async fn ensure_database(admin: &Client, database: &str) -> anyhow::Result<()> {
-    let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
-        .await?
-        .is_some();
+    let exists = admin.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database]).await?.is_some();
     if exists {
         return Ok(());
     }
@@ -135,9 +131,7 @@ async fn apply_locked(client: &mut Client, service: &str, migrations: &[Migratio
             continue;
         }
         let tx = client.transaction().await?;
-        tx.batch_execute(&m.sql)
-            .await
-            .with_context(|| format!("applying {service}/{:04}_{}.sql", m.version, m.name))?;
+        tx.batch_execute(&m.sql).await.with_context(|| format!("applying {service}/{:04}_{}.sql", m.version, m.name))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
             &[&m.version, &m.name, &m.checksum],

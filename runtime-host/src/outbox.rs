@@ -79,13 +79,7 @@ pub async fn relay(database_url: String, producer: Arc<Producer>, mut shutdown: 
     }
 }
 
-
-async fn relay_session(
-    url: &str,
-    target: &str,
-    producer: &Producer,
-    shutdown: &mut watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+async fn relay_session(url: &str, target: &str, producer: &Producer, shutdown: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     let (notified_tx, mut notified) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -125,9 +119,7 @@ async fn relay_session(
             .await?;
         if rows.is_empty() {
             if last_cleanup.elapsed() > Duration::from_secs(600) {
-                client
-                    .execute(&format!("DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'"), &[])
-                    .await?;
+                client.execute(&format!("DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'"), &[]).await?;
                 last_cleanup = std::time::Instant::now();
             }
             tokio::select! {
@@ -169,9 +161,7 @@ fn parse_headers(json: Option<&str>) -> Vec<(String, Vec<u8>)> {
     let Some(Ok(serde_json::Value::Object(map))) = json.map(serde_json::from_str::<serde_json::Value>) else {
         return Vec::new();
     };
-    map.into_iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.as_bytes().to_vec())))
-        .collect()
+    map.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.as_bytes().to_vec()))).collect()
 }
 
 #[cfg(test)]

@@ -37,10 +37,9 @@ pub enum KeyValueStoreConfig {
 impl RuntimeConfig {
     /// Read `path`; relative `path`s inside are taken relative to the file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading runtime config {}", path.display()))?;
-        let mut config: Self = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: invalid runtime config: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading runtime config {}", path.display()))?;
+        let mut config: Self =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: invalid runtime config: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         for plugin in &mut config.ruleset_filter {
             if plugin.source.is_relative() {

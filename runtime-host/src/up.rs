@@ -129,13 +129,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         background.push(tokio::spawn(trigger.run(stopped.clone())));
     }
     if !triggers.redis.is_empty() {
-        let trigger = RedisTrigger::new(
-            &app.manifest,
-            &app.components,
-            app.capabilities.clone(),
-            redis_address.as_deref(),
-            budget,
-        )?;
+        let trigger =
+            RedisTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), redis_address.as_deref(), budget)?;
         background.push(tokio::spawn(trigger.run(stopped.clone())));
     }
 
@@ -165,8 +160,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},

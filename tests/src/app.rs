@@ -64,12 +64,25 @@ impl App {
         let host = Self::launch(&manifest, &state, &prefix, &options).await?;
         let (db, conn) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
-        let (enrichment_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "enrichment"), tokio_postgres::NoTls).await?;
+        let (enrichment_db, conn) =
+            tokio_postgres::connect(&database_url_of(&prefix, "enrichment"), tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
         let (battles_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "battles"), tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
         let (ingested_topic, enriched_topic) = topics(&prefix);
-        Ok(Self { host, db, database_url, enrichment_db, battles_db, prefix, ingested_topic, enriched_topic, manifest, state, options })
+        Ok(Self {
+            host,
+            db,
+            database_url,
+            enrichment_db,
+            battles_db,
+            prefix,
+            ingested_topic,
+            enriched_topic,
+            manifest,
+            state,
+            options,
+        })
     }
 
     async fn launch(manifest: &Path, state: &Path, prefix: &str, o: &Options) -> anyhow::Result<Host> {
@@ -118,15 +131,25 @@ impl App {
     }
 
     pub async fn put_ruleset(&self, ruleset: &str) -> Reply {
-        http::request_with_headers("PUT", &self.host.url("/api/ingestion/ruleset"), ruleset, &[("authorization", &format!("Bearer {TOKEN}"))])
-            .await
-            .expect("PUT ruleset")
+        http::request_with_headers(
+            "PUT",
+            &self.host.url("/api/ingestion/ruleset"),
+            ruleset,
+            &[("authorization", &format!("Bearer {TOKEN}"))],
+        )
+        .await
+        .expect("PUT ruleset")
     }
 
     pub async fn post_killmails(&self, lines: &str) -> Reply {
-        http::request_with_headers("POST", &self.host.url("/api/ingestion/killmails"), lines, &[("authorization", &format!("Bearer {TOKEN}"))])
-            .await
-            .expect("POST killmails")
+        http::request_with_headers(
+            "POST",
+            &self.host.url("/api/ingestion/killmails"),
+            lines,
+            &[("authorization", &format!("Bearer {TOKEN}"))],
+        )
+        .await
+        .expect("POST killmails")
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

@@ -97,7 +97,11 @@ pub async fn settle(app: &App) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = (
             app.battles_db.query_one("SELECT count(*) FROM battle_killmails", &[]).await.unwrap().get::<_, i64>(0),
-            app.battles_db.query_one("SELECT coalesce(sum(version), 0)::bigint FROM battles", &[]).await.unwrap().get::<_, i64>(0),
+            app.battles_db
+                .query_one("SELECT coalesce(sum(version), 0)::bigint FROM battles", &[])
+                .await
+                .unwrap()
+                .get::<_, i64>(0),
         );
         still = if now == last { still + 1 } else { 0 };
         last = now;
@@ -113,7 +117,8 @@ impl Api<'_> {
     /// `template` is the documented path (`/api/battles/{id}`); `path` the one requested.
     pub async fn call(&self, method: &str, template: &str, path: &str, body: &str, token: Option<&str>) -> Reply {
         let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).chain([("content-type", "application/json")]).collect();
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).chain([("content-type", "application/json")]).collect();
         let reply = http::request_with_headers(method, &self.app.host.url(path), body, &headers).await.unwrap();
         if let Err(e) = validate_response("battles", method, template, reply.status, &reply.body) {
             panic!("{path}: {e}");

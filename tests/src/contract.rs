@@ -64,7 +64,8 @@ pub fn validate_response(api: &str, method: &str, path: &str, status: u16, body:
         root[k] = v.clone();
     }
     let validator = jsonschema::validator_for(&root).map_err(|e| format!("openapi/{api}.json: {e}"))?;
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("{method} {path} {status}: not JSON: {e}: {body}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("{method} {path} {status}: not JSON: {e}: {body}"))?;
     let errors: Vec<String> = validator.iter_errors(&value).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     if errors.is_empty() {
         Ok(())

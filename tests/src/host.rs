@@ -80,12 +80,8 @@ impl Host {
             .stdout(file.try_clone()?)
             .stderr(file);
         let child = cmd.spawn()?;
-        let mut host = Self {
-            base_url: format!("http://127.0.0.1:{port}"),
-            child,
-            log,
-            options_prefix: options.database_prefix.clone(),
-        };
+        let mut host =
+            Self { base_url: format!("http://127.0.0.1:{port}"), child, log, options_prefix: options.database_prefix.clone() };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(status) = host.child.try_wait()? {

@@ -1,12 +1,12 @@
 //! Support for the end-to-end tests: the real stack's addresses, fresh databases, free ports,
 //! and a `battlescope` host process started on a manifest and stopped when dropped.
 
+pub mod app;
+pub mod battles;
 pub mod contract;
 pub mod events;
 pub mod host;
 pub mod http;
-pub mod app;
-pub mod battles;
 pub mod kafka;
 pub mod probe;
 pub mod replay;
@@ -21,9 +21,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The `battlescope` binary the tests run (`make test` builds it first).
 pub fn host_binary() -> PathBuf {
-    std::env::var_os("BATTLESCOPE_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/battlescope"))
+    std::env::var_os("BATTLESCOPE_BIN").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/debug/battlescope"))
 }
 
 /// A built component's `.wasm` (`make components` builds them).
@@ -50,8 +48,7 @@ pub fn plugin_wasm(name: &str, wasip2: bool) -> PathBuf {
 
 /// Postgres URL of the stack's admin database.
 pub fn postgres_admin_url() -> String {
-    std::env::var("BATTLESCOPE_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("BATTLESCOPE_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `host:port` of the stack's Postgres.
@@ -70,19 +67,13 @@ pub fn redis_url() -> String {
 pub fn unique_prefix(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("t_{}_{}_{}_{:x}_", test, std::process::id(), n, nanos)
 }
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding an ephemeral port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("binding an ephemeral port")
 }
 
 /// Drop every database whose name starts with `prefix`.

@@ -10,9 +10,7 @@ use serde_json::json;
 
 /// A `killmail.enriched` envelope with what the battle core reads, from a raw ESI killmail.
 fn enriched_event(km: &serde_json::Value) -> Vec<u8> {
-    let p = |p: &serde_json::Value| {
-        json!({"characterId": p["character_id"], "corporationId": p["corporation_id"], "allianceId": p["alliance_id"], "shipTypeId": p["ship_type_id"]})
-    };
+    let p = |p: &serde_json::Value| json!({"characterId": p["character_id"], "corporationId": p["corporation_id"], "allianceId": p["alliance_id"], "shipTypeId": p["ship_type_id"]});
     let system = km["solar_system_id"].as_u64().unwrap();
     let place = json!({"id": system, "regionId": eve_static::system(system).map(|s| s.region_id), "securityBand": eve_static::band(system)});
     json!({

@@ -26,7 +26,12 @@ fn numbers(v: &Value) -> Vec<u64> {
 fn assert_same(got: &BTreeSet<String>, expected: &BTreeSet<String>, query: &str) {
     let missing: Vec<_> = expected.difference(got).take(3).collect();
     let extra: Vec<_> = got.difference(expected).take(3).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "{query}: {} battles, expected {}; missing {missing:?}, extra {extra:?}", got.len(), expected.len());
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{query}: {} battles, expected {}; missing {missing:?}, extra {extra:?}",
+        got.len(),
+        expected.len()
+    );
 }
 
 #[tokio::test]
@@ -53,7 +58,8 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     assert_eq!(killmails["killmails"].as_array().unwrap().len(), 251);
 
     // Events: valid, and coalesced (far fewer than one per kill).
-    let events: Vec<String> = app.battles_db.query("SELECT payload FROM outbox", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let events: Vec<String> =
+        app.battles_db.query("SELECT payload FROM outbox", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     for e in &events {
         validate_event(e).unwrap_or_else(|err| panic!("{err}: {e}"));
     }
@@ -67,12 +73,14 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
 
     // Replaying every killmail.enriched again changes nothing.
     let versions = "SELECT battle_id, version FROM battles ORDER BY battle_id";
-    let before: Vec<(String, i32)> = app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let before: Vec<(String, i32)> =
+        app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     let replayed = outbox_messages(&app.enrichment_db).await;
     produce_many(&app.enriched_topic, &replayed).await;
     tokio::time::sleep(Duration::from_secs(20)).await;
     settle(&app).await;
-    let after: Vec<(String, i32)> = app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let after: Vec<(String, i32)> =
+        app.battles_db.query(versions, &[]).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(before, after, "a replay changed the battles");
     app.stop().await;
 }
@@ -86,7 +94,9 @@ async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
     let starts: Vec<&str> = all.iter().map(|b| b["startTime"].as_str().unwrap()).collect();
     assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
-    let expect = |keep: &dyn Fn(&Value) -> bool| -> BTreeSet<String> { all.iter().filter(|b| keep(b)).map(|b| b["battleId"].as_str().unwrap().to_string()).collect() };
+    let expect = |keep: &dyn Fn(&Value) -> bool| -> BTreeSet<String> {
+        all.iter().filter(|b| keep(b)).map(|b| b["battleId"].as_str().unwrap().to_string()).collect()
+    };
     let region = burst["regionIds"][0].as_u64().unwrap();
     let (start, end) = (burst["startTime"].as_str().unwrap(), burst["endTime"].as_str().unwrap());
     // A round threshold, as a user would give: no float-formatting edge at the boundary.
@@ -96,10 +106,16 @@ async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
         (format!("region={region}"), expect(&|b| numbers(&b["regionIds"]).contains(&region))),
         ("securityBand=wormhole".into(), expect(&|b| b["securityBands"].as_array().unwrap().contains(&json!("wormhole")))),
         ("securityBand=highsec".into(), expect(&|b| b["securityBands"].as_array().unwrap().contains(&json!("highsec")))),
-        (format!("from={start}&to={end}"), expect(&|b| b["endTime"].as_str().unwrap() >= start && b["startTime"].as_str().unwrap() <= end)),
+        (
+            format!("from={start}&to={end}"),
+            expect(&|b| b["endTime"].as_str().unwrap() >= start && b["startTime"].as_str().unwrap() <= end),
+        ),
         ("minKills=20".into(), expect(&|b| b["kills"].as_u64().unwrap() >= 20)),
         (format!("minIsk={isk}"), expect(&|b| b["iskDestroyed"].as_f64().is_some_and(|v| v >= isk))),
-        ("minKills=5&securityBand=nullsec".into(), expect(&|b| b["kills"].as_u64().unwrap() >= 5 && b["securityBands"].as_array().unwrap().contains(&json!("nullsec")))),
+        (
+            "minKills=5&securityBand=nullsec".into(),
+            expect(&|b| b["kills"].as_u64().unwrap() >= 5 && b["securityBands"].as_array().unwrap().contains(&json!("nullsec"))),
+        ),
     ];
     for (query, expected) in cases {
         let got = ids(&api.all(&query).await);
@@ -145,12 +161,18 @@ async fn bad_requests(api: &Api<'_>) {
         let r = api.get("/api/battles", &format!("/api/battles?{query}")).await;
         assert_eq!((r.status, r.json()["parameter"].as_str().unwrap().to_string()), (400, parameter.to_string()), "{query}");
         if parameter != "color" {
-            assert!(documented_parameters("battles", "GET", "/api/battles").contains(&parameter.to_string()), "{parameter} is documented");
+            assert!(
+                documented_parameters("battles", "GET", "/api/battles").contains(&parameter.to_string()),
+                "{parameter} is documented"
+            );
         }
     }
     assert_eq!(api.get(ONE, "/api/battles/nope").await.status, 400);
     assert_eq!(api.get(ONE, "/api/battles/00000000-0000-4000-8000-000000000001").await.status, 404);
-    assert_eq!(api.get("/api/battles/{id}/killmails", "/api/battles/00000000-0000-4000-8000-000000000001/killmails").await.status, 404);
+    assert_eq!(
+        api.get("/api/battles/{id}/killmails", "/api/battles/00000000-0000-4000-8000-000000000001/killmails").await.status,
+        404
+    );
     assert_eq!(http::request("PUT", &api.app.host.url("/api/battles"), "").await.unwrap().status, 405);
 }
 
@@ -218,7 +240,8 @@ async fn edits(api: &Api<'_>, burst_id: &str) {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let created = api.write("POST", "/api/battles", "/api/battles", &json!({"killmailIds": ten, "title": "ten"}).to_string()).await;
+    let created =
+        api.write("POST", "/api/battles", "/api/battles", &json!({"killmailIds": ten, "title": "ten"}).to_string()).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.json()["kills"], 10);
     let rest = api.get(ONE, &path(burst_id, "")).await.json();
@@ -235,7 +258,8 @@ async fn edits(api: &Api<'_>, burst_id: &str) {
         let r = api.write("POST", "/api/battles", "/api/battles", &body).await;
         assert_eq!((r.status, r.json()["parameter"].as_str().unwrap().to_string()), (400, parameter.to_string()), "{body}");
     }
-    let foreign = api.write("POST", "/api/battles/{id}/split", &path(&a, "/split"), &json!({"killmailIds": [ten[0]]}).to_string()).await;
+    let foreign =
+        api.write("POST", "/api/battles/{id}/split", &path(&a, "/split"), &json!({"killmailIds": [ten[0]]}).to_string()).await;
     assert_eq!((foreign.status, foreign.json()["parameter"].clone()), (400, json!("body.killmailIds")));
     let ghost = json!({"battleIds": ["00000000-0000-4000-8000-000000000001"]}).to_string();
     let r = api.write("POST", "/api/battles/{id}/merge", &path(&a, "/merge"), &ghost).await;

@@ -42,10 +42,15 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
         .map(|r| r.get(0))
         .collect();
     let killmails = api.get("/api/battles/{id}/killmails", &format!("/api/battles/{id}/killmails")).await.json();
-    let held: BTreeSet<i64> = killmails["killmails"].as_array().unwrap().iter().map(|k| k["killmailId"].as_i64().unwrap()).collect();
+    let held: BTreeSet<i64> =
+        killmails["killmails"].as_array().unwrap().iter().map(|k| k["killmailId"].as_i64().unwrap()).collect();
     let covered = in_period.iter().filter(|k| held.contains(k)).count();
     assert!(in_period.len() > 1000, "the day holds Jorund's kills: {}", in_period.len());
-    assert!(covered * 100 >= in_period.len() * 95, "{covered} of {} Jorund kills of the period are in the battle", in_period.len());
+    assert!(
+        covered * 100 >= in_period.len() * 95,
+        "{covered} of {} Jorund kills of the period are in the battle",
+        in_period.len()
+    );
 
     // Sides: Goonswarm and Init together, Horde against them.
     let sides = battle["sides"].as_array().unwrap();

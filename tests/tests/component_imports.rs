@@ -29,9 +29,17 @@ fn imports(name: &str) -> BTreeSet<String> {
 /// What a Spin 3.6 host provides to spin-sdk 5.2 components (WASI 0.2 and Spin's interfaces).
 fn spin_provides(import: &str) -> bool {
     const ALLOWED: &[&str] = &[
-        "wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "wasi:sockets/",
-        "wasi:http/types@0.2", "wasi:http/outgoing-handler@0.2",
-        "fermyon:spin/variables@2.0.0", "fermyon:spin/key-value@2.0.0", "fermyon:spin/redis@2.0.0",
+        "wasi:cli/",
+        "wasi:io/",
+        "wasi:clocks/",
+        "wasi:random/",
+        "wasi:filesystem/",
+        "wasi:sockets/",
+        "wasi:http/types@0.2",
+        "wasi:http/outgoing-handler@0.2",
+        "fermyon:spin/variables@2.0.0",
+        "fermyon:spin/key-value@2.0.0",
+        "fermyon:spin/redis@2.0.0",
         "spin:postgres/postgres@3.0.0",
     ];
     ALLOWED.iter().any(|p| import.starts_with(p))
@@ -82,5 +90,8 @@ fn enrichment_imports_spin_interfaces_and_the_kafka_trigger_types_only() {
         .filter(|i| !spin_provides(i) && !spin_cron_world(i) && !i.starts_with("battlescope:kafka/types@"))
         .collect();
     assert!(foreign.is_empty(), "unexpected imports: {foreign:?}");
-    assert!(!imports.iter().any(|i| i.starts_with("battlescope:kafka/producer")), "enrichment publishes through its outbox: {imports:?}");
+    assert!(
+        !imports.iter().any(|i| i.starts_with("battlescope:kafka/producer")),
+        "enrichment publishes through its outbox: {imports:?}"
+    );
 }

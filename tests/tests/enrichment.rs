@@ -87,7 +87,9 @@ async fn a_real_day_flows_from_ingestion_to_enrichment_with_names_and_places() {
         let doc: Value = serde_json::from_str(&row.get::<_, String>(0)).unwrap();
         let participants = std::iter::once(&doc["victim"]).chain(doc["attackers"].as_array().unwrap());
         for p in participants {
-            for (id_key, name_key, book) in [("allianceId", "allianceName", &alliances), ("corporationId", "corporationName", &corporations)] {
+            for (id_key, name_key, book) in
+                [("allianceId", "allianceName", &alliances), ("corporationId", "corporationName", &corporations)]
+            {
                 if let Some(expected) = p[id_key].as_u64().and_then(|id| book.get(&id)) {
                     checked += 1;
                     if p[name_key].as_str() != Some(expected.as_str()) {

@@ -79,13 +79,10 @@ async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_mov
     produce(&host, &app.topic, 1, 1, "ok").await;
     let db = app.db().await;
     assert_eq!(wait_for_count(&db, EFFECTS, 2, 60).await, 2, "{}", host.log_text());
-    let recovered: i32 = db
-        .query_one("SELECT a.n FROM attempts a JOIN seen s USING (event_id)", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let recovered: i32 = db.query_one("SELECT a.n FROM attempts a JOIN seen s USING (event_id)", &[]).await.unwrap().get(0);
     assert_eq!(recovered, 3, "failed twice, then succeeded on the third attempt");
-    let order: Vec<i32> = db.query("SELECT seq FROM seen ORDER BY arrival", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let order: Vec<i32> =
+        db.query("SELECT seq FROM seen ORDER BY arrival", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(order.len(), 2);
 
     let dead = kafka::read_topic(&format!("{}.dlq", app.topic), 2, Duration::from_secs(30)).await;
@@ -115,7 +112,8 @@ async fn an_invalid_envelope_is_dead_lettered_with_the_schema_error() {
     assert_eq!(wait_for_count(&db, EFFECTS, 1, 60).await, 1, "{}", host.log_text());
     let dead = kafka::read_topic(&format!("{}.dlq", app.topic), 2, Duration::from_secs(30)).await;
     assert_eq!(dead.len(), 2, "{dead:?}");
-    let schema_error = dead.iter().find(|r| r.payload.contains("-5")).unwrap().header("battlescope-dlq-error").unwrap().to_string();
+    let schema_error =
+        dead.iter().find(|r| r.payload.contains("-5")).unwrap().header("battlescope-dlq-error").unwrap().to_string();
     assert!(schema_error.contains("invalid envelope") && schema_error.contains("/data/seq"), "{schema_error}");
     let json_error = dead.iter().find(|r| r.payload == "this is not json").unwrap();
     assert!(json_error.header("battlescope-dlq-error").unwrap().contains("not JSON"), "{json_error:?}");
@@ -128,7 +126,8 @@ async fn outbox_rows_reach_the_consumer_even_when_the_relay_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let app = EventApp::new(dir.path(), "outbox", &Options { outbox: true, ..Options::default() });
     let host = app.start("a").await;
-    let r = http::request("POST", &host.url(&format!("/probe-events/outbox?n=400&keys=4&topic={}", app.topic)), "").await.unwrap();
+    let r =
+        http::request("POST", &host.url(&format!("/probe-events/outbox?n=400&keys=4&topic={}", app.topic)), "").await.unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let db = app.db().await;
     let orders: i64 = db.query_one("SELECT count(*) FROM orders", &[]).await.unwrap().get(0);

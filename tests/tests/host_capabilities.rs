@@ -119,10 +119,9 @@ async fn outbound_connections_are_limited_to_the_allow_list() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = allowed(&["http://127.0.0.1:{{ upstream_port }}".to_string()]);
     let manifest = probe::write_manifest(dir.path(), &hosts, "upstream_port = \"{{ upstream_port }}\"", "");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "[variables]\n",
-        &format!("[variables]\nupstream_port = {{ default = \"{allowed_port}\" }}\n"),
-    );
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("[variables]\n", &format!("[variables]\nupstream_port = {{ default = \"{allowed_port}\" }}\n"));
     std::fs::write(&manifest, text).unwrap();
     let options = HostOptions::new(&manifest, "allow", &dir.path().join("state")).env("SPIN_VARIABLE_REQUIRED_ONE", "x");
     let host = Host::start(options).await.unwrap();

@@ -1,8 +1,8 @@
 //! The ingestion API through the host: ruleset validation and authorisation, the backfill
 //! intake on real killmails, duplicates, and the `battlescope backfill` command.
 
-use battlescope_tests::http;
 use battlescope_tests::app::{App, Options, TOKEN};
+use battlescope_tests::http;
 use battlescope_tests::replay::data;
 use std::io::Write;
 
@@ -58,10 +58,16 @@ async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
     // A new ruleset decides the very next killmails, without a restart.
     assert_eq!(app.put_ruleset(r#"{"trackedSecurityBands": ["wormhole"], "minPilots": 2}"#).await.status, 200);
     let day = data::load_day(&data::day_file("2021-11-30")).unwrap();
-    let wormhole = day.iter().find(|k| (31_000_000..32_000_000).contains(&k["solar_system_id"].as_u64().unwrap())
-        && k["attackers"].as_array().unwrap().iter().filter(|a| a.get("character_id").is_some()).count() >= 2).unwrap();
+    let wormhole = day
+        .iter()
+        .find(|k| {
+            (31_000_000..32_000_000).contains(&k["solar_system_id"].as_u64().unwrap())
+                && k["attackers"].as_array().unwrap().iter().filter(|a| a.get("character_id").is_some()).count() >= 2
+        })
+        .unwrap();
     let highsec_id = serde_json::from_str::<serde_json::Value>(&fixture("highsec")).unwrap()["killmail_id"].clone();
-    let other = day.iter().find(|k| k["solar_system_id"].as_u64().unwrap() < 31_000_000 && k["killmail_id"] != highsec_id).unwrap();
+    let other =
+        day.iter().find(|k| k["solar_system_id"].as_u64().unwrap() < 31_000_000 && k["killmail_id"] != highsec_id).unwrap();
     let r = app.post_killmails(&format!("{wormhole}\n{other}")).await;
     assert_eq!(r.json()["accepted"], 1, "{}", r.body);
 
@@ -74,7 +80,13 @@ async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
     let stats = app.stats().await;
     let rejected = stats["rejected"]["total"].as_i64().unwrap();
     assert_eq!(stats["received"], 7 + 2 + 6, "{stats}");
-    assert_eq!(stats["accepted"].as_i64().unwrap() + rejected + stats["duplicates"].as_i64().unwrap() + stats["malformed"].as_i64().unwrap(), 15);
+    assert_eq!(
+        stats["accepted"].as_i64().unwrap()
+            + rejected
+            + stats["duplicates"].as_i64().unwrap()
+            + stats["malformed"].as_i64().unwrap(),
+        15
+    );
 
     let r = http::request("POST", &app.host.url("/api/ingestion/killmails"), &batch[0]).await.unwrap();
     assert_eq!(r.status, 401);

@@ -1,8 +1,8 @@
 //! Ingestion end to end on real killmails: the R2Z2 walk of a whole day, restarts, feed
 //! faults and gaps, and the RedisQ path with bodies from the ESI replay.
 
-use battlescope_tests::contract::validate_event;
 use battlescope_tests::app::{App, Options};
+use battlescope_tests::contract::validate_event;
 use battlescope_tests::replay::{data, Fault, Replay, ReplayData, Route};
 use std::collections::HashMap;
 use std::time::Duration;

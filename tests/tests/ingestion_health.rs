@@ -1,7 +1,7 @@
 //! Ingestion's health report, read from its own migrated database through the host.
 
-use battlescope_tests::http;
 use battlescope_tests::app::{App, Options};
+use battlescope_tests::http;
 
 #[tokio::test]
 async fn health_reads_the_ingestion_database_through_the_host() {

@@ -2,8 +2,8 @@
 //! plugins (a loop, an unbounded allocation, a trap, one that imports WASI) stopped or refused
 //! while killmails keep flowing.
 
-use battlescope_tests::http;
 use battlescope_tests::app::{App, Options};
+use battlescope_tests::http;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use battlescope_tests::{plugin_wasm, repo_root};
 use std::path::{Path, PathBuf};
@@ -56,7 +56,8 @@ async fn the_example_plugins_filter_real_killmails() {
     );
     let replay = Replay::start(replay_data, 0).await.unwrap();
     replay.set_window(1, window);
-    let options = Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), runtime_config: Some(config), ..Options::default() };
+    let options =
+        Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), runtime_config: Some(config), ..Options::default() };
     let app = App::start(dir.path(), "plugins", options).await.unwrap();
     app.wait_for_count(DECISIONS, window as i64, Duration::from_secs(600)).await;
 
@@ -125,7 +126,8 @@ async fn hostile_plugins_are_stopped_or_refused_and_killmails_keep_flowing() {
     // Failing closed: the hoarder's failures now drop the killmails, with the reason.
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &plugin("hoarder", &hostile, "alloc", "memory_mib = 8\non_failure = \"reject\""));
-    let app = App::start(dir.path(), "hostile_closed", Options { runtime_config: Some(config), ..Options::default() }).await.unwrap();
+    let app =
+        App::start(dir.path(), "hostile_closed", Options { runtime_config: Some(config), ..Options::default() }).await.unwrap();
     let r = app.post_killmails(&batch[..5].join("\n")).await;
     assert_eq!(r.json()["rejected"]["plugin:hoarder"], 5, "{}", r.body);
     let reason: String = app.db.query_one("SELECT reason FROM killmail_decisions LIMIT 1", &[]).await.unwrap().get(0);

@@ -32,10 +32,7 @@ async fn unknown_field_in_a_component() {
 #[tokio::test]
 async fn route_claimed_twice() {
     let out = up_fails("route", |t| {
-        t.replace(
-            "[component.probe]",
-            "[[trigger.http]]\nroute = \"/probe//...\"\ncomponent = \"probe\"\n\n[component.probe]",
-        )
+        t.replace("[component.probe]", "[[trigger.http]]\nroute = \"/probe//...\"\ncomponent = \"probe\"\n\n[component.probe]")
     })
     .await;
     assert!(out.contains("already claimed by trigger.http[0]"), "{out}");

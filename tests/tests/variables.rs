@@ -20,7 +20,10 @@ async fn variables_from_defaults_templates_and_environment() {
     assert_eq!(get("from_env").await["value"], "env-wins");
     assert_eq!(get("combined").await["value"], "default-value+required-from-env");
     let undeclared = get("required_one").await;
-    assert!(undeclared["error"].as_str().unwrap().starts_with("Error::Undefined"), "only component variables are visible: {undeclared}");
+    assert!(
+        undeclared["error"].as_str().unwrap().starts_with("Error::Undefined"),
+        "only component variables are visible: {undeclared}"
+    );
     let bad = get("Bad-Name").await;
     assert!(bad["error"].as_str().unwrap().starts_with("Error::InvalidName"), "{bad}");
 }

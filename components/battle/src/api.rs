@@ -86,7 +86,8 @@ fn id(parameter: &str, value: &str) -> Result<u64, ApiError> {
 }
 
 fn time(parameter: &str, value: &str) -> Result<i64, ApiError> {
-    parse_time(value).ok_or_else(|| invalid(parameter, format!("{parameter} {value:?} is not an RFC 3339 time such as 2021-11-28T10:00:00Z")))
+    parse_time(value)
+        .ok_or_else(|| invalid(parameter, format!("{parameter} {value:?} is not an RFC 3339 time such as 2021-11-28T10:00:00Z")))
 }
 
 /// Parse the query string of `GET /api/battles`.
@@ -283,7 +284,10 @@ mod tests {
         .unwrap();
         assert_eq!(q.limit, 10);
         assert_eq!(q.security_band.as_deref(), Some("nullsec"));
-        assert_eq!((q.region, q.system, q.alliance, q.corporation, q.character), (Some(10000014), Some(30001046), Some(1354830081), Some(98000001), Some(90000001)));
+        assert_eq!(
+            (q.region, q.system, q.alliance, q.corporation, q.character),
+            (Some(10000014), Some(30001046), Some(1354830081), Some(98000001), Some(90000001))
+        );
         assert_eq!((q.from, q.to), (Some(1638093600), Some(1638115200)));
         assert_eq!((q.min_kills, q.min_isk), (Some(100), Some(1e9)));
         assert_eq!(list_query("").unwrap(), ListQuery::default());
@@ -330,7 +334,10 @@ mod tests {
         assert_eq!(update_body(br#"{"title":" "}"#).unwrap_err().parameter().unwrap(), "body.title");
         assert!(update_body(br#"{"title":"Jorund"}"#).is_ok());
         let id = "00000000-0000-4000-8000-000005c7f330";
-        assert_eq!(merge_body(format!(r#"{{"battleIds":["{id}"]}}"#).as_bytes(), id).unwrap_err().parameter().unwrap(), "body.battleIds");
+        assert_eq!(
+            merge_body(format!(r#"{{"battleIds":["{id}"]}}"#).as_bytes(), id).unwrap_err().parameter().unwrap(),
+            "body.battleIds"
+        );
         assert_eq!(merge_body(br#"{"battleIds":["x"]}"#, id).unwrap_err().parameter().unwrap(), "body.battleIds");
         assert_eq!(split_body(br#"{"killmailIds":[]}"#).unwrap_err().parameter().unwrap(), "body.killmailIds");
     }

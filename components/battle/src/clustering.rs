@@ -199,8 +199,7 @@ impl<N: Fn(u32, u32) -> bool> Clusterer<N> {
         let q = self.params.quiet_period_secs;
         loop {
             let mut changed = false;
-            let anchors: Vec<Vec<usize>> =
-                self.groups().into_values().filter(|m| m.len() >= self.params.anchor_kills).collect();
+            let anchors: Vec<Vec<usize>> = self.groups().into_values().filter(|m| m.len() >= self.params.anchor_kills).collect();
             for members in anchors {
                 let start = members.iter().map(|&i| self.kills[i].time).min().unwrap_or_default();
                 let end = members.iter().map(|&i| self.kills[i].time).max().unwrap_or_default();
@@ -292,7 +291,8 @@ mod tests {
 
     #[test]
     fn a_gap_longer_than_the_limit_splits() {
-        let battles = cluster(vec![kill(1, 0, 1, &[7, 1]), kill(2, 5, 1, &[7, 2]), kill(3, 45, 1, &[7, 3]), kill(4, 50, 1, &[7, 4])]);
+        let battles =
+            cluster(vec![kill(1, 0, 1, &[7, 1]), kill(2, 5, 1, &[7, 2]), kill(3, 45, 1, &[7, 3]), kill(4, 50, 1, &[7, 4])]);
         assert_eq!(battles, vec![vec![1, 2], vec![3, 4]]);
     }
 

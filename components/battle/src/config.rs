@@ -34,7 +34,11 @@ mod tests {
 
     #[test]
     fn a_missing_topic_is_named() {
-        let v = Variables(BTreeMap::from([("database_url", "postgres://db"), ("battle_created_topic", "battle.created"), ("api_token", "")]));
+        let v = Variables(BTreeMap::from([
+            ("database_url", "postgres://db"),
+            ("battle_created_topic", "battle.created"),
+            ("api_token", ""),
+        ]));
         assert!(Config::load(&v).unwrap_err().to_string().contains("`battle_updated_topic`"));
     }
 }

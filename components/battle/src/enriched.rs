@@ -157,8 +157,20 @@ mod compact_tests {
             system: 3,
             region: Some(10000012),
             band: SecurityBand::Lowsec,
-            victim: Participant { character: Some(4), corporation: Some(5), alliance: None, ship_type: Some(587), ship_group: Some(25) },
-            attackers: vec![Participant { character: None, corporation: Some(1000125), alliance: None, ship_type: None, ship_group: None }],
+            victim: Participant {
+                character: Some(4),
+                corporation: Some(5),
+                alliance: None,
+                ship_type: Some(587),
+                ship_group: Some(25),
+            },
+            attackers: vec![Participant {
+                character: None,
+                corporation: Some(1000125),
+                alliance: None,
+                ship_type: None,
+                ship_group: None,
+            }],
             value: Some(1.5),
         };
         let (_, back) = from_row(1, 2, 3, vec![4], vec![5], &compact(&d));

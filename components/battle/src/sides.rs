@@ -42,7 +42,11 @@ pub struct Engagement {
 }
 
 fn pair(a: Unit, b: Unit) -> (Unit, Unit) {
-    if a <= b { (a, b) } else { (b, a) }
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 /// The sides, largest (by kills made) first; each side's units sorted.
@@ -149,7 +153,11 @@ mod tests {
     }
 
     fn ids(side: &[Unit]) -> Vec<u64> {
-        side.iter().map(|u| match u { Unit::Alliance(a) | Unit::Corporation(a) => *a }).collect()
+        side.iter()
+            .map(|u| match u {
+                Unit::Alliance(a) | Unit::Corporation(a) => *a,
+            })
+            .collect()
     }
 
     #[test]

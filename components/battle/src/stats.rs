@@ -199,11 +199,26 @@ mod tests {
     use super::*;
 
     fn p(character: u64, alliance: u64, ship: u64) -> Participant {
-        Participant { character: Some(character), corporation: Some(98_000_000 + alliance), alliance: Some(alliance), ship_type: Some(ship), ship_group: Some(ship / 10) }
+        Participant {
+            character: Some(character),
+            corporation: Some(98_000_000 + alliance),
+            alliance: Some(alliance),
+            ship_type: Some(ship),
+            ship_group: Some(ship / 10),
+        }
     }
 
     fn k(id: u64, minute: i64, victim: Participant, attackers: Vec<Participant>, value: Option<f64>) -> KillDetail {
-        KillDetail { id, time: minute * 60, system: 1, region: None, band: eve_static::SecurityBand::Nullsec, victim, attackers, value }
+        KillDetail {
+            id,
+            time: minute * 60,
+            system: 1,
+            region: None,
+            band: eve_static::SecurityBand::Nullsec,
+            victim,
+            attackers,
+            value,
+        }
     }
 
     #[test]

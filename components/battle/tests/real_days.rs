@@ -12,7 +12,10 @@ use std::io::BufRead;
 fn day(date: &str) -> Vec<Value> {
     let path = format!("{}/../../data/killmails/killmails-{date}.jsonl.gz", env!("CARGO_MANIFEST_DIR"));
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines().map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect()
+    std::io::BufReader::new(flate2::read::GzDecoder::new(file))
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect()
 }
 
 fn seconds(time: &str) -> i64 {
@@ -23,16 +26,16 @@ const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
 
 fn kill(km: &Value) -> Kill {
     let participants = std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap());
-    let pilots: BTreeSet<u64> = participants
-        .filter_map(|p| p["character_id"].as_u64())
-        .filter(|c| !NPC_CHARACTERS.contains(c))
-        .collect();
+    let pilots: BTreeSet<u64> =
+        participants.filter_map(|p| p["character_id"].as_u64()).filter(|c| !NPC_CHARACTERS.contains(c)).collect();
     let unit = |p: &Value| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64());
     let units: BTreeSet<u64> = std::iter::once(&km["victim"])
         .chain(km["attackers"].as_array().unwrap())
         .filter(|p| p["character_id"].as_u64().is_some_and(|c| !NPC_CHARACTERS.contains(&c)))
         .filter_map(unit)
-        .map(|u| match u { Unit::Alliance(a) | Unit::Corporation(a) => a })
+        .map(|u| match u {
+            Unit::Alliance(a) | Unit::Corporation(a) => a,
+        })
         .collect();
     Kill {
         units: units.into_iter().collect(),
@@ -63,7 +66,7 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
         .iter()
         .filter(|k| {
             let t = k["killmail_time"].as_str().unwrap();
-            k["solar_system_id"] == 30001046 && ("2021-11-28T10:21" ..= "2021-11-28T14:52").contains(&&t[..16])
+            k["solar_system_id"] == 30001046 && ("2021-11-28T10:21"..="2021-11-28T14:52").contains(&&t[..16])
         })
         .map(|k| k["killmail_id"].as_u64().unwrap())
         .collect();
@@ -74,16 +77,27 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
     let clock = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
     eprintln!(
         "Jorund battle: {} kills ({} of the 1,081 in Jorund), {}–{}, systems {:?}",
-        battle.kill_ids.len(), covered, clock(battle.start), clock(battle.end), battle.systems
+        battle.kill_ids.len(),
+        covered,
+        clock(battle.start),
+        clock(battle.end),
+        battle.systems
     );
     assert!(covered as f64 >= 0.95 * 1081.0, "only {covered} of 1,081");
-    assert!(clock(battle.start).as_str() <= "10:21" && clock(battle.end).as_str() >= "14:51", "{}–{}", clock(battle.start), clock(battle.end));
+    assert!(
+        clock(battle.start).as_str() <= "10:21" && clock(battle.end).as_str() >= "14:51",
+        "{}–{}",
+        clock(battle.start),
+        clock(battle.end)
+    );
     assert_eq!(battles.iter().filter(|b| b.kill_ids.iter().any(|id| jorund.contains(id))).count(), 1, "not split");
 
     let in_battle: BTreeSet<u64> = battle.kill_ids.iter().copied().collect();
-    let engagements: Vec<Engagement> = kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
+    let engagements: Vec<Engagement> =
+        kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
     let s = sides(&engagements);
-    let side_of = |a: u64| s.iter().position(|side| side.contains(&Unit::Alliance(a))).unwrap_or_else(|| panic!("alliance {a} on no side"));
+    let side_of =
+        |a: u64| s.iter().position(|side| side.contains(&Unit::Alliance(a))).unwrap_or_else(|| panic!("alliance {a} on no side"));
     eprintln!("sides: {}", s.len());
     for (i, side) in s.iter().enumerate().take(4) {
         eprintln!("  side {i}: {} units, e.g. {:?}", side.len(), &side[..side.len().min(6)]);
@@ -93,7 +107,8 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
 
     // Statistics: every loss on some side, the kills credited, no ISK invented (the archives
     // carry no values).
-    let details: Vec<KillDetail> = kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(detail).collect();
+    let details: Vec<KillDetail> =
+        kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(detail).collect();
     let stats = battle_stats(&details, &s);
     assert_eq!(stats.kills as usize, battle.kill_ids.len());
     let losses: u32 = stats.sides.iter().map(|x| x.losses).sum();
@@ -158,12 +173,18 @@ fn describe(date: &str, system: u32) -> (Battle, Vec<Vec<Unit>>) {
     let battles = cluster(&kms.iter().collect::<Vec<_>>());
     let battle = battles.into_iter().filter(|b| b.systems.contains(&system)).max_by_key(|b| b.kill_ids.len()).expect("a battle");
     let ids: BTreeSet<u64> = battle.kill_ids.iter().copied().collect();
-    let engagements: Vec<Engagement> = kms.iter().filter(|k| ids.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
+    let engagements: Vec<Engagement> =
+        kms.iter().filter(|k| ids.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
     let clock = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
     let s = sides(&engagements);
     eprintln!(
         "{date} system {system}: {} kills, {}–{}, systems {:?}, {} sides of {:?} units",
-        battle.kill_ids.len(), clock(battle.start), clock(battle.end), battle.systems, s.len(), s.iter().map(Vec::len).collect::<Vec<_>>()
+        battle.kill_ids.len(),
+        clock(battle.start),
+        clock(battle.end),
+        battle.systems,
+        s.len(),
+        s.iter().map(Vec::len).collect::<Vec<_>>()
     );
     (battle, s)
 }

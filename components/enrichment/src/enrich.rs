@@ -214,7 +214,11 @@ mod tests {
         assert_eq!((values.total_value, values.synthetic), (Some(5.5e6), Some(true)));
         assert_eq!(values.npc, None, "never invented");
         let hash_only = json!({"hash": "x"});
-        assert!(enrich(&body(), "abc", KillmailEnrichedSource::Redisq, Some(&hash_only), &Names::new(), 1).unwrap().document.values.is_none());
+        assert!(enrich(&body(), "abc", KillmailEnrichedSource::Redisq, Some(&hash_only), &Names::new(), 1)
+            .unwrap()
+            .document
+            .values
+            .is_none());
     }
 
     #[test]

@@ -38,11 +38,19 @@ impl ErrorLimit {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum Breaker {
-    Closed { failures: u32 },
+    Closed {
+        failures: u32,
+    },
     /// No calls until `until_ms`; then one probe.
-    Open { until_ms: i64, open_for_ms: i64 },
+    Open {
+        until_ms: i64,
+        open_for_ms: i64,
+    },
     /// A probe is out; others wait for its outcome.
-    HalfOpen { open_for_ms: i64, probe_started_ms: i64 },
+    HalfOpen {
+        open_for_ms: i64,
+        probe_started_ms: i64,
+    },
 }
 
 /// What the breaker allows now.

@@ -53,10 +53,20 @@ mod tests {
 
     #[test]
     fn parses_with_and_without_a_body() {
-        let with = envelope("killmail.ingested", &format!(r#"{{"killmailId":5,"killmailHash":"{HASH}","killmailTime":"2021-11-28T10:21:00Z","solarSystemId":1,"source":"r2z2","esi":{{"killmail_id":5}},"zkb":{{"totalValue":1}}}}"#));
+        let with = envelope(
+            "killmail.ingested",
+            &format!(
+                r#"{{"killmailId":5,"killmailHash":"{HASH}","killmailTime":"2021-11-28T10:21:00Z","solarSystemId":1,"source":"r2z2","esi":{{"killmail_id":5}},"zkb":{{"totalValue":1}}}}"#
+            ),
+        );
         let i = parse(&with).unwrap();
         assert_eq!((i.killmail_id, i.esi.is_some(), i.zkb.is_some()), (5, true, true));
-        let without = envelope("killmail.ingested", &format!(r#"{{"killmailId":5,"killmailHash":"{HASH}","killmailTime":"2021-11-28T10:21:00Z","solarSystemId":1,"source":"redisq","esi":null}}"#));
+        let without = envelope(
+            "killmail.ingested",
+            &format!(
+                r#"{{"killmailId":5,"killmailHash":"{HASH}","killmailTime":"2021-11-28T10:21:00Z","solarSystemId":1,"source":"redisq","esi":null}}"#
+            ),
+        );
         assert!(parse(&without).unwrap().esi.is_none());
     }
 
@@ -64,7 +74,12 @@ mod tests {
     fn refuses_what_it_cannot_use() {
         assert!(parse(b"{").unwrap_err().contains("not a killmail.ingested"));
         assert!(parse(&envelope("battle.created", "{}")).unwrap_err().contains("battle.created"));
-        let mismatch = envelope("killmail.ingested", &format!(r#"{{"killmailId":5,"killmailHash":"{HASH}","killmailTime":"2021-11-28T10:21:00Z","solarSystemId":1,"source":"r2z2","esi":{{"killmail_id":6}}}}"#));
+        let mismatch = envelope(
+            "killmail.ingested",
+            &format!(
+                r#"{{"killmailId":5,"killmailHash":"{HASH}","killmailTime":"2021-11-28T10:21:00Z","solarSystemId":1,"source":"r2z2","esi":{{"killmail_id":6}}}}"#
+            ),
+        );
         assert!(parse(&mismatch).unwrap_err().contains("data.esi"));
     }
 }

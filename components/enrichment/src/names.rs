@@ -45,7 +45,8 @@ pub fn parse_response(body: &[u8]) -> Result<Names, String> {
         name: String,
         category: String,
     }
-    let entries: Vec<Entry> = serde_json::from_slice(body).map_err(|e| format!("/universe/names/ answered something else: {e}"))?;
+    let entries: Vec<Entry> =
+        serde_json::from_slice(body).map_err(|e| format!("/universe/names/ answered something else: {e}"))?;
     Ok(entries.into_iter().map(|e| (e.id, Name { name: e.name, category: e.category })).collect())
 }
 

@@ -9,7 +9,8 @@ use crate::killmail::{Killmail, KillmailError, Source};
 use serde_json::Value;
 
 /// zKillboard and CCP ask API users to say who they are.
-pub const USER_AGENT: &str = "BattleScope/0.1 (battle intelligence; https://github.com/battlescope; contact: ops@battlescope.dev)";
+pub const USER_AGENT: &str =
+    "BattleScope/0.1 (battle intelligence; https://github.com/battlescope; contact: ops@battlescope.dev)";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FeedError {

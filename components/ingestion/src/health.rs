@@ -64,11 +64,8 @@ mod tests {
 
     #[test]
     fn healthy_report_carries_the_database_state() {
-        let r = HealthReport::healthy(DatabaseState {
-            killmails: 3,
-            schema_version: 1,
-            server_time: "2026-11-28T16:00:00Z".into(),
-        });
+        let r =
+            HealthReport::healthy(DatabaseState { killmails: 3, schema_version: 1, server_time: "2026-11-28T16:00:00Z".into() });
         assert_eq!(r.http_status(), 200);
         let j = r.to_json();
         assert_eq!(j["status"], "ok");

@@ -9,9 +9,14 @@ use std::collections::BTreeMap;
 /// What happens to a killmail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Accept { tracked: bool },
+    Accept {
+        tracked: bool,
+    },
     /// Dropped by a built-in rule (`min_pilots`, …) or a plugin (`plugin:<name>`).
-    Reject { rule: String, reason: Option<String> },
+    Reject {
+        rule: String,
+        reason: Option<String>,
+    },
 }
 
 /// A plugin's say on a killmail the built-in rules kept.
@@ -27,7 +32,9 @@ pub fn decide(ruleset: &Ruleset, km: &Killmail, plugins: impl FnOnce(&Killmail) 
         Verdict::Reject(rule) => Decision::Reject { rule: rule.name().to_string(), reason: None },
         Verdict::Accept { tracked } => match plugins(km) {
             PluginVerdict::Accept => Decision::Accept { tracked },
-            PluginVerdict::Reject { plugin, reason } => Decision::Reject { rule: format!("plugin:{plugin}"), reason: Some(reason) },
+            PluginVerdict::Reject { plugin, reason } => {
+                Decision::Reject { rule: format!("plugin:{plugin}"), reason: Some(reason) }
+            }
         },
     }
 }
@@ -90,7 +97,10 @@ mod tests {
         let strict = Ruleset { min_pilots: 50, ..Default::default() };
         let d = decide(&strict, &km(), |_| panic!("a plugin ran on a rejected killmail"));
         assert_eq!(d, Decision::Reject { rule: "min_pilots".into(), reason: None });
-        let d = decide(&Ruleset::default(), &km(), |_| PluginVerdict::Reject { plugin: "capitals".into(), reason: "no capital".into() });
+        let d = decide(&Ruleset::default(), &km(), |_| PluginVerdict::Reject {
+            plugin: "capitals".into(),
+            reason: "no capital".into(),
+        });
         assert_eq!(d, Decision::Reject { rule: "plugin:capitals".into(), reason: Some("no capital".into()) });
         assert_eq!(decide(&Ruleset::default(), &km(), |_| PluginVerdict::Accept), Decision::Accept { tracked: false });
     }

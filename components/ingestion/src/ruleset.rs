@@ -71,7 +71,9 @@ impl Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Kept; `tracked` says whether a tracked list names it.
-    Accept { tracked: bool },
+    Accept {
+        tracked: bool,
+    },
     Reject(Rule),
 }
 
@@ -102,18 +104,16 @@ impl Ruleset {
                 return Err(RulesetError { field: key.clone(), message: expectation(default, &e) });
             }
         }
-        let ruleset: Self = serde_json::from_value(value)
-            .map_err(|e| RulesetError { field: "(body)".into(), message: e.to_string() })?;
+        let ruleset: Self =
+            serde_json::from_value(value).map_err(|e| RulesetError { field: "(body)".into(), message: e.to_string() })?;
         ruleset.check()?;
         Ok(ruleset)
     }
 
     fn check(&self) -> Result<(), RulesetError> {
         let too_long = |field: &str, len: usize| {
-            (len > MAX_LIST_LEN).then(|| RulesetError {
-                field: field.into(),
-                message: format!("{len} entries; at most {MAX_LIST_LEN}"),
-            })
+            (len > MAX_LIST_LEN)
+                .then(|| RulesetError { field: field.into(), message: format!("{len} entries; at most {MAX_LIST_LEN}") })
         };
         let lists = [
             ("trackedAllianceIds", self.tracked_alliance_ids.len()),
@@ -134,7 +134,10 @@ impl Ruleset {
             return Err(RulesetError { field: zero.0.into(), message: "ids are positive; 0 is not an id".into() });
         }
         if self.min_pilots > 10_000 {
-            return Err(RulesetError { field: "minPilots".into(), message: format!("{} is more pilots than any killmail holds", self.min_pilots) });
+            return Err(RulesetError {
+                field: "minPilots".into(),
+                message: format!("{} is more pilots than any killmail holds", self.min_pilots),
+            });
         }
         Ok(())
     }
@@ -206,7 +209,9 @@ mod tests {
 
     #[test]
     fn security_bands_filter_by_the_systems_band() {
-        let r = |b: &[SecurityBand]| Ruleset { tracked_security_bands: b.iter().copied().collect(), ..Default::default() }.evaluate(&km());
+        let r = |b: &[SecurityBand]| {
+            Ruleset { tracked_security_bands: b.iter().copied().collect(), ..Default::default() }.evaluate(&km())
+        };
         assert_eq!(r(&[SecurityBand::Nullsec]), Verdict::Accept { tracked: false });
         assert_eq!(r(&[SecurityBand::Highsec, SecurityBand::Wormhole]), Verdict::Reject(Rule::SecurityBand));
     }
@@ -217,7 +222,12 @@ mod tests {
         assert_eq!(victim_alliance.evaluate(&km()), Verdict::Accept { tracked: true });
         let attacker_corp = Ruleset { tracked_corporation_ids: [98000002].into(), ignore_unlisted: true, ..Default::default() };
         assert_eq!(attacker_corp.evaluate(&km()), Verdict::Accept { tracked: true });
-        let other = Ruleset { tracked_alliance_ids: [1].into(), tracked_system_ids: [30000142].into(), ignore_unlisted: true, ..Default::default() };
+        let other = Ruleset {
+            tracked_alliance_ids: [1].into(),
+            tracked_system_ids: [30000142].into(),
+            ignore_unlisted: true,
+            ..Default::default()
+        };
         assert_eq!(other.evaluate(&km()), Verdict::Reject(Rule::Unlisted));
         let marking_only = Ruleset { ignore_unlisted: false, ..other };
         assert_eq!(marking_only.evaluate(&km()), Verdict::Accept { tracked: false });
@@ -227,7 +237,8 @@ mod tests {
 
     #[test]
     fn parse_round_trips_and_names_bad_fields() {
-        let r = Ruleset::parse(br#"{"minPilots": 5, "trackedSecurityBands": ["nullsec", "wormhole"], "ignoreUnlisted": true}"#).unwrap();
+        let r = Ruleset::parse(br#"{"minPilots": 5, "trackedSecurityBands": ["nullsec", "wormhole"], "ignoreUnlisted": true}"#)
+            .unwrap();
         assert_eq!(r.min_pilots, 5);
         assert_eq!(Ruleset::parse(serde_json::to_string(&r).unwrap().as_bytes()).unwrap(), r);
         let field = |body: &str| Ruleset::parse(body.as_bytes()).unwrap_err().field;

@@ -1,9 +1,9 @@
 //! Every ruleset field against real killmails of 2021-11-30 (tests/fixtures/), one per space
 //! type: a −1.0 null-sec system outside Pochven, a wormhole, high-, low-sec, Pochven, abyssal.
 
+use eve_static::SecurityBand;
 use ingestion::killmail::Killmail;
 use ingestion::ruleset::{Rule, Ruleset, Verdict};
-use eve_static::SecurityBand;
 
 fn fixture(name: &str) -> Killmail {
     let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -89,6 +89,8 @@ fn without_ignore_unlisted_the_lists_only_mark() {
 
 #[test]
 fn rules_combine() {
-    let r = ruleset(r#"{"minPilots": 4, "trackedSecurityBands": ["nullsec", "wormhole"], "trackedAllianceIds": [1354830081], "ignoreUnlisted": true}"#);
+    let r = ruleset(
+        r#"{"minPilots": 4, "trackedSecurityBands": ["nullsec", "wormhole"], "trackedAllianceIds": [1354830081], "ignoreUnlisted": true}"#,
+    );
     assert_eq!(kept(&r), ["nullsec_minus_one"]);
 }

@@ -64,7 +64,8 @@ fn the_envelope_says_what_is_wrong() {
 fn new_events_get_an_id_and_a_time() {
     let data: contracts::killmail_ingested::KillmailIngested = serde_json::from_value(json!({
         "killmailId": 1, "killmailHash": "5d9c4d2e8c7a0a4b3e2f1d0c9b8a7f6e5d4c3b2a", "killmailTime": "2021-11-28T10:21:00Z",
-        "solarSystemId": 30001046, "source": "backfill"})).unwrap();
+        "solarSystemId": 30001046, "source": "backfill"}))
+    .unwrap();
     let (a, b) = (Envelope::new(data.clone()), Envelope::new(data));
     assert_ne!(a.event_id, b.event_id);
     assert_eq!(a.event_type, "killmail.ingested");

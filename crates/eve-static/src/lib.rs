@@ -179,7 +179,11 @@ mod tests {
         assert!(within(30001046, 30001047, 1));
         assert!(!within(30001046, 30000142, 1));
         assert!(within(30001046, 30001046, 0));
-        let two_away = neighbours(30001047).iter().map(|n| u64::from(*n)).find(|n| *n != 30001046 && !neighbours(30001046).contains(&(*n as u32))).unwrap();
+        let two_away = neighbours(30001047)
+            .iter()
+            .map(|n| u64::from(*n))
+            .find(|n| *n != 30001046 && !neighbours(30001046).contains(&(*n as u32)))
+            .unwrap();
         assert!(!within(30001046, two_away, 1) && within(30001046, two_away, 2));
         assert!(neighbours(31000005).is_empty(), "wormholes have no stargates");
     }

@@ -83,7 +83,12 @@ fn parse<T: FromStr>(name: &'static str, value: &str, expected: &'static str) ->
 where
     T::Err: Display,
 {
-    value.trim().parse().map_err(|e: T::Err| ConfigError::Malformed { name, value: value.to_string(), expected, reason: e.to_string() })
+    value.trim().parse().map_err(|e: T::Err| ConfigError::Malformed {
+        name,
+        value: value.to_string(),
+        expected,
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]

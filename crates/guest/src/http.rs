@@ -122,6 +122,9 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(HttpError::bad("limit", "too big").status(), 400);
-        assert_eq!(HttpError::unavailable("the battle database", "connection refused").to_string(), "the battle database is unavailable");
+        assert_eq!(
+            HttpError::unavailable("the battle database", "connection refused").to_string(),
+            "the battle database is unavailable"
+        );
     }
 }

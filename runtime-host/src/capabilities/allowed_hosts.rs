@@ -44,18 +44,14 @@ impl AllowedHost {
     /// Parse `scheme://host[:port][/]`, with `*` allowed for scheme, host, port and
     /// `*.domain` for subdomains.
     pub fn parse(entry: &str) -> Result<Self, String> {
-        let (scheme, rest) = entry
-            .split_once("://")
-            .ok_or_else(|| format!("{entry:?} must look like scheme://host:port"))?;
+        let (scheme, rest) = entry.split_once("://").ok_or_else(|| format!("{entry:?} must look like scheme://host:port"))?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains('/') {
             return Err(format!("{entry:?} must not contain a path"));
         }
         let scheme = match scheme {
             "*" => None,
-            s if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
-                Some(s.to_ascii_lowercase())
-            }
+            s if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => Some(s.to_ascii_lowercase()),
             s => return Err(format!("{entry:?} has an invalid scheme {s:?}")),
         };
         let (host, port) = match rest.rsplit_once(':') {
@@ -71,9 +67,7 @@ impl AllowedHost {
         };
         let port = match port {
             Some("*") => PortPattern::Any,
-            Some(p) => PortPattern::Exact(
-                p.parse().map_err(|_| format!("{entry:?} has an invalid port {p:?}"))?,
-            ),
+            Some(p) => PortPattern::Exact(p.parse().map_err(|_| format!("{entry:?} has an invalid port {p:?}"))?),
             None => match scheme.as_deref().and_then(default_port) {
                 Some(p) => PortPattern::Exact(p),
                 None => return Err(format!("{entry:?} must give a port (scheme has no default)")),

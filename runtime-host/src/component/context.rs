@@ -41,9 +41,8 @@ impl ComponentContext {
         database: Option<&ServiceDatabase>,
         limits: InstanceLimits,
     ) -> anyhow::Result<Self> {
-        let mut variables = app_variables
-            .for_component(&component.variables)
-            .map_err(|e| anyhow::anyhow!("component `{id}`: {e}"))?;
+        let mut variables =
+            app_variables.for_component(&component.variables).map_err(|e| anyhow::anyhow!("component `{id}`: {e}"))?;
         let mut hosts = Vec::new();
         if let Some(db) = database {
             variables.insert("database_url".into(), db.url.clone());
@@ -57,8 +56,7 @@ impl ComponentContext {
                 .and_then(|t| t.render(|name| variables.get(name).cloned()).map_err(|m| format!("undefined variable `{m}`")))
                 .map_err(|e| anyhow::anyhow!("component `{id}`: allowed_outbound_hosts {entry:?}: {e}"))?;
             hosts.push(
-                AllowedHost::parse(&rendered)
-                    .map_err(|e| anyhow::anyhow!("component `{id}`: allowed_outbound_hosts: {e}"))?,
+                AllowedHost::parse(&rendered).map_err(|e| anyhow::anyhow!("component `{id}`: allowed_outbound_hosts: {e}"))?,
             );
         }
         let access = Access {
@@ -75,4 +73,3 @@ impl ComponentContext {
         })
     }
 }
-

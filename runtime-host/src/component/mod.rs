@@ -64,12 +64,12 @@ pub fn load_all(
             );
         }
         let source = manifest.component_source(component);
-        let compiled = engine
-            .load_component(&source)
-            .with_context(|| format!("component `{id}`: loading {}", source.display()))?;
-        let pre = linker.instantiate_pre(&compiled).map_err(anyhow::Error::from).with_context(|| {
-            format!("component `{id}` imports something this host does not provide")
-        })?;
+        let compiled =
+            engine.load_component(&source).with_context(|| format!("component `{id}`: loading {}", source.display()))?;
+        let pre = linker
+            .instantiate_pre(&compiled)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component `{id}` imports something this host does not provide"))?;
         out.insert(id.clone(), LoadedComponent { context: Arc::new(context), pre });
     }
     Ok(out)

@@ -37,15 +37,9 @@ impl LoadedManifest {
 
 /// Read, parse and validate the manifest at `path`.
 pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        file: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read { file: path.to_path_buf(), source })?;
     let manifest = parse(path, &text)?;
-    let base_dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
     let loaded = LoadedManifest { path: path.to_path_buf(), base_dir, manifest };
     validate::validate(&loaded)?;
@@ -55,23 +49,19 @@ pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
 /// Parse manifest text. Components are deserialised one by one so that an error names the
 /// component it is in, not just a line number.
 pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
-    let raw: RawManifest = toml::from_str(text).map_err(|e| ManifestError::Syntax {
-        file: file.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let raw: RawManifest =
+        toml::from_str(text).map_err(|e| ManifestError::Syntax { file: file.to_path_buf(), message: e.to_string() })?;
     if raw.spin_manifest_version != 2 {
         return Err(ManifestError::Invalid {
             file: file.to_path_buf(),
             location: "spin_manifest_version".into(),
-            message: format!(
-                "this host reads manifest version 2, the file says {}",
-                raw.spin_manifest_version
-            ),
+            message: format!("this host reads manifest version 2, the file says {}", raw.spin_manifest_version),
         });
     }
     let mut components = BTreeMap::new();
     for (id, value) in raw.component {
-        let component_error = |message: String| ManifestError::Component { file: file.to_path_buf(), component: id.clone(), message };
+        let component_error =
+            |message: String| ManifestError::Component { file: file.to_path_buf(), component: id.clone(), message };
         let mut component: Component = value.try_into().map_err(|e: toml::de::Error| component_error(e.message().to_string()))?;
         if let Some(table) = component.tool.get("battlescope") {
             component.battlescope = toml::Value::Table(table.clone())
@@ -97,13 +87,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
         }
     }
     let trigger_settings = trigger_settings(file, &raw.application.trigger)?;
-    Ok(Manifest {
-        application: raw.application,
-        trigger_settings,
-        variables: raw.variables,
-        triggers,
-        components,
-    })
+    Ok(Manifest { application: raw.application, trigger_settings, variables: raw.variables, triggers, components })
 }
 
 fn typed_entries<T: serde::de::DeserializeOwned>(
@@ -124,10 +108,7 @@ fn typed_entries<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
-fn trigger_settings(
-    file: &Path,
-    tables: &BTreeMap<String, toml::Table>,
-) -> Result<TriggerSettings, ManifestError> {
+fn trigger_settings(file: &Path, tables: &BTreeMap<String, toml::Table>) -> Result<TriggerSettings, ManifestError> {
     fn typed<T: serde::de::DeserializeOwned>(file: &Path, kind: &str, table: &toml::Table) -> Result<T, ManifestError> {
         toml::Value::Table(table.clone()).try_into().map_err(|e: toml::de::Error| ManifestError::Invalid {
             file: file.to_path_buf(),
@@ -213,7 +194,9 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
         assert!(e.contains("trigger.mqtt") && e.contains("no `mqtt` trigger"), "{e}");
         let e = parse_str(&BASE.replace("group = \"g\"", "group = \"g\"\nretries = 3")).unwrap_err().to_string();
         assert!(e.contains("trigger.kafka[0]") && e.contains("unknown field `retries`"), "{e}");
-        let e = parse_str(&BASE.replace("[application.trigger.kafka]\nbrokers", "[application.trigger.kafka]\nbroker")).unwrap_err().to_string();
+        let e = parse_str(&BASE.replace("[application.trigger.kafka]\nbrokers", "[application.trigger.kafka]\nbroker"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("application.trigger.kafka"), "{e}");
     }
 

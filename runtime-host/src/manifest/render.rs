@@ -7,7 +7,10 @@ use super::{LoadedManifest, ManifestError};
 
 /// Render the templates of triggers and trigger settings in place with `render`, then check
 /// what could only be checked with values (cron schedules).
-pub fn render_templates(loaded: &mut LoadedManifest, render: &dyn Fn(&str) -> Result<String, String>) -> Result<(), ManifestError> {
+pub fn render_templates(
+    loaded: &mut LoadedManifest,
+    render: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<(), ManifestError> {
     let file = loaded.path.clone();
     let at = |location: String| {
         let file = file.clone();

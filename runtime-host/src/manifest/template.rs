@@ -23,9 +23,7 @@ impl Template {
                 parts.push(Part::Literal(rest[..start].to_string()));
             }
             let after = &rest[start + 2..];
-            let end = after
-                .find("}}")
-                .ok_or_else(|| format!("unclosed `{{{{` in template {text:?}"))?;
+            let end = after.find("}}").ok_or_else(|| format!("unclosed `{{{{` in template {text:?}"))?;
             let name = after[..end].trim();
             check_variable_name(name).map_err(|e| format!("in template {text:?}: {e}"))?;
             parts.push(Part::Variable(name.to_string()));
@@ -65,15 +63,11 @@ pub fn check_variable_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     match chars.next() {
         None => return Err("empty variable name".into()),
-        Some(c) if !c.is_ascii_lowercase() => {
-            return Err(format!("variable name {name:?} must start with a lowercase letter"))
-        }
+        Some(c) if !c.is_ascii_lowercase() => return Err(format!("variable name {name:?} must start with a lowercase letter")),
         _ => {}
     }
     if let Some(bad) = chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
-        return Err(format!(
-            "variable name {name:?} may hold only lowercase letters, digits and `_`, not {bad:?}"
-        ));
+        return Err(format!("variable name {name:?} may hold only lowercase letters, digits and `_`, not {bad:?}"));
     }
     Ok(())
 }

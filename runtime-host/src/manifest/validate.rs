@@ -9,27 +9,15 @@ use std::collections::BTreeMap;
 pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
     let file = &loaded.path;
     let m = &loaded.manifest;
-    let invalid = |location: String, message: String| ManifestError::Invalid {
-        file: file.clone(),
-        location,
-        message,
-    };
+    let invalid = |location: String, message: String| ManifestError::Invalid { file: file.clone(), location, message };
 
     for (name, var) in &m.variables {
         check_variable_name(name).map_err(|e| invalid(format!("variables.{name}"), e))?;
         match (&var.default, var.required) {
             (Some(_), true) => {
-                return Err(invalid(
-                    format!("variables.{name}"),
-                    "give either `default` or `required = true`, not both".into(),
-                ))
+                return Err(invalid(format!("variables.{name}"), "give either `default` or `required = true`, not both".into()))
             }
-            (None, false) => {
-                return Err(invalid(
-                    format!("variables.{name}"),
-                    "needs a `default` or `required = true`".into(),
-                ))
-            }
+            (None, false) => return Err(invalid(format!("variables.{name}"), "needs a `default` or `required = true`".into())),
             _ => {}
         }
     }
@@ -43,15 +31,11 @@ pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
         };
         let source = loaded.component_source(component);
         if !source.is_file() {
-            return Err(field_error(
-                "source",
-                format!("no file at {} (build the component first)", source.display()),
-            ));
+            return Err(field_error("source", format!("no file at {} (build the component first)", source.display())));
         }
         for (name, value) in &component.variables {
             check_variable_name(name).map_err(|e| field_error("variables", e))?;
-            let template = Template::parse(value)
-                .map_err(|e| field_error(&format!("variables.{name}"), e))?;
+            let template = Template::parse(value).map_err(|e| field_error(&format!("variables.{name}"), e))?;
             for reference in template.references() {
                 if !m.variables.contains_key(reference) {
                     return Err(field_error(
@@ -67,9 +51,7 @@ pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
                 if !component.variables.contains_key(reference) {
                     return Err(field_error(
                         "allowed_outbound_hosts",
-                        format!(
-                            "{host:?} refers to `{reference}`, which is not a variable of this component"
-                        ),
+                        format!("{host:?} refers to `{reference}`, which is not a variable of this component"),
                     ));
                 }
             }
@@ -84,10 +66,7 @@ pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
     for (index, trigger) in m.triggers.http.iter().enumerate() {
         let location = format!("trigger.http[{index}]");
         if !m.components.contains_key(&trigger.component) {
-            return Err(invalid(
-                location,
-                format!("component `{}` is not defined in [component]", trigger.component),
-            ));
+            return Err(invalid(location, format!("component `{}` is not defined in [component]", trigger.component)));
         }
         if let Some(executor) = &trigger.executor {
             if executor.kind != "spin" {
@@ -114,11 +93,7 @@ pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
 fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError> {
     let file = &loaded.path;
     let m = &loaded.manifest;
-    let invalid = |location: String, message: String| ManifestError::Invalid {
-        file: file.clone(),
-        location,
-        message,
-    };
+    let invalid = |location: String, message: String| ManifestError::Invalid { file: file.clone(), location, message };
     let known = |location: &str, component: &str| {
         if m.components.contains_key(component) {
             Ok(())
@@ -184,10 +159,7 @@ fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError>
             return Err(invalid(format!("{location}.channel"), "must not be empty".into()));
         }
         if t.address.is_none() && settings.redis.is_none() {
-            return Err(invalid(
-                format!("{location}.address"),
-                "give `address` here or in [application.trigger.redis]".into(),
-            ));
+            return Err(invalid(format!("{location}.address"), "give `address` here or in [application.trigger.redis]".into()));
         }
     }
     Ok(())

@@ -23,9 +23,10 @@ async fn main() {
     let total = killmails.len() as i64;
     let replay = Replay::start(ReplayData::new(killmails.clone()).unwrap(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let app = App::start(dir.path(), "bench_battles", Options { replay_url: Some(replay.base_url.clone()), ..Options::default() })
-        .await
-        .unwrap();
+    let app =
+        App::start(dir.path(), "bench_battles", Options { replay_url: Some(replay.base_url.clone()), ..Options::default() })
+            .await
+            .unwrap();
 
     // Outside the clock: the day through ingestion and enrichment gives the real events.
     eprintln!("preparing: {DAY} through ingestion and enrichment ({total} killmails)…");
@@ -57,7 +58,10 @@ async fn main() {
     let pure_with_read = events.len() as f64 / started.elapsed().as_secs_f64();
     let kills: Vec<Kill> = app
         .battles_db
-        .query("SELECT killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id, pilots, units FROM battle_kills", &[])
+        .query(
+            "SELECT killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id, pilots, units FROM battle_kills",
+            &[],
+        )
         .await
         .unwrap()
         .iter()

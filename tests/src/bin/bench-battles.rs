@@ -14,14 +14,19 @@ const ROUNDS: usize = 5;
 fn kills(day: &[serde_json::Value]) -> Vec<Kill> {
     day.iter()
         .map(|km| {
-            let participants: Vec<&serde_json::Value> = std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap()).collect();
-            let players: Vec<&&serde_json::Value> =
-                participants.iter().filter(|p| p["character_id"].as_u64().is_some_and(|c| !(3_000_000..4_000_000).contains(&c))).collect();
+            let participants: Vec<&serde_json::Value> =
+                std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap()).collect();
+            let players: Vec<&&serde_json::Value> = participants
+                .iter()
+                .filter(|p| p["character_id"].as_u64().is_some_and(|c| !(3_000_000..4_000_000).contains(&c)))
+                .collect();
             let pilots: BTreeSet<u64> = players.iter().filter_map(|p| p["character_id"].as_u64()).collect();
             let units: BTreeSet<u64> = players
                 .iter()
                 .filter_map(|p| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64()))
-                .map(|u| match u { Unit::Alliance(a) | Unit::Corporation(a) => a })
+                .map(|u| match u {
+                    Unit::Alliance(a) | Unit::Corporation(a) => a,
+                })
                 .collect();
             let t = km["killmail_time"].as_str().unwrap();
             let secs = battle::enriched::parse_time(t).unwrap();

@@ -44,7 +44,10 @@ async fn main() {
         .unwrap();
     // Let the consumer join its group before the clock starts.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    println!("Enrichment: 2021-11-29 ({} killmails) from Kafka to enriched_killmails + outbox, ESI replay on 127.0.0.1", killmails.len());
+    println!(
+        "Enrichment: 2021-11-29 ({} killmails) from Kafka to enriched_killmails + outbox, ESI replay on 127.0.0.1",
+        killmails.len()
+    );
     let cold = run(&app, &events(&killmails)).await;
     let cold_calls = replay.counts().esi_names;
     app.enrichment_db.execute("DELETE FROM enriched_killmails", &[]).await.unwrap();

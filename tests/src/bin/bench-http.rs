@@ -82,10 +82,7 @@ async fn load(url: &str, connections: usize, duration: Duration) -> Result {
             tokio::spawn(conn);
             let (mut ok, mut errors, mut latencies) = (0usize, 0usize, Vec::new());
             while Instant::now() < deadline {
-                let req = hyper::Request::get(uri.clone())
-                    .header("host", &authority)
-                    .body(Full::new(Bytes::new()))
-                    .unwrap();
+                let req = hyper::Request::get(uri.clone()).header("host", &authority).body(Full::new(Bytes::new())).unwrap();
                 let t = Instant::now();
                 match sender.send_request(req).await {
                     Ok(resp) if resp.status() == 200 => {
@@ -147,7 +144,10 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let native_url = format!("http://127.0.0.1:{native_port}/probe/hello");
 
-    println!("HTTP: one trivial handler, {} connections, {} s each, load generator on the same machine", args.connections, args.seconds);
+    println!(
+        "HTTP: one trivial handler, {} connections, {} s each, load generator on the same machine",
+        args.connections, args.seconds
+    );
     // Warm both up (instance pool, caches) before measuring.
     load(&host.url("/probe/hello"), args.connections, Duration::from_secs(1)).await;
     load(&native_url, args.connections, Duration::from_secs(1)).await;

@@ -118,13 +118,15 @@ async fn main() {
     if let Some(host) = std::env::args().skip_while(|a| a != "--host").nth(1) {
         std::env::set_var("BATTLESCOPE_BIN", host);
     }
-    let day: Vec<String> =
-        data::load_day(&data::day_file("2021-11-30")).unwrap().iter().map(|k| k.to_string()).collect();
+    let day: Vec<String> = data::load_day(&data::day_file("2021-11-30")).unwrap().iter().map(|k| k.to_string()).collect();
     println!("Ingestion: backfill of 2021-11-30 ({} killmails) in batches of {BATCH}, rules + storage + outbox", day.len());
     let native = native(&day).await;
     let plain = component(&day, false).await;
     let with_plugin = component(&day, true).await;
-    println!("backfill, no plugin          component {plain:>9.0} killmails/s   native SQL   {native:>9.0} killmails/s   ratio {:.2}x", plain / native);
+    println!(
+        "backfill, no plugin          component {plain:>9.0} killmails/s   native SQL   {native:>9.0} killmails/s   ratio {:.2}x",
+        plain / native
+    );
     println!(
         "backfill, capital-ships      component {with_plugin:>9.0} killmails/s   no plugin    {plain:>9.0} killmails/s   ratio {:.2}x",
         with_plugin / plain

@@ -167,5 +167,7 @@ async fn main() {
         let (w, n) = (EVENTS as f64 / wasm.as_secs_f64(), EVENTS as f64 / native.as_secs_f64());
         println!("{label:<28} component {w:>9.0} events/s   native rdkafka {n:>9.0} events/s   ratio {:.2}x", w / n);
     }
-    println!("(both: consumer already in its group; clock from the first publish until every event was handled and its offset stored)");
+    println!(
+        "(both: consumer already in its group; clock from the first publish until every event was handled and its offset stored)"
+    );
 }

@@ -43,11 +43,7 @@ pub struct ReplayData {
 
 impl ReplayData {
     pub fn new(killmails: Vec<Value>) -> anyhow::Result<Self> {
-        let by_id = killmails
-            .iter()
-            .enumerate()
-            .filter_map(|(i, k)| Some((k.get("killmail_id")?.as_u64()?, i)))
-            .collect();
+        let by_id = killmails.iter().enumerate().filter_map(|(i, k)| Some((k.get("killmail_id")?.as_u64()?, i))).collect();
         Ok(Self { killmails, by_id, prices: load_prices()? })
     }
 
@@ -64,10 +60,7 @@ impl ReplayData {
     }
 
     pub fn id_and_hash(km: &Value) -> (u64, String) {
-        (
-            km["killmail_id"].as_u64().unwrap_or_default(),
-            km["killmail_hash"].as_str().unwrap_or_default().to_string(),
-        )
+        (km["killmail_id"].as_u64().unwrap_or_default(), km["killmail_hash"].as_str().unwrap_or_default().to_string())
     }
 
     /// The body as ESI serves it: the archive's two extra keys removed.

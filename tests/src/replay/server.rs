@@ -212,12 +212,17 @@ async fn handle(state: &Arc<Mutex<State>>, req: Request<hyper::body::Incoming>) 
         Route::EsiKillmail => esi_killmail(&mut s, &path, if_none_match.as_deref()),
         Route::EsiNames => {
             let (status, answer) = s.names.answer(&body);
-            s.counts.esi_names_max_ids = s.counts.esi_names_max_ids.max(serde_json::from_slice::<Vec<u64>>(&body).map(|v| v.len() as u64).unwrap_or(0));
+            s.counts.esi_names_max_ids =
+                s.counts.esi_names_max_ids.max(serde_json::from_slice::<Vec<u64>>(&body).map(|v| v.len() as u64).unwrap_or(0));
             json_reply(status, &answer)
         }
         Route::Any => unreachable!("no request is routed to Any"),
     };
-    if esi { with_error_headers(&mut s, reply) } else { reply }
+    if esi {
+        with_error_headers(&mut s, reply)
+    } else {
+        reply
+    }
 }
 
 /// ESI's error-budget headers; an error answer spends one of the budget.
@@ -290,9 +295,8 @@ fn esi_killmail(s: &mut State, path: &str, if_none_match: Option<&str>) -> Reply
     };
     let etag = format!("\"{hash}\"");
     let now = std::time::SystemTime::now();
-    let http_date = |t: std::time::SystemTime| {
-        chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-    };
+    let http_date =
+        |t: std::time::SystemTime| chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let expires = http_date(now + Duration::from_secs(s.killmail_max_age));
     let mut reply = if if_none_match == Some(etag.as_str()) {
         s.counts.esi_not_modified += 1;

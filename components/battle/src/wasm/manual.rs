@@ -32,7 +32,9 @@ fn check_kills(store: &Store, ids: &BTreeSet<u64>, editing: &BTreeSet<String>) -
         return Err(bad("body.killmailIds", format!("the battle service has not seen killmails {unknown:?}")));
     }
     if let Some((kill, holder)) = store.pinned(ids).map_err(unavailable)?.into_iter().find(|(_, b)| !editing.contains(b)) {
-        return Err(HttpError::Conflict(format!("killmail {kill} belongs to battle {holder}, made by hand; edit that battle first")));
+        return Err(HttpError::Conflict(format!(
+            "killmail {kill} belongs to battle {holder}, made by hand; edit that battle first"
+        )));
     }
     Ok(())
 }
@@ -56,7 +58,15 @@ pub fn create(store: &Store, edit: BattleEdit) -> Result<String, Refusal> {
     check_kills(store, &ids, &BTreeSet::new())?;
     let battle_id = new_battle_id();
     let losing = losing(store, &ids, &BTreeSet::new()).map_err(unavailable)?;
-    apply(store, Change { held: vec![HeldBattle { battle_id: battle_id.clone(), title: edit.title, kill_ids: ids }], losing, ..Change::default() }).map_err(unavailable)?;
+    apply(
+        store,
+        Change {
+            held: vec![HeldBattle { battle_id: battle_id.clone(), title: edit.title, kill_ids: ids }],
+            losing,
+            ..Change::default()
+        },
+    )
+    .map_err(unavailable)?;
     Ok(battle_id)
 }
 
@@ -89,7 +99,12 @@ pub fn delete(store: &Store, battle_id: &str) -> Result<(), Refusal> {
         )));
     }
     let kills = store.kill_ids_of(battle_id).map_err(unavailable)?;
-    let change = Change { deleted: [battle_id.to_string()].into(), seeds: store.kills_by_id(&kills).map_err(unavailable)?, released: kills, ..Change::default() };
+    let change = Change {
+        deleted: [battle_id.to_string()].into(),
+        seeds: store.kills_by_id(&kills).map_err(unavailable)?,
+        released: kills,
+        ..Change::default()
+    };
     apply(store, change).map_err(unavailable)?;
     Ok(())
 }

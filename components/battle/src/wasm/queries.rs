@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use spin_sdk::pg3::ParameterValue as P;
 
 /// The stored summary with what only the table knows.
-const SUMMARY: &str = "summary || jsonb_build_object('manual', manual, 'title', title, 'securityBands', to_jsonb(security_bands))";
+const SUMMARY: &str =
+    "summary || jsonb_build_object('manual', manual, 'title', title, 'securityBands', to_jsonb(security_bands))";
 
 fn json_column(text: String) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("a stored battle is not JSON: {e}"))
@@ -27,9 +28,18 @@ impl Store {
         for (value, condition) in [
             (id(q.system), "{}::bigint = ANY(systems)"),
             (id(q.region), "{}::bigint = ANY(regions)"),
-            (id(q.alliance), "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.alliance_id = {}::bigint)"),
-            (id(q.corporation), "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.corporation_id = {}::bigint)"),
-            (id(q.character), "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.character_id = {}::bigint)"),
+            (
+                id(q.alliance),
+                "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.alliance_id = {}::bigint)",
+            ),
+            (
+                id(q.corporation),
+                "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.corporation_id = {}::bigint)",
+            ),
+            (
+                id(q.character),
+                "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.character_id = {}::bigint)",
+            ),
             (q.security_band.clone().map(P::Str), "{}::text = ANY(security_bands)"),
             (q.from.map(P::Int64), "end_time >= to_timestamp({}::bigint)"),
             (q.to.map(P::Int64), "start_time <= to_timestamp({}::bigint)"),
@@ -93,9 +103,7 @@ impl Store {
         }
         let mut kills: Vec<_> = self.with_details(&self.kill_ids_of(battle_id)?)?.into_values().collect();
         kills.sort_by_key(|(k, _)| (k.time, k.id));
-        let person = |p: &Participant| {
-            json!({"characterId": p.character, "corporationId": p.corporation, "allianceId": p.alliance, "shipTypeId": p.ship_type})
-        };
+        let person = |p: &Participant| json!({"characterId": p.character, "corporationId": p.corporation, "allianceId": p.alliance, "shipTypeId": p.ship_type});
         Ok(Some(
             kills
                 .iter()

@@ -115,7 +115,8 @@ pub fn apply(store: &Store, change: Change) -> Result<Vec<Report>, String> {
     old_battles.extend(change.losing.iter().cloned());
     old_battles.extend(change.deleted.iter().cloned());
     let held_ids: BTreeSet<String> = change.held.iter().map(|h| h.battle_id.clone()).collect();
-    let reported: BTreeSet<u64> = automatic.iter().flat_map(|b| b.kill_ids.iter().copied()).chain(held_kills.iter().copied()).collect();
+    let reported: BTreeSet<u64> =
+        automatic.iter().flat_map(|b| b.kill_ids.iter().copied()).chain(held_kills.iter().copied()).collect();
     let kills: KillMap = store.with_details(&reported)?;
     let candidate_ids = automatic.iter().flat_map(|b| [battle_id(b.key), aside(&battle_id(b.key))]);
     let stored = store.stored(&held_ids.iter().cloned().chain(candidate_ids).collect())?;

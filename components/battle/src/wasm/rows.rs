@@ -23,7 +23,16 @@ fn participants(r: &Report, kills: &KillMap) -> Vec<Value> {
         .sides
         .iter()
         .enumerate()
-        .flat_map(|(i, s)| s.iter().map(move |u| (match u { Unit::Alliance(a) | Unit::Corporation(a) => *a }, i)))
+        .flat_map(|(i, s)| {
+            s.iter().map(move |u| {
+                (
+                    match u {
+                        Unit::Alliance(a) | Unit::Corporation(a) => *a,
+                    },
+                    i,
+                )
+            })
+        })
         .collect();
     let mut out: BTreeMap<u64, Value> = BTreeMap::new();
     for id in &r.kill_ids {
@@ -31,7 +40,10 @@ fn participants(r: &Report, kills: &KillMap) -> Vec<Value> {
         for p in std::iter::once(&d.victim).chain(&d.attackers) {
             if let Some(c) = p.character {
                 let unit = p.alliance.or(p.corporation);
-                out.insert(c, json!({"c": c, "corp": p.corporation, "al": p.alliance, "side": unit.and_then(|u| side_of.get(&u))}));
+                out.insert(
+                    c,
+                    json!({"c": c, "corp": p.corporation, "al": p.alliance, "side": unit.and_then(|u| side_of.get(&u))}),
+                );
             }
         }
     }

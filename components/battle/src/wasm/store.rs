@@ -6,7 +6,7 @@ use crate::clustering::{Kill, Params};
 use crate::config::Config;
 use crate::enriched;
 use crate::stats::KillDetail;
-use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
+use spin_sdk::pg3::{Connection, DbValue, Decode, ParameterValue as P};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Store {
@@ -287,7 +287,12 @@ impl Store {
     /// Write the battles (JSON rows, see `rows`), delete the ones merged away, set which
     /// manual battle holds which kills (`pins`: kill → battle, or none to release it), and queue
     /// the events, in one statement.
-    pub fn save(&self, battles: &serde_json::Value, gone: &BTreeSet<String>, pins: &BTreeMap<u64, Option<String>>) -> Result<(), String> {
+    pub fn save(
+        &self,
+        battles: &serde_json::Value,
+        gone: &BTreeSet<String>,
+        pins: &BTreeMap<u64, Option<String>>,
+    ) -> Result<(), String> {
         let pins: Vec<serde_json::Value> = pins.iter().map(|(k, b)| serde_json::json!({"k": k, "b": b})).collect();
         self.db
             .execute(

@@ -3,9 +3,9 @@
 
 use super::counters::Counters;
 use super::esi::Esi;
+use super::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
 use super::store::Store;
 use super::{config, resolve, Enrichment, Guest};
-use super::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
 use crate::config::Config;
 use crate::{enrich, names};
 

@@ -3,14 +3,15 @@
 //! replica sees the same state.
 
 use super::counters::Counters;
-use super::store::Store;
 use super::now_ms;
+use super::store::Store;
 use crate::config::Config;
 use crate::esi_policy::{self, Breaker, ErrorLimit, Permit};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::redis;
 
-pub const USER_AGENT: &str = "BattleScope/0.1 (battle intelligence; https://github.com/battlescope; contact: ops@battlescope.dev)";
+pub const USER_AGENT: &str =
+    "BattleScope/0.1 (battle intelligence; https://github.com/battlescope; contact: ops@battlescope.dev)";
 const ATTEMPTS: u32 = 3;
 /// Waits up to this long inside one call; beyond it the work is handed back for later.
 const MAX_INLINE_WAIT_MS: i64 = 2_000;
@@ -68,12 +69,7 @@ impl<'a> Esi<'a> {
     }
 
     fn load<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> T {
-        self.redis
-            .get(&self.key(name))
-            .ok()
-            .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        self.redis.get(&self.key(name)).ok().flatten().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
     }
 
     fn save<T: serde::Serialize>(&self, name: &str, value: &T) {

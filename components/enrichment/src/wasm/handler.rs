@@ -1,11 +1,11 @@
 //! `killmail.ingested` → `killmail.enriched`.
 
+use super::battlescope::kafka::types::{Error as KafkaError, Message};
 use super::counters::Counters;
 use super::esi::{Esi, EsiError};
+use super::exports::battlescope::kafka::incoming_handler::Guest;
 use super::store::Store;
 use super::{config, resolve, Enrichment};
-use super::exports::battlescope::kafka::incoming_handler::Guest;
-use super::battlescope::kafka::types::{Error as KafkaError, Message};
 use crate::config::Config;
 use crate::{enrich, ingested, names};
 

@@ -4,7 +4,7 @@ use super::counters::Counters;
 use crate::config::Config;
 use crate::enrich::Enriched;
 use crate::names::{Name, Names};
-use spin_sdk::pg3::{Connection, Decode, DbValue, ParameterValue as P};
+use spin_sdk::pg3::{Connection, DbValue, Decode, ParameterValue as P};
 use std::collections::BTreeSet;
 
 pub struct Store {
@@ -185,7 +185,10 @@ impl Store {
     pub fn due_unresolved(&self, limit: i64) -> Result<BTreeSet<u64>, String> {
         let rows = self
             .db
-            .query("SELECT id FROM unresolved_names WHERE retry_at <= now() ORDER BY retry_at LIMIT $1::bigint", &[P::Int64(limit)])
+            .query(
+                "SELECT id FROM unresolved_names WHERE retry_at <= now() ORDER BY retry_at LIMIT $1::bigint",
+                &[P::Int64(limit)],
+            )
             .map_err(err("reading due unresolved ids"))?;
         rows.rows.iter().map(|r| Ok(decode::<i64>(&r[0])? as u64)).collect()
     }
@@ -222,7 +225,10 @@ impl Store {
     pub fn http_cache(&self, url: &str) -> Result<Option<(Option<String>, bool, String)>, String> {
         let rows = self
             .db
-            .query("SELECT etag, coalesce(expires_at > now(), false), body FROM esi_http_cache WHERE url = $1::text", &[P::Str(url.into())])
+            .query(
+                "SELECT etag, coalesce(expires_at > now(), false), body FROM esi_http_cache WHERE url = $1::text",
+                &[P::Str(url.into())],
+            )
             .map_err(err("reading the HTTP cache"))?;
         rows.rows.first().map(|r| Ok((decode(&r[0])?, decode(&r[1])?, decode(&r[2])?))).transpose()
     }

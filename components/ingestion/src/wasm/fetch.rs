@@ -47,8 +47,7 @@ impl Pacer {
                 .header("user-agent", USER_AGENT)
                 .header("accept", "application/json")
                 .build();
-            let response: Response =
-                spin_executor::run(spin_sdk::http::send(request)).map_err(|e| format!("GET {url}: {e}"))?;
+            let response: Response = spin_executor::run(spin_sdk::http::send(request)).map_err(|e| format!("GET {url}: {e}"))?;
             let status = *response.status();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
                 let location = response

@@ -21,7 +21,9 @@ fn handle(req: Request) -> Response {
         (Method::Get, ["ruleset"]) => get_ruleset(),
         (Method::Put, ["ruleset"]) => writer(&req).and_then(|store| put_ruleset(&store, req.body())),
         (Method::Post, ["killmails"]) => writer(&req).and_then(|store| intake_batch(&store, req.body())),
-        (_, [endpoint @ ("health" | "stats")]) => Err(HttpError::MethodNotAllowed(format!("use GET for /api/ingestion/{endpoint}"))),
+        (_, [endpoint @ ("health" | "stats")]) => {
+            Err(HttpError::MethodNotAllowed(format!("use GET for /api/ingestion/{endpoint}")))
+        }
         (_, ["ruleset"]) => Err(HttpError::MethodNotAllowed("use GET or PUT for /api/ingestion/ruleset".into())),
         (_, ["killmails"]) => Err(HttpError::MethodNotAllowed("use POST for /api/ingestion/killmails".into())),
         _ => Err(HttpError::NotFound(format!("no ingestion endpoint /{}", segments.join("/")))),

@@ -53,7 +53,11 @@ pub(crate) fn config() -> Result<Config, String> {
 
 /// The one path every killmail takes, whatever the feed: rules, plugins, then the decision
 /// stored (and, if accepted, the killmail and its event) in one statement.
-pub(crate) fn process(store: &Store, km: &Killmail, feed_position: Option<(&str, i64)>) -> Result<(intake::Decision, Outcome), String> {
+pub(crate) fn process(
+    store: &Store,
+    km: &Killmail,
+    feed_position: Option<(&str, i64)>,
+) -> Result<(intake::Decision, Outcome), String> {
     let (_, ruleset) = store.ruleset()?;
     let decision = intake::decide(&ruleset, km, |km| plugins::run(store, km));
     let outcome = store.record(km, &decision, feed_position)?;

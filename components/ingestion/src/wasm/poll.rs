@@ -125,7 +125,10 @@ impl Tick {
                         Ok(o) => o,
                         Err(e) => return self.fail(FEED, Failure::Transport(e), failures),
                     };
-                    eprintln!("ingestion: r2z2: sequences {sequence}–{} are gone (newest is {newest}); counted as gaps", oldest - 1);
+                    eprintln!(
+                        "ingestion: r2z2: sequences {sequence}–{} are gone (newest is {newest}); counted as gaps",
+                        oldest - 1
+                    );
                     self.store.count("gaps:r2z2", oldest - sequence)?;
                     self.store.set_position(FEED, oldest - 1)?;
                     last = oldest - 1;
@@ -196,7 +199,10 @@ impl Tick {
             if pending.attempts >= PENDING_ATTEMPTS {
                 // ESI keeps refusing it (a wrong hash, say): keep it aside, stop asking.
                 let id = pending.killmail_id;
-                eprintln!("ingestion: redisq: giving up on killmail {id} after {} attempts: {}", pending.attempts, pending.last_error);
+                eprintln!(
+                    "ingestion: redisq: giving up on killmail {id} after {} attempts: {}",
+                    pending.attempts, pending.last_error
+                );
                 self.store.count("malformed:redisq", 1)?;
                 let reference = serde_json::json!({"killID": id, "zkb": pending.zkb}).to_string();
                 self.store.keep_unreadable(FEED, &id.to_string(), reference.as_bytes(), &pending.last_error)?;
@@ -238,7 +244,9 @@ impl Tick {
         let url = format!("{}/killmails/{id}/{hash}", self.config.esi_gateway_url);
         let outcome = match Pacer::new(0.0).get(&url) {
             Ok(f) if f.status == 200 => feed::esi_killmail(id, hash, zkb, &f.body).map_err(|e| (e.to_string(), true)),
-            Ok(f) => Err((format!("ESI killmail {id}: HTTP {}: {}", f.status, String::from_utf8_lossy(&f.body)), f.status == 422)),
+            Ok(f) => {
+                Err((format!("ESI killmail {id}: HTTP {}: {}", f.status, String::from_utf8_lossy(&f.body)), f.status == 422))
+            }
             Err(e) => Err((e, false)),
         };
         match outcome {

@@ -89,7 +89,11 @@ impl Store {
 
     pub fn replace_ruleset(&self, ruleset: &Ruleset) -> Result<i64, String> {
         let json = serde_json::to_string(ruleset).expect("a ruleset serialises");
-        let row = self.query_one("storing the ruleset", "INSERT INTO rulesets (ruleset) VALUES ($1::text::jsonb) RETURNING id", &[P::Str(json)])?;
+        let row = self.query_one(
+            "storing the ruleset",
+            "INSERT INTO rulesets (ruleset) VALUES ($1::text::jsonb) RETURNING id",
+            &[P::Str(json)],
+        )?;
         i64::decode(&row[0]).map_err(|e| e.to_string())
     }
 

@@ -24,8 +24,8 @@ pub fn decide(total_value: Option<f64>, settings: &[(String, String)]) -> Result
 mod component {
     wit_bindgen::generate!({ path: "../../../wit/ruleset-filter", world: "battlescope:ruleset-filter/ruleset-filter" });
 
-    use exports::battlescope::ruleset_filter::filter::Guest;
     use battlescope::ruleset_filter::types::{KillmailSummary, Setting, Verdict};
+    use exports::battlescope::ruleset_filter::filter::Guest;
 
     struct MinValue;
     export!(MinValue);

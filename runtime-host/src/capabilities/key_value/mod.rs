@@ -38,8 +38,13 @@ pub struct StoreHandle {
 /// A store backend.
 pub enum Backend {
     /// One redb table per label inside a shared database file.
-    Disk { db: Arc<redb::Database>, table: String },
-    Redis { connection: redis::aio::ConnectionManager },
+    Disk {
+        db: Arc<redb::Database>,
+        table: String,
+    },
+    Redis {
+        connection: redis::aio::ConnectionManager,
+    },
 }
 
 /// Every configured store, by label.
@@ -65,12 +70,12 @@ impl Stores {
                         Some(db) => db.clone(),
                         None => {
                             if let Some(dir) = path.parent() {
-                                std::fs::create_dir_all(dir)
-                                    .with_context(|| format!("creating {}", dir.display()))?;
+                                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
                             }
-                            let db = Arc::new(redb::Database::create(&path).with_context(|| {
-                                format!("opening key-value store `{label}` at {}", path.display())
-                            })?);
+                            let db = Arc::new(
+                                redb::Database::create(&path)
+                                    .with_context(|| format!("opening key-value store `{label}` at {}", path.display()))?,
+                            );
                             files.insert(path.clone(), db.clone());
                             db
                         }

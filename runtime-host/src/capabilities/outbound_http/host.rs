@@ -15,7 +15,8 @@ const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(20);
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn with_default_timeouts(options: Option<RequestOptions>) -> RequestOptions {
-    let given = options.unwrap_or(RequestOptions { connect_timeout: None, first_byte_timeout: None, between_bytes_timeout: None });
+    let given =
+        options.unwrap_or(RequestOptions { connect_timeout: None, first_byte_timeout: None, between_bytes_timeout: None });
     RequestOptions {
         connect_timeout: given.connect_timeout.or(Some(CONNECT_TIMEOUT)),
         first_byte_timeout: given.first_byte_timeout.or(Some(FIRST_BYTE_TIMEOUT)),

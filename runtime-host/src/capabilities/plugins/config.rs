@@ -47,10 +47,7 @@ fn default_memory_mib() -> usize {
 impl PluginConfig {
     /// Settings as the plugin receives them: strings, whatever their TOML type.
     pub fn setting_pairs(&self) -> Vec<(String, String)> {
-        self.settings
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-            .collect()
+        self.settings.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect()
     }
 
     /// Reject what cannot work before anything is loaded.
@@ -74,7 +71,8 @@ mod tests {
 
     #[test]
     fn defaults_and_settings() {
-        let c: PluginConfig = toml::from_str("name = \"v\"\nsource = \"v.wasm\"\n[settings]\nmin_value = 1e9\nlabel = \"big\"\n").unwrap();
+        let c: PluginConfig =
+            toml::from_str("name = \"v\"\nsource = \"v.wasm\"\n[settings]\nmin_value = 1e9\nlabel = \"big\"\n").unwrap();
         assert_eq!(c.on_failure, FailurePolicy::Accept);
         assert_eq!(c.fuel, 10_000_000);
         assert_eq!(c.setting_pairs(), vec![("label".into(), "big".into()), ("min_value".into(), "1000000000.0".into())]);

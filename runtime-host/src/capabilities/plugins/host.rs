@@ -1,6 +1,6 @@
+use super::PluginsState;
 use crate::bindings::plugins::runner::battlescope::ruleset_filter::runner::{Failure, Host, Outcome, Rejection};
 use crate::bindings::plugins::runner::battlescope::ruleset_filter::types::{self, KillmailSummary};
-use super::PluginsState;
 
 impl types::Host for PluginsState {}
 

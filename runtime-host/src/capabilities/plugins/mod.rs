@@ -72,8 +72,10 @@ impl PluginSet {
             match &pre {
                 Ok(_) => tracing::info!(plugin = %config.name, source = %config.source.display(), fuel = config.fuel,
                     memory_mib = config.memory_mib, on_failure = ?config.on_failure, "ruleset-filter plugin loaded"),
-                Err(e) => tracing::error!(plugin = %config.name, source = %config.source.display(), on_failure = ?config.on_failure,
-                    "ruleset-filter plugin refused: {e}"),
+                Err(e) => {
+                    tracing::error!(plugin = %config.name, source = %config.source.display(), on_failure = ?config.on_failure,
+                    "ruleset-filter plugin refused: {e}")
+                }
             }
             let settings = config.setting_pairs().into_iter().map(|(key, value)| Setting { key, value }).collect();
             plugins.push(Plugin { config: config.clone(), settings, pre });
@@ -91,7 +93,12 @@ impl PluginSet {
             let answer = self.call(plugin, killmail);
             // A sum and a count give the mean call time (fresh instance included).
             let micros = started.elapsed().as_micros() as u64;
-            self.metrics.count("plugin_call_microseconds_total", "Time spent in ruleset-filter plugin calls.", &[("plugin", name)], micros);
+            self.metrics.count(
+                "plugin_call_microseconds_total",
+                "Time spent in ruleset-filter plugin calls.",
+                &[("plugin", name)],
+                micros,
+            );
             self.metrics.count("plugin_calls_total", "Ruleset-filter plugin calls.", &[("plugin", name)], 1);
             let verdict = match answer {
                 PluginAnswer::Accept => "accept",
@@ -105,7 +112,12 @@ impl PluginSet {
                         tracing::warn!(plugin = name, killmail_id = killmail.killmail_id, policy = ?plugin.config.on_failure,
                             "ruleset-filter plugin failed: {error}");
                     }
-                    self.metrics.count("plugin_failures_total", "Ruleset-filter plugin calls that failed.", &[("plugin", name)], 1);
+                    self.metrics.count(
+                        "plugin_failures_total",
+                        "Ruleset-filter plugin calls that failed.",
+                        &[("plugin", name)],
+                        1,
+                    );
                     failures.push((name.to_string(), error.clone()));
                     if plugin.config.on_failure == FailurePolicy::Reject {
                         self.count(name, "reject");
@@ -120,7 +132,12 @@ impl PluginSet {
     }
 
     fn count(&self, plugin: &str, verdict: &str) {
-        self.metrics.count("plugin_verdicts_total", "Ruleset-filter plugin verdicts.", &[("plugin", plugin), ("verdict", verdict)], 1);
+        self.metrics.count(
+            "plugin_verdicts_total",
+            "Ruleset-filter plugin verdicts.",
+            &[("plugin", plugin), ("verdict", verdict)],
+            1,
+        );
     }
 
     /// One call in a fresh instance under the plugin's fuel and memory limits.
@@ -129,19 +146,16 @@ impl PluginSet {
             Ok(pre) => pre,
             Err(refused) => return PluginAnswer::Failed(format!("refused at load: {refused}")),
         };
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(plugin.config.memory_mib << 20)
-            .instances(4)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits =
+            StoreLimitsBuilder::new().memory_size(plugin.config.memory_mib << 20).instances(4).trap_on_grow_failure(true).build();
         let mut store = Store::new(&self.engine, PluginState { limits });
         store.limiter(|s| &mut s.limits);
         if let Err(e) = store.set_fuel(plugin.config.fuel) {
             return PluginAnswer::Failed(format!("setting fuel: {e}"));
         }
-        let outcome = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.battlescope_ruleset_filter_filter().call_evaluate(&mut store, killmail, &plugin.settings));
+        let outcome = pre.instantiate(&mut store).and_then(|instance| {
+            instance.battlescope_ruleset_filter_filter().call_evaluate(&mut store, killmail, &plugin.settings)
+        });
         match outcome {
             Ok(Verdict::Accept) => PluginAnswer::Accept,
             Ok(Verdict::Reject(reason)) => PluginAnswer::Reject(reason),
@@ -164,10 +178,12 @@ fn link(engine: &Engine, config: &PluginConfig) -> Result<RulesetFilterPre<Plugi
     let component_bytes = if wasmparser::Parser::is_component(&bytes) {
         bytes
     } else if wasmparser::Parser::is_core_wasm(&bytes) {
-        wit_component::ComponentEncoder::default()
-            .module(&bytes)
-            .and_then(|e| e.validate(true).encode())
-            .map_err(|e| format!("{} is a core module but not one built with wit-bindgen for the ruleset-filter world: {e:#}", config.source.display()))?
+        wit_component::ComponentEncoder::default().module(&bytes).and_then(|e| e.validate(true).encode()).map_err(|e| {
+            format!(
+                "{} is a core module but not one built with wit-bindgen for the ruleset-filter world: {e:#}",
+                config.source.display()
+            )
+        })?
     } else {
         return Err(format!("{} is not WebAssembly", config.source.display()));
     };

@@ -27,8 +27,7 @@ fn date((y, m, d): (i32, u8, u8)) -> Result<NaiveDate, BoxError> {
 }
 
 fn time((h, m, s, ns): (u8, u8, u8, u32)) -> Result<NaiveTime, BoxError> {
-    NaiveTime::from_hms_nano_opt(h.into(), m.into(), s.into(), ns)
-        .ok_or_else(|| format!("invalid time {h}:{m}:{s}.{ns}").into())
+    NaiveTime::from_hms_nano_opt(h.into(), m.into(), s.into(), ns).ok_or_else(|| format!("invalid time {h}:{m}:{s}.{ns}").into())
 }
 
 fn datetime((y, mo, d, h, mi, s, ns): (i32, u8, u8, u8, u8, u8, u32)) -> Result<NaiveDateTime, BoxError> {
@@ -64,9 +63,7 @@ impl ToSql for Param {
             P::Floating32(v) => v.to_sql_checked(ty, out),
             P::Floating64(v) => v.to_sql_checked(ty, out),
             P::Str(s) => match *ty {
-                Type::JSON | Type::JSONB => {
-                    serde_json::Value::from_str(s)?.to_sql_checked(ty, out)
-                }
+                Type::JSON | Type::JSONB => serde_json::Value::from_str(s)?.to_sql_checked(ty, out),
                 Type::UUID => uuid::Uuid::from_str(s)?.to_sql_checked(ty, out),
                 Type::NUMERIC => rust_decimal::Decimal::from_str(s)?.to_sql_checked(ty, out),
                 _ => s.to_sql_checked(ty, out),
@@ -78,8 +75,8 @@ impl ToSql for Param {
             P::Timestamp(secs) => match *ty {
                 Type::INT8 => secs.to_sql_checked(ty, out),
                 _ => {
-                    let at = DateTime::<Utc>::from_timestamp(*secs, 0)
-                        .ok_or_else(|| format!("timestamp {secs} is out of range"))?;
+                    let at =
+                        DateTime::<Utc>::from_timestamp(*secs, 0).ok_or_else(|| format!("timestamp {secs} is out of range"))?;
                     write_instant(at.naive_utc(), ty, out)
                 }
             },
@@ -98,8 +95,9 @@ pub fn decode_column(column: &tokio_postgres::Column) -> Column {
         Type::INT8 => DbDataType::Int64,
         Type::FLOAT4 => DbDataType::Floating32,
         Type::FLOAT8 => DbDataType::Floating64,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::JSONB | Type::UUID
-        | Type::NUMERIC => DbDataType::Str,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::JSONB | Type::UUID | Type::NUMERIC => {
+            DbDataType::Str
+        }
         Type::BYTEA => DbDataType::Binary,
         Type::DATE => DbDataType::Date,
         Type::TIME => DbDataType::Time,
@@ -144,12 +142,7 @@ pub fn decode_value(row: &Row, i: usize) -> Result<DbValue, String> {
         Type::NUMERIC => get!(rust_decimal::Decimal, |v| DbValue::Str(v.to_string())),
         Type::BYTEA => get!(Vec<u8>, DbValue::Binary),
         Type::DATE => get!(NaiveDate, |d| DbValue::Date((d.year(), d.month() as u8, d.day() as u8))),
-        Type::TIME => get!(NaiveTime, |t| DbValue::Time((
-            t.hour() as u8,
-            t.minute() as u8,
-            t.second() as u8,
-            t.nanosecond()
-        ))),
+        Type::TIME => get!(NaiveTime, |t| DbValue::Time((t.hour() as u8, t.minute() as u8, t.second() as u8, t.nanosecond()))),
         Type::TIMESTAMP => get!(NaiveDateTime, instant),
         Type::TIMESTAMPTZ => get!(DateTime<Utc>, |t| instant(t.naive_utc())),
         _ => DbValue::Unsupported,

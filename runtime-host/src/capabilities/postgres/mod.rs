@@ -49,9 +49,7 @@ impl Pools {
         let manager = deadpool_postgres::Manager::from_config(
             config,
             tokio_postgres::NoTls,
-            deadpool_postgres::ManagerConfig {
-                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-            },
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
         );
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(POOL_SIZE)

@@ -1,6 +1,6 @@
+use super::ProducerState;
 use crate::bindings::kafka::battlescope::kafka::producer::{Host, OutgoingMessage};
 use crate::bindings::kafka::battlescope::kafka::types::{self, Error};
-use super::ProducerState;
 
 impl types::Host for ProducerState {}
 
@@ -10,9 +10,7 @@ impl Host for ProducerState {
             return Ok(Err(Error::Fatal("no Kafka broker is configured ([application.trigger.kafka])".into())));
         };
         let brokers = producer.config().broker_addresses();
-        let allowed = brokers
-            .iter()
-            .any(|(h, p)| self.access.allowed_hosts.allows("kafka", h, Some(*p)));
+        let allowed = brokers.iter().any(|(h, p)| self.access.allowed_hosts.allows("kafka", h, Some(*p)));
         if !allowed {
             tracing::warn!(component = %self.access.component, brokers = %producer.config().brokers, topic = %message.topic,
                 "denied Kafka publish: broker is not in allowed_outbound_hosts");

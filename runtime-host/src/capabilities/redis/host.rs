@@ -21,7 +21,11 @@ impl RedisState {
 
     /// Map a reply, forgetting the shared connection when it broke so the next `open`
     /// reconnects.
-    fn redis_result<T>(&self, address: &str, result: redis::RedisResult<T>) -> impl std::future::Future<Output = R<T>> + Send + 'static
+    fn redis_result<T>(
+        &self,
+        address: &str,
+        result: redis::RedisResult<T>,
+    ) -> impl std::future::Future<Output = R<T>> + Send + 'static
     where
         T: Send + 'static,
     {
@@ -155,4 +159,3 @@ impl HostConnection for RedisState {
         Ok(())
     }
 }
-

@@ -49,10 +49,7 @@ impl AppVariables {
                 Some(value) => {
                     values.insert(name.clone(), value);
                 }
-                None => missing.push(format!(
-                    "`{name}` (set SPIN_VARIABLE_{})",
-                    name.to_ascii_uppercase()
-                )),
+                None => missing.push(format!("`{name}` (set SPIN_VARIABLE_{})", name.to_ascii_uppercase())),
             }
         }
         if missing.is_empty() {
@@ -70,10 +67,7 @@ impl AppVariables {
     }
 
     /// A component's variables, rendered from its templates.
-    pub fn for_component(
-        &self,
-        templates: &BTreeMap<String, String>,
-    ) -> Result<BTreeMap<String, String>, String> {
+    pub fn for_component(&self, templates: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
         templates
             .iter()
             .map(|(name, text)| {
@@ -113,10 +107,7 @@ mod tests {
             variables: vars
                 .iter()
                 .map(|(n, d)| {
-                    (
-                        n.to_string(),
-                        AppVariable { default: d.map(str::to_string), required: d.is_none(), secret: false },
-                    )
+                    (n.to_string(), AppVariable { default: d.map(str::to_string), required: d.is_none(), secret: false })
                 })
                 .collect(),
             triggers: Triggers::default(),
@@ -128,9 +119,7 @@ mod tests {
     fn provider_overrides_default() {
         let m = manifest(&[("a", Some("default")), ("b", Some("kept"))]);
         let vars = AppVariables::resolve(&m, &MapProvider(HashMap::from([("a", "env")]))).unwrap();
-        let c = vars
-            .for_component(&BTreeMap::from([("x".to_string(), "{{ a }}/{{ b }}".to_string())]))
-            .unwrap();
+        let c = vars.for_component(&BTreeMap::from([("x".to_string(), "{{ a }}/{{ b }}".to_string())])).unwrap();
         assert_eq!(c["x"], "env/kept");
     }
 

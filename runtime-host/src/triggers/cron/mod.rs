@@ -24,11 +24,7 @@ use tokio::sync::{watch, Mutex};
 /// The shortest gap between two runs, looking at the next few.
 fn period(schedule: &cron::Schedule) -> Duration {
     let times: Vec<_> = schedule.upcoming(Utc).take(5).collect();
-    times
-        .windows(2)
-        .map(|w| (w[1] - w[0]).to_std().unwrap_or(Duration::from_secs(60)))
-        .min()
-        .unwrap_or(Duration::from_secs(60))
+    times.windows(2).map(|w| (w[1] - w[0]).to_std().unwrap_or(Duration::from_secs(60))).min().unwrap_or(Duration::from_secs(60))
 }
 
 struct Job {
@@ -69,9 +65,11 @@ impl CronTrigger {
                 let ttl = (period(&schedule) / 2).clamp(Duration::from_millis(500), Duration::from_secs(15));
                 let namespace = manifest.manifest.trigger_settings.cron.as_ref().and_then(|c| c.lease_namespace.as_deref());
                 let key = format!("battlescope:lease:{}:{}", namespace.unwrap_or(&manifest.manifest.application.name), name);
-                Some(Mutex::new(Lease::new(address, key, replica.to_string(), ttl).await.with_context(|| {
-                    format!("connecting to the lease server for {name}")
-                })?))
+                Some(Mutex::new(
+                    Lease::new(address, key, replica.to_string(), ttl)
+                        .await
+                        .with_context(|| format!("connecting to the lease server for {name}"))?,
+                ))
             } else {
                 None
             };

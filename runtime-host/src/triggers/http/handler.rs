@@ -1,5 +1,6 @@
 //! One request: route it, add Spin's headers, run a fresh instance under its deadline.
 
+use super::routes::RouteMatch;
 use super::{HttpComponent, HttpTrigger};
 use crate::component::LoadedComponent;
 use crate::engine::describe_failure;
@@ -11,14 +12,11 @@ use std::sync::Arc;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
-use super::routes::RouteMatch;
 
 const HOST_PREFIX: &str = "/.well-known/battlescope/";
 
 fn plain(status: StatusCode, body: impl Into<String>) -> Response<HyperOutgoingBody> {
-    let body = Full::new(bytes::Bytes::from(body.into()))
-        .map_err(|never| match never {})
-        .boxed_unsync();
+    let body = Full::new(bytes::Bytes::from(body.into())).map_err(|never| match never {}).boxed_unsync();
     let mut r = Response::new(body);
     *r.status_mut() = status;
     r.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
@@ -158,10 +156,8 @@ impl HttpTrigger {
             "ready" => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
             "metrics" => {
                 let mut r = plain(StatusCode::OK, self.capabilities.metrics.render());
-                r.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-                );
+                r.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
                 r
             }
             _ => plain(StatusCode::NOT_FOUND, format!("no host endpoint {endpoint}\n")),

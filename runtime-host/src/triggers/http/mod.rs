@@ -76,14 +76,19 @@ impl HttpTrigger {
             routes.push((RoutePattern::parse(route).map_err(anyhow::Error::msg)?, target));
         }
         let router = Router::new(routes);
-        let trigger = Arc::new_cyclic(|this| Self { router, capabilities, settings, ready: AtomicBool::new(false), this: this.clone() });
+        let trigger =
+            Arc::new_cyclic(|this| Self { router, capabilities, settings, ready: AtomicBool::new(false), this: this.clone() });
         let local: Weak<dyn LocalDispatch> = Arc::downgrade(&trigger) as Weak<dyn LocalDispatch>;
         let _ = trigger.capabilities.local_http.set(local);
         Ok(trigger)
     }
 
     /// Serve until `shutdown` resolves. Logs every route before accepting connections.
-    pub async fn serve(self: Arc<Self>, listen: SocketAddr, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn serve(
+        self: Arc<Self>,
+        listen: SocketAddr,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let listener = TcpListener::bind(listen).await.with_context(|| format!("binding HTTP listener on {listen}"))?;
         let local = listener.local_addr()?;
         for (pattern, target) in self.router.routes() {

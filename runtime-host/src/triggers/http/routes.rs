@@ -18,8 +18,7 @@ impl RoutePattern {
         if !route.starts_with('/') {
             return Err(format!("route {route:?} must start with `/`"));
         }
-        let mut segments: Vec<String> =
-            route.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let mut segments: Vec<String> = route.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
         let wildcard = segments.last().is_some_and(|s| s == "...");
         if wildcard {
             segments.pop();
@@ -52,11 +51,9 @@ impl RoutePattern {
     /// How many path segments of `path` this pattern consumes, if it matches.
     fn matches(&self, path_segments: &[&str]) -> bool {
         if self.wildcard {
-            path_segments.len() >= self.segments.len()
-                && self.segments.iter().zip(path_segments).all(|(a, b)| a == b)
+            path_segments.len() >= self.segments.len() && self.segments.iter().zip(path_segments).all(|(a, b)| a == b)
         } else {
-            path_segments.len() == self.segments.len()
-                && self.segments.iter().zip(path_segments).all(|(a, b)| a == b)
+            path_segments.len() == self.segments.len() && self.segments.iter().zip(path_segments).all(|(a, b)| a == b)
         }
     }
 }
@@ -82,10 +79,7 @@ impl<T> Router<T> {
     pub fn new(mut routes: Vec<(RoutePattern, T)>) -> Self {
         routes.sort_by(|(a, _), (b, _)| {
             // Exact before wildcard at equal length; longer before shorter.
-            b.segments
-                .len()
-                .cmp(&a.segments.len())
-                .then(a.wildcard.cmp(&b.wildcard))
+            b.segments.len().cmp(&a.segments.len()).then(a.wildcard.cmp(&b.wildcard))
         });
         Self { routes }
     }
@@ -98,10 +92,7 @@ impl<T> Router<T> {
     pub fn route(&self, path: &str) -> Option<RouteMatch<'_, T>> {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         // An exact route wins over any wildcard, whatever their lengths.
-        let exact = self
-            .routes
-            .iter()
-            .find(|(p, _)| !p.wildcard && p.matches(&segments));
+        let exact = self.routes.iter().find(|(p, _)| !p.wildcard && p.matches(&segments));
         let found = exact.or_else(|| self.routes.iter().find(|(p, _)| p.wildcard && p.matches(&segments)))?;
         let (pattern, target) = found;
         let path_info = if pattern.wildcard {
@@ -127,12 +118,7 @@ mod tests {
     use super::*;
 
     fn router(routes: &[&str]) -> Router<String> {
-        Router::new(
-            routes
-                .iter()
-                .map(|r| (RoutePattern::parse(r).unwrap(), r.to_string()))
-                .collect(),
-        )
+        Router::new(routes.iter().map(|r| (RoutePattern::parse(r).unwrap(), r.to_string())).collect())
     }
 
     #[test]

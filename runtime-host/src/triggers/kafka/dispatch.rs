@@ -64,7 +64,12 @@ impl Dispatcher {
             attempt += 1;
             let failure = match self.invoke(msg).await {
                 Ok(()) => {
-                    self.capabilities.metrics.count("kafka_messages_consumed_total", "Messages handled successfully.", &labels, 1);
+                    self.capabilities.metrics.count(
+                        "kafka_messages_consumed_total",
+                        "Messages handled successfully.",
+                        &labels,
+                        1,
+                    );
                     return true;
                 }
                 Err(f) => f,

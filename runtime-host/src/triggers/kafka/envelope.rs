@@ -24,8 +24,8 @@ impl EnvelopeValidator {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
             let schema: serde_json::Value =
                 serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-            let validator = jsonschema::validator_for(&schema)
-                .map_err(|e| anyhow::anyhow!("{}: invalid schema: {e}", path.display()))?;
+            let validator =
+                jsonschema::validator_for(&schema).map_err(|e| anyhow::anyhow!("{}: invalid schema: {e}", path.display()))?;
             by_type.insert(event_type.to_string(), validator);
         }
         anyhow::ensure!(!by_type.is_empty(), "no *.schema.json files in {}", dir.display());
@@ -35,17 +35,10 @@ impl EnvelopeValidator {
     /// Check one payload; the error says what is wrong and where.
     pub fn validate(&self, payload: Option<&[u8]>) -> Result<String, String> {
         let payload = payload.ok_or("the message has no payload")?;
-        let value: serde_json::Value =
-            serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
-        let event_type = value
-            .get("eventType")
-            .and_then(|t| t.as_str())
-            .ok_or("the envelope has no string `eventType`")?;
+        let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
+        let event_type = value.get("eventType").and_then(|t| t.as_str()).ok_or("the envelope has no string `eventType`")?;
         let validator = self.by_type.get(event_type).ok_or_else(|| {
-            format!(
-                "unknown eventType {event_type:?} (known: {})",
-                self.by_type.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
+            format!("unknown eventType {event_type:?} (known: {})", self.by_type.keys().cloned().collect::<Vec<_>>().join(", "))
         })?;
         let errors: Vec<String> = validator
             .iter_errors(&value)

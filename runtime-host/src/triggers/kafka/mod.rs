@@ -133,7 +133,11 @@ impl KafkaTrigger {
     }
 }
 
-async fn consume(consumer: Arc<StreamConsumer>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn consume(
+    consumer: Arc<StreamConsumer>,
+    dispatcher: Arc<Dispatcher>,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let mut workers: HashMap<(String, i32), mpsc::Sender<OwnedMessage>> = HashMap::new();
     let mut handles = Vec::new();
     let lag = tokio::spawn(report_lag(consumer.clone(), dispatcher.clone(), shutdown.clone()));

@@ -73,7 +73,12 @@ impl RedisTrigger {
     }
 }
 
-async fn subscribe(s: Arc<Subscription>, capabilities: Arc<HostCapabilities>, budget: Duration, mut shutdown: watch::Receiver<bool>) {
+async fn subscribe(
+    s: Arc<Subscription>,
+    capabilities: Arc<HostCapabilities>,
+    budget: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let connected = async {
@@ -117,7 +122,12 @@ async fn subscribe(s: Arc<Subscription>, capabilities: Arc<HostCapabilities>, bu
                     Err(e) => Err(describe_failure(&e)),
                 };
                 let outcome = if result.is_ok() { "ok" } else { "error" };
-                capabilities.metrics.count("redis_messages_total", "Redis trigger messages handled.", &[("channel", s.channel.as_str()), ("outcome", outcome)], 1);
+                capabilities.metrics.count(
+                    "redis_messages_total",
+                    "Redis trigger messages handled.",
+                    &[("channel", s.channel.as_str()), ("outcome", outcome)],
+                    1,
+                );
                 if let Err(e) = result {
                     tracing::error!(trigger = %s.name, component = %s.context.id, "redis message failed: {e}");
                 }

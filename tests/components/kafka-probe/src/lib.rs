@@ -128,8 +128,7 @@ impl exports::battlescope::kafka::incoming_handler::Guest for Probe {
             }
             _ => {}
         }
-        let event: Value = serde_json::from_slice(&message.data)
-            .map_err(|e| KafkaError::Fatal(format!("not JSON: {e}")))?;
+        let event: Value = serde_json::from_slice(&message.data).map_err(|e| KafkaError::Fatal(format!("not JSON: {e}")))?;
         let event_id = event["eventId"].as_str().unwrap_or_default().to_string();
         let data = &event["data"];
         let behaviour = data["behaviour"].as_str().unwrap_or("ok");
@@ -166,11 +165,8 @@ impl exports::battlescope::kafka::incoming_handler::Guest for Probe {
                 db.query("SELECT pg_sleep($1)", &[P::Floating64(ms / 1000.0)]).map_err(retryable)?;
             }
         }
-        let traceparent = message
-            .headers
-            .iter()
-            .find(|(k, _)| k == "traceparent")
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        let traceparent =
+            message.headers.iter().find(|(k, _)| k == "traceparent").map(|(_, v)| String::from_utf8_lossy(v).into_owned());
         // Insert and count in one statement: the effect is applied once per event, whatever
         // the number of deliveries.
         db.execute(
@@ -211,9 +207,6 @@ impl Guest for Probe {
 #[redis_component]
 fn on_message(message: bytes::Bytes) -> anyhow::Result<()> {
     let db = db().map_err(anyhow::Error::msg)?;
-    db.execute(
-        "INSERT INTO redis_messages (payload) VALUES ($1)",
-        &[P::Str(String::from_utf8_lossy(&message).into_owned())],
-    )?;
+    db.execute("INSERT INTO redis_messages (payload) VALUES ($1)", &[P::Str(String::from_utf8_lossy(&message).into_owned())])?;
     Ok(())
 }

@@ -11,9 +11,7 @@ use spin_sdk::{key_value, pg3, redis, variables};
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let info = req.header("spin-path-info").and_then(|v| v.as_str()).unwrap_or("").to_string();
     let query = req.query().to_string();
-    let param = |name: &str| {
-        query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
-    };
+    let param = |name: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string));
     if info == "/hello" {
         // The benchmark's trivial handler: no capability, a constant body.
         return Ok(Response::builder().status(200).header("content-type", "text/plain").body("hello").build());
@@ -29,11 +27,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         "/bomb" => allocate_forever(),
         other => return Ok(Response::new(404, format!("no probe {other}"))),
     };
-    Ok(Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .build())
+    Ok(Response::builder().status(200).header("content-type", "application/json").body(body.to_string()).build())
 }
 
 fn echo(req: &Request) -> Value {
@@ -60,11 +54,7 @@ fn key_value_roundtrip(label: &str) -> Value {
     };
     let run = || -> Result<Value, key_value::Error> {
         let before = store.get("probe-counter")?;
-        let count = before
-            .as_deref()
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0);
+        let count = before.as_deref().and_then(|b| std::str::from_utf8(b).ok()).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
         store.set("probe-counter", (count + 1).to_string().as_bytes())?;
         store.set("probe-temp", b"x")?;
         let exists_before = store.exists("probe-temp")?;
@@ -94,10 +84,7 @@ fn redis_roundtrip(address: Option<String>) -> Value {
         members.sort();
         let removed = conn.srem("probe:set", &["a".to_string(), "b".to_string()])?;
         conn.publish("probe:channel", &b"hello".to_vec())?;
-        let echoed = conn.execute(
-            "ECHO",
-            &[redis::RedisParameter::Binary(b"executed".to_vec())],
-        )?;
+        let echoed = conn.execute("ECHO", &[redis::RedisParameter::Binary(b"executed".to_vec())])?;
         let deleted = conn.del(&["probe:key".to_string(), "probe:counter".to_string()])?;
         let echoed: Vec<String> = echoed
             .into_iter()
@@ -149,11 +136,7 @@ fn postgres_roundtrip(address: Option<String>) -> Value {
         )?;
         let rows = db.query("SELECT * FROM probe", &[])?;
         let row = &rows.rows[0];
-        let columns: Vec<Value> = rows
-            .columns
-            .iter()
-            .map(|c| json!([c.name, format!("{:?}", c.data_type)]))
-            .collect();
+        let columns: Vec<Value> = rows.columns.iter().map(|c| json!([c.name, format!("{:?}", c.data_type)])).collect();
         Ok(json!({
             "inserted": inserted,
             "columns": columns,
