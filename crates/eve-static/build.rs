@@ -37,7 +37,7 @@ fn id(path: &str, text: &str) -> u32 {
 fn main() {
     let mut out = String::new();
     let systems = rows("systems.csv", 6);
-    writeln!(out, "static SYSTEMS: &[System] = &[").unwrap();
+    writeln!(out, "pub(super) static SYSTEMS: &[System] = &[").unwrap();
     for r in &systems {
         // id, name, constellation, region, security, neighbours
         let security: f64 = r[4].parse().unwrap_or_else(|e| panic!("systems.csv: security {:?}: {e}", r[4]));
@@ -57,7 +57,7 @@ fn main() {
         ("groups.csv", "GROUPS", "Group", &["id", "category_id", "name"][..]),
         ("types.csv", "TYPES", "ItemType", &["id", "group_id", "name"][..]),
     ] {
-        writeln!(out, "static {table}: &[{kind}] = &[").unwrap();
+        writeln!(out, "pub(super) static {table}: &[{kind}] = &[").unwrap();
         for r in rows(file, columns.len()) {
             let fields: Vec<String> = columns
                 .iter()
@@ -76,7 +76,7 @@ fn main() {
         .map(|n| id(&path, n))
         .collect();
     capitals.sort_unstable();
-    writeln!(out, "static CAPITAL_SHIP_TYPES: &[u32] = &{capitals:?};").unwrap();
+    writeln!(out, "pub(super) static CAPITAL_SHIP_TYPES: &[u32] = &{capitals:?};").unwrap();
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("tables.rs");
     std::fs::write(dest, out).unwrap();
 }

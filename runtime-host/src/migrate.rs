@@ -147,6 +147,7 @@ async fn apply_locked(client: &mut Client, service: &str, migrations: &[Migratio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn reads_sorted_and_rejects_bad_names() {

@@ -45,7 +45,7 @@ fn writer(req: &Request) -> Result<Store, HttpError> {
     Store::open(&config).map_err(unavailable)
 }
 
-fn with_id<'a>(id: &'a str) -> Result<&'a str, HttpError> {
+fn with_id(id: &str) -> Result<&str, HttpError> {
     if api::is_battle_id(id) {
         Ok(id)
     } else {

@@ -43,7 +43,7 @@ pub enum Backend {
         table: String,
     },
     Redis {
-        connection: redis::aio::ConnectionManager,
+        connection: Box<redis::aio::ConnectionManager>,
     },
 }
 
@@ -88,7 +88,7 @@ impl Stores {
                     let connection = redis::aio::ConnectionManager::new(client)
                         .await
                         .with_context(|| format!("key-value store `{label}`: connecting to {url}"))?;
-                    Backend::Redis { connection }
+                    Backend::Redis { connection: Box::new(connection) }
                 }
             };
             by_label.insert(label, Arc::new(backend));

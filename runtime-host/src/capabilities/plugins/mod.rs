@@ -7,6 +7,7 @@ pub mod config;
 mod host;
 
 use crate::bindings::plugins::filter::RulesetFilterPre;
+use crate::bindings::plugins::runner::battlescope::ruleset_filter::runner::{Failure, Outcome, Rejection};
 use crate::bindings::plugins::types::{KillmailSummary, Setting, Verdict};
 use crate::metrics::Metrics;
 use anyhow::Context;
@@ -85,8 +86,12 @@ impl PluginSet {
 
     /// Run the plugins in order until one rejects. Failures are logged, counted and turned
     /// into the plugin's policy.
-    pub fn evaluate(&self, killmail: &KillmailSummary) -> (Option<(String, String)>, Vec<(String, String)>) {
+    pub fn evaluate(&self, killmail: &KillmailSummary) -> Outcome {
         let mut failures = Vec::new();
+        let reject = |plugin: &str, reason: String, failures: Vec<Failure>| Outcome {
+            rejection: Some(Rejection { plugin: plugin.to_string(), reason }),
+            failures,
+        };
         for plugin in &self.plugins {
             let name = plugin.config.name.as_str();
             let started = std::time::Instant::now();
@@ -104,7 +109,7 @@ impl PluginSet {
                 PluginAnswer::Accept => "accept",
                 PluginAnswer::Reject(reason) => {
                     self.count(name, "reject");
-                    return (Some((name.to_string(), reason)), failures);
+                    return reject(name, reason, failures);
                 }
                 PluginAnswer::Failed(error) => {
                     // A refused plugin was reported once, at load.
@@ -118,17 +123,17 @@ impl PluginSet {
                         &[("plugin", name)],
                         1,
                     );
-                    failures.push((name.to_string(), error.clone()));
+                    failures.push(Failure { plugin: name.to_string(), error: error.clone() });
                     if plugin.config.on_failure == FailurePolicy::Reject {
                         self.count(name, "reject");
-                        return (Some((name.to_string(), format!("plugin failed and fails closed: {error}"))), failures);
+                        return reject(name, format!("plugin failed and fails closed: {error}"), failures);
                     }
                     "accept"
                 }
             };
             self.count(name, verdict);
         }
-        (None, failures)
+        Outcome { rejection: None, failures }
     }
 
     fn count(&self, plugin: &str, verdict: &str) {

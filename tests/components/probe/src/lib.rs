@@ -75,7 +75,7 @@ fn redis_roundtrip(address: Option<String>) -> Value {
         Err(e) => return json!({ "open_error": format!("{e:?}") }),
     };
     let run = || -> Result<Value, redis::Error> {
-        conn.set("probe:key", &b"value".to_vec())?;
+        conn.set("probe:key", b"value".as_ref())?;
         let got = conn.get("probe:key")?.map(|v| String::from_utf8_lossy(&v).into_owned());
         conn.del(&["probe:counter".to_string()])?;
         let incr = conn.incr("probe:counter")?;
@@ -83,7 +83,7 @@ fn redis_roundtrip(address: Option<String>) -> Value {
         let mut members = conn.smembers("probe:set")?;
         members.sort();
         let removed = conn.srem("probe:set", &["a".to_string(), "b".to_string()])?;
-        conn.publish("probe:channel", &b"hello".to_vec())?;
+        conn.publish("probe:channel", b"hello".as_ref())?;
         let echoed = conn.execute("ECHO", &[redis::RedisParameter::Binary(b"executed".to_vec())])?;
         let deleted = conn.del(&["probe:key".to_string(), "probe:counter".to_string()])?;
         let echoed: Vec<String> = echoed
