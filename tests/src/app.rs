@@ -93,8 +93,11 @@ impl App {
             .env("SPIN_VARIABLE_DEPLOYMENT", prefix.trim_end_matches('_'))
             .env("SPIN_VARIABLE_INGESTION_POLL_SCHEDULE", "* * * * * *")
             .env("SPIN_VARIABLE_ENRICHMENT_RETRY_SCHEDULE", "* * * * * *")
+            .env("SPIN_VARIABLE_BATTLE_TICK_SCHEDULE", "* * * * * *")
             .env("SPIN_VARIABLE_BATTLE_CREATED_TOPIC", &format!("{prefix}battle.created"))
             .env("SPIN_VARIABLE_BATTLE_UPDATED_TOPIC", &format!("{prefix}battle.updated"))
+            .env("SPIN_VARIABLE_BATTLE_ENDED_TOPIC", &format!("{prefix}battle.ended"))
+            .env("SPIN_VARIABLE_BATTLE_REMOVED_TOPIC", &format!("{prefix}battle.removed"))
             .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &redis_url())
@@ -115,6 +118,12 @@ impl App {
             options = options.env("SPIN_VARIABLE_R2Z2_START_SEQUENCE", &s.to_string());
         }
         Host::start(options).await
+    }
+
+    /// Another host of the same application (same databases, topics and consumer groups), as
+    /// a second replica would run.
+    pub async fn start_replica(&self, name: &str) -> anyhow::Result<Host> {
+        Self::launch(&self.manifest, &self.state.join(name), &self.prefix, &self.options).await
     }
 
     /// SIGKILL the host and start a new one on the same database.

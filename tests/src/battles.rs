@@ -18,13 +18,24 @@ pub type Battles = BTreeMap<String, Vec<i64>>;
 /// Every killmail of `day` from the replayed R2Z2 feed (with its estimated values) through
 /// ingestion and enrichment into battles, settled.
 pub async fn run_day(dir: &Path, name: &str, day: &str) -> (App, Replay, Vec<Value>) {
+    let (app, replay, killmails) = start_day(dir, name, day).await;
+    finish_day(&app, killmails.len()).await;
+    (app, replay, killmails)
+}
+
+/// The application with the replay of `day` starting to flow into it.
+pub async fn start_day(dir: &Path, name: &str, day: &str) -> (App, Replay, Vec<Value>) {
     let killmails = data::load_day(&data::day_file(day)).unwrap();
     let replay = Replay::start(ReplayData::new(killmails.clone()).unwrap(), 0).await.unwrap();
     let options = Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), ..Options::default() };
     let app = App::start(dir, name, options).await.unwrap();
-    app.wait_for_battles("SELECT count(*) FROM battle_kills", killmails.len() as i64, Duration::from_secs(1800)).await;
-    settle(&app).await;
     (app, replay, killmails)
+}
+
+/// Wait until all `killmails` are in the battle service and it has settled.
+pub async fn finish_day(app: &App, killmails: usize) {
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", killmails as i64, Duration::from_secs(1800)).await;
+    settle(app).await;
 }
 
 /// The battles clustering owns, as stored.
@@ -106,6 +117,41 @@ pub async fn settle(app: &App) {
         still = if now == last { still + 1 } else { 0 };
         last = now;
     }
+}
+
+/// The battles as a consumer of the battle topics knows them: every event published so far,
+/// folded by version (a removal drops a battle unless a newer version came). Waits until every
+/// change was announced and relayed.
+pub async fn folded_events(app: &App) -> BTreeMap<String, Value> {
+    app.wait_for_battles(
+        "SELECT (count(*) = 0)::int::bigint FROM battles WHERE version > announced_version",
+        1,
+        Duration::from_secs(60),
+    )
+    .await;
+    app.wait_for_battles("SELECT (count(*) = 0)::int::bigint FROM outbox WHERE published_at IS NULL", 1, Duration::from_secs(60))
+        .await;
+    let counts = app.battles_db.query("SELECT topic, count(*) FROM outbox GROUP BY topic", &[]).await.unwrap();
+    let mut battles: BTreeMap<String, Value> = BTreeMap::new();
+    let mut removed: BTreeMap<String, u64> = BTreeMap::new();
+    for row in counts {
+        let (topic, n): (String, i64) = (row.get(0), row.get(1));
+        let records = crate::kafka::read_topic(&topic, n as usize, Duration::from_secs(60)).await;
+        assert_eq!(records.len(), n as usize, "{topic}: every queued event reached the topic");
+        for r in records {
+            let event: Value = serde_json::from_str(&r.payload).unwrap();
+            let data = event["data"].clone();
+            let (id, version) = (data["battleId"].as_str().unwrap().to_string(), data["version"].as_u64().unwrap());
+            if event["eventType"] == "battle.removed" {
+                let v = removed.entry(id).or_default();
+                *v = (*v).max(version);
+            } else if battles.get(&id).is_none_or(|b| b["version"].as_u64().unwrap() < version) {
+                battles.insert(id, data);
+            }
+        }
+    }
+    battles.retain(|id, b| removed.get(id).is_none_or(|v| *v < b["version"].as_u64().unwrap()));
+    battles
 }
 
 /// Calls the battle API and checks every answer against its OpenAPI document.

@@ -15,6 +15,8 @@ pub struct Options {
     pub redis_channel: Option<String>,
     /// Milliseconds the handler sleeps per message.
     pub handle_delay_ms: u32,
+    /// The Kafka trigger handles one message at a time across partitions.
+    pub serial: bool,
 }
 
 /// One test's application: manifest, topic and database.
@@ -91,6 +93,7 @@ group = "{topic}-group"
 max_attempts = 3
 initial_backoff_ms = 50
 max_backoff_ms = 200
+serial = {serial}
 
 {triggers}{producer}
 {consumer}"#,
@@ -98,6 +101,7 @@ max_backoff_ms = 200
             schemas = crate::repo_root().join("schemas/events").display().to_string(),
             redis = crate::redis_url(),
             brokers = crate::kafka::brokers(),
+            serial = options.serial,
             producer = component("producer"),
             consumer = component("consumer"),
         );

@@ -1,10 +1,11 @@
 //! Battles through the whole pipeline (ingestion → enrichment → battle) on a real day
 //! (2021-11-30): the stored battles equal the battles the pure module computes from all the
-//! killmails at once, whatever order the events came in; the API's filters, paging, errors
-//! and operators' edits, every answer checked against `openapi/battles.json`; replaying the
-//! day changes nothing.
+//! killmails at once, whatever order the events came in, even when battle writes fail on the
+//! way; names where a player looks; the events folded give the API's battles; the API's
+//! filters, paging, errors and operators' edits, every answer checked against
+//! `openapi/battles.json`; replaying the day changes nothing.
 
-use battlescope_tests::battles::{assert_stored_equals_recomputed, run_day, settle, Api};
+use battlescope_tests::battles::{assert_stored_equals_recomputed, finish_day, folded_events, settle, start_day, Api};
 use battlescope_tests::contract::{documented_parameters, validate_event};
 use battlescope_tests::http;
 use battlescope_tests::kafka::{outbox_messages, produce_many};
@@ -18,8 +19,14 @@ fn ids(battles: &[Value]) -> BTreeSet<String> {
     battles.iter().map(|b| b["battleId"].as_str().unwrap().to_string()).collect()
 }
 
-fn numbers(v: &Value) -> Vec<u64> {
-    v.as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect()
+/// The ids of a list of named things (`systems`, `regions`).
+fn ids_of(v: &Value) -> Vec<u64> {
+    v.as_array().unwrap().iter().map(|n| n["id"].as_u64().unwrap()).collect()
+}
+
+/// The security bands of a battle's systems.
+fn bands(b: &Value) -> BTreeSet<String> {
+    b["systems"].as_array().unwrap().iter().map(|s| s["securityBand"].as_str().unwrap().to_string()).collect()
 }
 
 /// Equal sets, or a short account of the difference.
@@ -34,11 +41,50 @@ fn assert_same(got: &BTreeSet<String>, expected: &BTreeSet<String>, query: &str)
     );
 }
 
+/// Makes the first write that puts each of `kills` into a battle fail, as a database would, by
+/// a trigger on the battle tables (sequences are not rolled back, so each fires once).
+async fn fail_first_writes(db: &tokio_postgres::Client, kills: &[i64]) {
+    for k in kills {
+        db.batch_execute(&format!("CREATE SEQUENCE test_fault_{k}")).await.unwrap();
+    }
+    let list = kills.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    db.batch_execute(&format!(
+        "CREATE FUNCTION test_fail_first_write() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.killmail_id = ANY('{{{list}}}'::bigint[]) AND nextval('test_fault_' || NEW.killmail_id) = 1 THEN
+                 RAISE EXCEPTION 'injected failure writing killmail %', NEW.killmail_id;
+             END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER test_fail AFTER INSERT ON battle_killmails FOR EACH ROW EXECUTE FUNCTION test_fail_first_write();"
+    ))
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_killmails() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, _replay, _) = run_day(dir.path(), "battleday", "2021-11-30").await;
+    let (app, _replay, killmails) = start_day(dir.path(), "battleday", "2021-11-30").await;
+    // Three kills of the evening's wormhole burst fail the first time their battle is written.
+    let doomed: Vec<i64> = killmails
+        .iter()
+        .filter(|k| k["solar_system_id"] == 31000368 && k["killmail_time"].as_str().unwrap() >= "2021-11-30T19:59")
+        .map(|k| k["killmail_id"].as_i64().unwrap())
+        .take(3)
+        .collect();
+    fail_first_writes(&app.battles_db, &doomed).await;
+    finish_day(&app, killmails.len()).await;
     assert_stored_equals_recomputed(&app).await;
+    for k in &doomed {
+        let fired: i64 = app.battles_db.query_one(&format!("SELECT last_value FROM test_fault_{k}"), &[]).await.unwrap().get(0);
+        assert!(fired >= 2, "killmail {k}: the injected failure fired and the retry wrote it ({fired})");
+        let placed: i64 =
+            app.battles_db.query_one("SELECT count(*) FROM battle_killmails WHERE killmail_id = $1", &[k]).await.unwrap().get(0);
+        assert_eq!(placed, 1, "killmail {k} is in its battle after the retry");
+    }
+    let dead = battlescope_tests::kafka::read_topic(&format!("{}.dlq", app.enriched_topic), 1, Duration::from_secs(5)).await;
+    assert!(dead.is_empty(), "a failure that passes on retry is not dead-lettered: {dead:?}");
     let api = Api { app: &app };
 
     // The J105951 burst: one battle of 251 kills, with sides, statistics and participants.
@@ -54,8 +100,10 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     assert!(burst["sides"].as_array().unwrap().len() >= 2, "{burst}");
     assert!(burst["statistics"].as_array().unwrap().len() >= 3, "battle and per-side statistics");
     assert!(burst["statistics"][0]["statistics"]["timeline"].as_array().unwrap().len() >= 7, "a minute-by-minute timeline");
-    let killmails = api.get("/api/battles/{id}/killmails", &format!("/api/battles/{burst_id}/killmails")).await.json();
-    assert_eq!(killmails["killmails"].as_array().unwrap().len(), 251);
+    let kills = api.get("/api/battles/{id}/killmails", &format!("/api/battles/{burst_id}/killmails")).await.json();
+    let kills = kills["killmails"].as_array().unwrap();
+    assert_eq!(kills.len(), 251);
+    assert!(kills.iter().all(|k| k["solarSystemName"] == "J105951" && k["victim"]["shipTypeName"].is_string()), "{}", kills[0]);
 
     // Events: valid, and coalesced (far fewer than one per kill).
     let events: Vec<String> =
@@ -65,6 +113,23 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     }
     let burst_events = events.iter().filter(|e| e.contains(&burst_id)).count();
     assert!((1..40).contains(&burst_events), "{burst_events} events for a 251-kill battle");
+
+    names(&burst, &killmails).await;
+
+    // A consumer that folds the battle events knows exactly the battles the API lists.
+    let folded = folded_events(&app).await;
+    let listed = api.all("").await;
+    assert_eq!(folded.keys().cloned().collect::<BTreeSet<_>>(), ids(&listed), "the events name the listed battles");
+    for b in &listed {
+        let f = &folded[b["battleId"].as_str().unwrap()];
+        assert_eq!(
+            (&f["version"], &f["kills"], &f["status"], &f["sides"]),
+            (&b["version"], &b["kills"], &b["status"], &b["sides"]),
+            "{b}"
+        );
+    }
+    let ended = listed.iter().filter(|b| b["status"] == "ended").count();
+    assert!(ended * 2 > listed.len(), "battles quiet for 45 minutes of game time have ended: {ended} of {}", listed.len());
 
     filters_and_paging(&api, &burst, &burst_id).await;
     bad_requests(&api).await;
@@ -85,6 +150,23 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     app.stop().await;
 }
 
+/// Names where a player looks: sides, pilots, their ships, killmails, the system.
+async fn names(burst: &Value, _killmails: &[Value]) {
+    let named = |v: &Value| v["name"].as_str().is_some_and(|n| !n.is_empty());
+    assert!(burst["systems"].as_array().unwrap().iter().all(named), "{}", burst["systems"]);
+    let units: Vec<&Value> = burst["sides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["alliances"].as_array().unwrap().iter().chain(s["corporations"].as_array().unwrap()))
+        .collect();
+    assert!(!units.is_empty() && units.iter().all(|u| named(u)), "every side's units are named: {units:?}");
+    let pilots = burst["participants"].as_array().unwrap();
+    assert!(pilots.iter().all(|p| p["characterName"].is_string() && p["corporationName"].is_string()), "pilots are named");
+    assert!(pilots.iter().any(|p| p["ships"].as_array().unwrap().iter().any(named)), "ships are named");
+    assert!(!burst["names"].as_object().unwrap().is_empty(), "statistics' ship types and groups are named");
+}
+
 /// Each filter, checked against the whole list (or the participants table), through paging.
 async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
     let all = api.all("").await;
@@ -97,15 +179,15 @@ async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
     let expect = |keep: &dyn Fn(&Value) -> bool| -> BTreeSet<String> {
         all.iter().filter(|b| keep(b)).map(|b| b["battleId"].as_str().unwrap().to_string()).collect()
     };
-    let region = burst["regionIds"][0].as_u64().unwrap();
+    let region = burst["regions"][0]["id"].as_u64().unwrap();
     let (start, end) = (burst["startTime"].as_str().unwrap(), burst["endTime"].as_str().unwrap());
     // A round threshold, as a user would give: no float-formatting edge at the boundary.
     let isk = burst["iskDestroyed"].as_f64().expect("the replayed feed carries value estimates").floor();
     let cases: Vec<(String, BTreeSet<String>)> = vec![
-        ("system=31000368".into(), expect(&|b| numbers(&b["systemIds"]).contains(&31000368))),
-        (format!("region={region}"), expect(&|b| numbers(&b["regionIds"]).contains(&region))),
-        ("securityBand=wormhole".into(), expect(&|b| b["securityBands"].as_array().unwrap().contains(&json!("wormhole")))),
-        ("securityBand=highsec".into(), expect(&|b| b["securityBands"].as_array().unwrap().contains(&json!("highsec")))),
+        ("system=31000368".into(), expect(&|b| ids_of(&b["systems"]).contains(&31000368))),
+        (format!("region={region}"), expect(&|b| ids_of(&b["regions"]).contains(&region))),
+        ("securityBand=wormhole".into(), expect(&|b| bands(b).contains("wormhole"))),
+        ("securityBand=highsec".into(), expect(&|b| bands(b).contains("highsec"))),
         (
             format!("from={start}&to={end}"),
             expect(&|b| b["endTime"].as_str().unwrap() >= start && b["startTime"].as_str().unwrap() <= end),
@@ -114,7 +196,7 @@ async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
         (format!("minIsk={isk}"), expect(&|b| b["iskDestroyed"].as_f64().is_some_and(|v| v >= isk))),
         (
             "minKills=5&securityBand=nullsec".into(),
-            expect(&|b| b["kills"].as_u64().unwrap() >= 5 && b["securityBands"].as_array().unwrap().contains(&json!("nullsec"))),
+            expect(&|b| b["kills"].as_u64().unwrap() >= 5 && bands(b).contains("nullsec")),
         ),
     ];
     for (query, expected) in cases {
@@ -128,7 +210,7 @@ async fn filters_and_paging(api: &Api<'_>, burst: &Value, burst_id: &str) {
     // Participant filters, against the participants table.
     let pilot = &burst["participants"][0];
     for (parameter, column, value) in [
-        ("alliance", "alliance_id", burst["sides"][0]["allianceIds"][0].as_u64()),
+        ("alliance", "alliance_id", burst["sides"][0]["alliances"][0]["id"].as_u64()),
         ("corporation", "corporation_id", pilot["corporationId"].as_u64()),
         ("character", "character_id", pilot["characterId"].as_u64()),
     ] {

@@ -1,7 +1,7 @@
 //! The Jorund fight of 2021-11-28 (system 30001046, 10:21–14:51 UTC) through the whole
 //! pipeline: the R2Z2 replay of the whole day → ingestion → enrichment → battles. It must be one
 //! battle holding nearly all of the system's kills of those hours, Goonswarm (1354830081) and
-//! Init (1900696668) on one side and Horde (99005338) on the other.
+//! Init (1900696668) on one side and Horde (99005338) on the other, named as players know them.
 
 use battlescope_tests::battles::{assert_stored_equals_recomputed, run_day, Api};
 use serde_json::Value;
@@ -12,7 +12,11 @@ const FROM: &str = "2021-11-28T10:21:00Z";
 const TO: &str = "2021-11-28T14:51:00Z";
 
 fn alliances(side: &Value) -> BTreeSet<u64> {
-    side["allianceIds"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).collect()
+    side["alliances"].as_array().unwrap().iter().map(|a| a["id"].as_u64().unwrap()).collect()
+}
+
+fn alliance_name(side: &Value, id: u64) -> Option<String> {
+    side["alliances"].as_array().unwrap().iter().find(|a| a["id"] == id).and_then(|a| a["name"].as_str().map(str::to_string))
 }
 
 #[tokio::test]
@@ -58,6 +62,12 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     let (goons, init, horde) = (side_of(1354830081), side_of(1900696668), side_of(99005338));
     assert!(goons.is_some() && goons == init, "Goonswarm and Init on one side: {sides:?}");
     assert!(horde.is_some() && horde != goons, "Horde on the other: {sides:?}");
+    // Named, from enrichment's recorded names.
+    let (goons, horde) = (&sides[goons.unwrap()], &sides[horde.unwrap()]);
+    assert_eq!(alliance_name(goons, 1354830081).as_deref(), Some("Goonswarm Federation"));
+    assert_eq!(alliance_name(goons, 1900696668).as_deref(), Some("The Initiative."));
+    assert_eq!(alliance_name(horde, 99005338).as_deref(), Some("Pandemic Horde"));
+    assert!(battle["systems"].as_array().unwrap().iter().any(|s| s["name"] == "Jorund"), "{}", battle["systems"]);
     println!(
         "Jorund: {} kills {start}–{end}, {covered}/{} of the period's kills, {} sides, {} pilots",
         battle["kills"],

@@ -23,7 +23,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 /// Clustering parameters (docs/battles.md explains the choices).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
     /// Longest game-time gap, in seconds, between two linked kills.
     pub max_gap_secs: i64,

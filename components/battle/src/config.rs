@@ -12,6 +12,10 @@ pub struct Config {
     pub battle_created_topic: String,
     /// Topic of `battle.updated`.
     pub battle_updated_topic: String,
+    /// Topic of `battle.ended`.
+    pub battle_ended_topic: String,
+    /// Topic of `battle.removed`.
+    pub battle_removed_topic: String,
     /// Bearer token of operators' edits; empty closes them.
     pub api_token: String,
 }
@@ -22,8 +26,22 @@ impl Config {
             database_url: v.required("database_url")?,
             battle_created_topic: v.required("battle_created_topic")?,
             battle_updated_topic: v.required("battle_updated_topic")?,
+            battle_ended_topic: v.required("battle_ended_topic")?,
+            battle_removed_topic: v.required("battle_removed_topic")?,
             api_token: v.text("api_token")?,
         })
+    }
+}
+
+impl Config {
+    /// Where each battle event goes.
+    pub fn topics(&self) -> crate::engine::Topics {
+        crate::engine::Topics {
+            created: self.battle_created_topic.clone(),
+            updated: self.battle_updated_topic.clone(),
+            ended: self.battle_ended_topic.clone(),
+            removed: self.battle_removed_topic.clone(),
+        }
     }
 }
 

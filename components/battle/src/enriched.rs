@@ -7,16 +7,38 @@ use contracts::killmail_enriched::{KillmailEnriched, Participant as EventPartici
 use contracts::Envelope;
 use eve_static::SecurityBand;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
 
-/// What one event gives: the kill for clustering, its details for statistics, its version.
+/// What one event gives: the kill for clustering, its details for statistics, its version,
+/// and the names enrichment resolved (characters, corporations, alliances, ship types, the
+/// system and its region), by id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enriched {
     pub kill: Kill,
     pub detail: KillDetail,
     pub version: i64,
+    pub names: BTreeMap<u64, String>,
+}
+
+/// The names an event carries, by id (EVE ids do not collide across kinds).
+fn names(d: &KillmailEnriched) -> BTreeMap<u64, String> {
+    let mut out = BTreeMap::new();
+    let mut add = |id: Option<u64>, name: &Option<String>| {
+        if let (Some(id), Some(name)) = (id, name) {
+            out.insert(id, name.clone());
+        }
+    };
+    for p in std::iter::once(&d.victim).chain(&d.attackers) {
+        add(p.character_id, &p.character_name);
+        add(p.corporation_id, &p.corporation_name);
+        add(p.alliance_id, &p.alliance_name);
+        add(p.ship_type_id, &p.ship_type_name);
+    }
+    add(Some(d.solar_system.id), &d.solar_system.name);
+    add(d.solar_system.region_id, &d.solar_system.region_name);
+    out
 }
 
 fn participant(p: &EventParticipant) -> Participant {
@@ -68,6 +90,7 @@ pub fn from_event(d: &KillmailEnriched) -> Enriched {
             value: d.values.as_ref().and_then(|v| v.total_value),
         },
         version: d.version.unwrap_or(1) as i64,
+        names: names(d),
     }
 }
 

@@ -1,11 +1,12 @@
-//! A battle as it is stored and announced: clustering's battle with its sides and statistics.
+//! A battle as it is stored and announced: clustering's battle with its sides and statistics,
+//! and the summary events carry and the API lists (with names).
 
 use crate::clustering::Battle;
 use crate::sides::{sides, Engagement, Unit};
 use crate::stats::{battle_stats, BattleStats, KillDetail};
-use contracts::battle_created::{BattleCreated, BattleCreatedSidesItem};
+use contracts::battle_created::{BattleCreated, BattleCreatedStatus, Entity, Region, Side, System, SystemSecurityBand};
 use eve_static::SecurityBand;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The battle id: a UUID made from the battle's key (its smallest killmail id), so the same
 /// killmails give the same id whatever the order they came in.
@@ -18,74 +19,105 @@ pub struct Report {
     pub battle_id: String,
     pub key: u64,
     pub kill_ids: Vec<u64>,
-    pub systems: BTreeSet<u32>,
-    pub regions: BTreeSet<u32>,
-    pub bands: BTreeSet<SecurityBand>,
+    /// Each system with its region and band, as enrichment gave them.
+    pub systems: BTreeMap<u32, (Option<u32>, SecurityBand)>,
     pub sides: Vec<Vec<Unit>>,
     pub stats: BattleStats,
 }
 
 /// Sides and statistics of `battle` from the details of its kills.
 pub fn report(battle: &Battle, details: &[KillDetail]) -> Report {
-    let engagements: Vec<Engagement> = details
-        .iter()
-        .map(|d| Engagement { victim: d.victim.unit(), attackers: d.attackers.iter().filter_map(|a| a.unit()).collect() })
-        .collect();
+    let engagements: Vec<Engagement> = details.iter().map(KillDetail::engagement).collect();
     let sides = sides(&engagements);
     let stats = battle_stats(details, &sides);
     Report {
         battle_id: battle_id(battle.key),
         key: battle.key,
         kill_ids: battle.kill_ids.clone(),
-        systems: battle.systems.clone(),
-        regions: details.iter().filter_map(|d| d.region).collect(),
-        bands: details.iter().map(|d| d.band).collect(),
+        systems: details.iter().map(|d| (d.system, (d.region, d.band))).collect(),
         sides,
         stats,
     }
 }
 
-fn ids(side: &[Unit], alliances: bool) -> Vec<u64> {
-    side.iter()
-        .filter_map(|u| match (u, alliances) {
-            (Unit::Alliance(a), true) | (Unit::Corporation(a), false) => Some(*a),
-            _ => None,
-        })
-        .collect()
+/// How a battle is owned: by clustering, or by an operator who made or edited it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Clustering,
+    Operator { title: Option<String> },
 }
 
 fn time(secs: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+fn band(b: SecurityBand) -> SystemSecurityBand {
+    match b {
+        SecurityBand::Highsec => SystemSecurityBand::Highsec,
+        SecurityBand::Lowsec => SystemSecurityBand::Lowsec,
+        SecurityBand::Nullsec => SystemSecurityBand::Nullsec,
+        SecurityBand::Wormhole => SystemSecurityBand::Wormhole,
+        SecurityBand::Pochven => SystemSecurityBand::Pochven,
+        SecurityBand::Abyssal => SystemSecurityBand::Abyssal,
+        SecurityBand::Unknown => SystemSecurityBand::Unknown,
+    }
+}
+
 impl Report {
-    /// The payload of `battle.created` / `battle.updated` / `battle.ended`
-    /// (schemas/events/battle.*.schema.json; one shape).
-    pub fn event_data(&self, version: i64) -> BattleCreated {
+    /// Every id the summary names: units, systems, regions.
+    pub fn named_ids(&self) -> BTreeSet<u64> {
+        let units = self.sides.iter().flatten().map(|u| u.id());
+        let places = self.systems.iter().flat_map(|(s, (r, _))| [Some(u64::from(*s)), r.map(u64::from)]).flatten();
+        units.chain(places).collect()
+    }
+
+    /// The payload of `battle.created` / `battle.updated` / `battle.ended`, and what the API
+    /// lists: names from `names` (null where unknown, never invented).
+    pub fn summary(&self, names: &BTreeMap<u64, String>, version: u64, ended: bool, owner: &Owner) -> BattleCreated {
+        let name = |id: u64| names.get(&id).cloned();
+        let entity = |id: u64| Entity { id, name: name(id), ticker: None };
+        let regions: BTreeSet<u32> = self.systems.values().filter_map(|(r, _)| *r).collect();
+        let (manual, title) = match owner {
+            Owner::Clustering => (false, None),
+            Owner::Operator { title } => (true, title.clone()),
+        };
         BattleCreated {
             battle_id: self.battle_id.parse().expect("battle ids are UUIDs"),
+            version,
+            status: if ended { BattleCreatedStatus::Ended } else { BattleCreatedStatus::Open },
             start_time: time(self.stats.start),
             end_time: time(self.stats.end),
-            system_ids: self.systems.iter().map(|s| u64::from(*s)).collect(),
-            region_ids: self.regions.iter().map(|r| u64::from(*r)).collect(),
+            systems: self
+                .systems
+                .iter()
+                .map(|(s, (r, b))| System {
+                    id: (*s).into(),
+                    name: name((*s).into()),
+                    region_id: r.map(u64::from),
+                    security_band: band(*b),
+                })
+                .collect(),
+            regions: regions.iter().map(|r| Region { id: (*r).into(), name: name((*r).into()) }).collect(),
             kills: self.stats.kills.into(),
             isk_destroyed: self.stats.isk_destroyed.total,
-            pilots: self.stats.pilots as u64,
-            version: version as u64,
+            pilots: self.stats.pilots.into(),
             sides: self
                 .stats
                 .sides
                 .iter()
-                .map(|s| BattleCreatedSidesItem {
+                .map(|s| Side {
                     side: s.side as u64,
-                    alliance_ids: ids(&s.units, true),
-                    corporation_ids: ids(&s.units, false),
+                    alliances: s.units.iter().filter_map(|u| u.alliance()).map(entity).collect(),
+                    corporations: s.units.iter().filter_map(|u| u.corporation()).map(entity).collect(),
                     kills: s.kills.into(),
                     losses: s.losses.into(),
                     isk_destroyed: s.isk_destroyed.total,
                     isk_lost: s.isk_lost.total,
+                    pilots: s.pilots.into(),
                 })
                 .collect(),
+            manual,
+            title,
         }
     }
 }

@@ -24,6 +24,27 @@ pub enum Unit {
 pub const NPC_CORPORATIONS: std::ops::Range<u64> = 1_000_000..2_000_000;
 
 impl Unit {
+    /// The alliance or corporation id.
+    pub fn id(self) -> u64 {
+        match self {
+            Unit::Alliance(id) | Unit::Corporation(id) => id,
+        }
+    }
+
+    pub fn alliance(self) -> Option<u64> {
+        match self {
+            Unit::Alliance(id) => Some(id),
+            Unit::Corporation(_) => None,
+        }
+    }
+
+    pub fn corporation(self) -> Option<u64> {
+        match self {
+            Unit::Corporation(id) => Some(id),
+            Unit::Alliance(_) => None,
+        }
+    }
+
     /// The unit of a participant; NPC corporations have none.
     pub fn of(alliance: Option<u64>, corporation: Option<u64>) -> Option<Unit> {
         match (alliance, corporation) {

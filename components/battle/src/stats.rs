@@ -37,6 +37,16 @@ pub struct KillDetail {
     pub value: Option<f64>,
 }
 
+impl KillDetail {
+    /// What the kill says about sides: who shot together, and whom.
+    pub fn engagement(&self) -> crate::sides::Engagement {
+        crate::sides::Engagement {
+            victim: self.victim.unit(),
+            attackers: self.attackers.iter().filter_map(|a| a.unit()).collect(),
+        }
+    }
+}
+
 /// ISK with a note of how many kills had no value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,62 +1,26 @@
 //! Clustering and sides on real days (data/killmails/): the Jorund fight of 2021-11-28 is one
 //! battle with the right sides, and shuffling a day's killmails changes nothing.
 
-use battle::clustering::{Battle, Kill, Params};
+mod support;
+
+use battle::clustering::{Battle, Params};
+use battle::enriched::Enriched;
 use battle::sides::{sides, Engagement, Unit};
-use battle::stats::{battle_stats, KillDetail, Participant};
+use battle::stats::{battle_stats, KillDetail};
 use proptest::prelude::*;
-use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::BufRead;
+use support::day;
 
-fn day(date: &str) -> Vec<Value> {
-    let path = format!("{}/../../data/killmails/killmails-{date}.jsonl.gz", env!("CARGO_MANIFEST_DIR"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    std::io::BufReader::new(flate2::read::GzDecoder::new(file))
-        .lines()
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect()
-}
-
-fn seconds(time: &str) -> i64 {
-    battle::enriched::parse_time(time).unwrap_or_else(|| panic!("{time} is not RFC 3339"))
-}
-
-const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
-
-fn kill(km: &Value) -> Kill {
-    let participants = std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap());
-    let pilots: BTreeSet<u64> =
-        participants.filter_map(|p| p["character_id"].as_u64()).filter(|c| !NPC_CHARACTERS.contains(c)).collect();
-    let unit = |p: &Value| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64());
-    let units: BTreeSet<u64> = std::iter::once(&km["victim"])
-        .chain(km["attackers"].as_array().unwrap())
-        .filter(|p| p["character_id"].as_u64().is_some_and(|c| !NPC_CHARACTERS.contains(&c)))
-        .filter_map(unit)
-        .map(|u| match u {
-            Unit::Alliance(a) | Unit::Corporation(a) => a,
-        })
-        .collect();
-    Kill {
-        units: units.into_iter().collect(),
-        id: km["killmail_id"].as_u64().unwrap(),
-        time: seconds(km["killmail_time"].as_str().unwrap()),
-        system: km["solar_system_id"].as_u64().unwrap() as u32,
-        pilots: pilots.into_iter().collect(),
-    }
-}
-
-fn cluster(kms: &[&Value]) -> Vec<Battle> {
+fn cluster(kills: &[&Enriched]) -> Vec<Battle> {
     let mut c = battle::clustering::on_the_map(Params::default());
-    for km in kms {
-        c.add(kill(km));
+    for e in kills {
+        c.add(e.kill.clone());
     }
     c.battles()
 }
 
-fn engagement(km: &Value) -> Engagement {
-    let unit = |p: &Value| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64());
-    Engagement { victim: unit(&km["victim"]), attackers: km["attackers"].as_array().unwrap().iter().filter_map(unit).collect() }
+fn enriched_day(date: &str) -> Vec<Enriched> {
+    day(date).iter().map(support::enriched).collect()
 }
 
 #[test]
@@ -71,7 +35,8 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
         .map(|k| k["killmail_id"].as_u64().unwrap())
         .collect();
     assert_eq!(jorund.len(), 1081);
-    let battles = cluster(&kms.iter().collect::<Vec<_>>());
+    let events = kms.iter().map(support::enriched).collect::<Vec<_>>();
+    let battles = cluster(&events.iter().collect::<Vec<_>>());
     let battle = battles.iter().max_by_key(|b| b.kill_ids.iter().filter(|id| jorund.contains(id)).count()).unwrap();
     let covered = battle.kill_ids.iter().filter(|id| jorund.contains(id)).count();
     let clock = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
@@ -93,8 +58,8 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
     assert_eq!(battles.iter().filter(|b| b.kill_ids.iter().any(|id| jorund.contains(id))).count(), 1, "not split");
 
     let in_battle: BTreeSet<u64> = battle.kill_ids.iter().copied().collect();
-    let engagements: Vec<Engagement> =
-        kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
+    let details: Vec<KillDetail> = events.iter().filter(|e| in_battle.contains(&e.kill.id)).map(|e| e.detail.clone()).collect();
+    let engagements: Vec<Engagement> = details.iter().map(KillDetail::engagement).collect();
     let s = sides(&engagements);
     let side_of =
         |a: u64| s.iter().position(|side| side.contains(&Unit::Alliance(a))).unwrap_or_else(|| panic!("alliance {a} on no side"));
@@ -107,8 +72,6 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
 
     // Statistics: every loss on some side, the kills credited, no ISK invented (the archives
     // carry no values).
-    let details: Vec<KillDetail> =
-        kms.iter().filter(|k| in_battle.contains(&k["killmail_id"].as_u64().unwrap())).map(detail).collect();
     let stats = battle_stats(&details, &s);
     assert_eq!(stats.kills as usize, battle.kill_ids.len());
     let losses: u32 = stats.sides.iter().map(|x| x.losses).sum();
@@ -126,55 +89,28 @@ fn the_jorund_fight_is_one_battle_with_goons_and_init_against_the_horde() {
     assert!(goons.kills > 0 && horde.kills > 0 && goons.pilots > 100 && horde.pilots > 100);
 }
 
-fn detail(km: &Value) -> KillDetail {
-    let participant = |p: &Value| Participant {
-        character: p["character_id"].as_u64(),
-        corporation: p["corporation_id"].as_u64(),
-        alliance: p["alliance_id"].as_u64(),
-        ship_type: p["ship_type_id"].as_u64(),
-        ship_group: None,
-    };
-    let system = km["solar_system_id"].as_u64().unwrap();
-    KillDetail {
-        id: km["killmail_id"].as_u64().unwrap(),
-        time: seconds(km["killmail_time"].as_str().unwrap()),
-        system: system as u32,
-        region: eve_static::system(system).map(|s| s.region_id),
-        band: eve_static::band(system),
-        victim: participant(&km["victim"]),
-        attackers: km["attackers"].as_array().unwrap().iter().map(participant).collect(),
-        value: None,
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
 
     /// The same killmails in any order give the same battles.
     #[test]
     fn battles_do_not_depend_on_arrival_order(seed in any::<u64>()) {
-        let kms = day("2021-11-28");
-        let in_file_order: Vec<&Value> = kms.iter().collect();
+        let events = enriched_day("2021-11-28");
+        let in_file_order: Vec<&Enriched> = events.iter().collect();
         let mut shuffled = in_file_order.clone();
-        let mut state = seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        support::shuffle(&mut shuffled, seed);
         prop_assert_eq!(cluster(&shuffled), cluster(&in_file_order));
     }
 }
 
 /// The largest battle touching `system` on `date`, described for docs/battles.md.
 fn describe(date: &str, system: u32) -> (Battle, Vec<Vec<Unit>>) {
-    let kms = day(date);
-    let battles = cluster(&kms.iter().collect::<Vec<_>>());
+    let events = enriched_day(date);
+    let battles = cluster(&events.iter().collect::<Vec<_>>());
     let battle = battles.into_iter().filter(|b| b.systems.contains(&system)).max_by_key(|b| b.kill_ids.len()).expect("a battle");
     let ids: BTreeSet<u64> = battle.kill_ids.iter().copied().collect();
     let engagements: Vec<Engagement> =
-        kms.iter().filter(|k| ids.contains(&k["killmail_id"].as_u64().unwrap())).map(engagement).collect();
+        events.iter().filter(|e| ids.contains(&e.kill.id)).map(|e| e.detail.engagement()).collect();
     let clock = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
     let s = sides(&engagements);
     eprintln!(

@@ -1,30 +1,26 @@
-//! `killmail.enriched` → battles: store the kill, then bring the battles around it up to date
-//! (`recluster`). A kill that an operator's battle holds only refreshes that battle.
+//! `killmail.enriched` → battles, through the engine. Failures say whether waiting helps: a
+//! database that is down or busy is retried for as long as it lasts; a failure that would
+//! repeat is retried a few times and then dead-lettered; a malformed event at once.
 
 use super::battlescope::kafka::types::{Error as KafkaError, Message};
 use super::exports::battlescope::kafka::incoming_handler::Guest;
-use super::recluster::{apply, Change, HeldBattle};
-use super::store::{Store, Upsert};
-use super::Battles;
+use super::store::Store;
+use super::{config, context, Battles};
+use crate::engine::{self, StoreError};
 use crate::enriched;
+
+fn kafka_error(e: StoreError) -> KafkaError {
+    match e {
+        StoreError::Transient(why) => KafkaError::Retryable(why),
+        StoreError::Permanent(why) => KafkaError::Failed(why),
+    }
+}
 
 impl Guest for Battles {
     fn handle(message: Message) -> Result<(), KafkaError> {
         let event = enriched::parse(&message.data).map_err(KafkaError::Fatal)?;
-        let config = super::config().map_err(KafkaError::Fatal)?;
-        let store = Store::open(&config).map_err(KafkaError::Retryable)?;
-        let change = match store.upsert_kill(&event).map_err(KafkaError::Retryable)? {
-            Upsert::Unchanged => return Ok(()), // seen before: the battles already include it
-            Upsert::Automatic => Change { seeds: vec![event.kill], ..Change::default() },
-            Upsert::Pinned(battle_id) => held(&store, battle_id).map_err(KafkaError::Retryable)?,
-        };
-        apply(&store, change).map(drop).map_err(KafkaError::Retryable)
+        let config = config().map_err(KafkaError::Fatal)?;
+        let mut store = Store::open(&config).map_err(kafka_error)?;
+        engine::handle(&mut store, &event, &context(&config)).map(drop).map_err(kafka_error)
     }
-}
-
-/// The same battle, held as it is, recomputed with the kill's new details.
-fn held(store: &Store, battle_id: String) -> Result<Change, String> {
-    let title = store.stored(&[battle_id.clone()].into())?.remove(&battle_id).and_then(|s| s.title);
-    let kill_ids = store.kill_ids_of(&battle_id)?;
-    Ok(Change { held: vec![HeldBattle { battle_id, title, kill_ids }], ..Change::default() })
 }

@@ -1,9 +1,11 @@
 //! The battle HTTP API (`openapi/battles.json`): the battle list with filters and cursor
 //! paging, one battle, its killmails, and operators' edits behind the API token.
 
-use super::manual::{self, unavailable};
 use super::store::Store;
+use super::{config, context};
 use crate::api;
+use crate::config::Config;
+use crate::engine::manual::{self, unavailable};
 use guest::http::{authorise, json_response, path_segments, respond, HttpError, Reply};
 use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
@@ -16,13 +18,13 @@ fn handle(req: Request) -> Response {
     let method = req.method().clone();
     respond(match (&method, segments.as_slice()) {
         (Method::Get, []) => list(req.query()),
-        (Method::Post, []) => writer(&req).and_then(|s| create(&s, req.body())),
+        (Method::Post, []) => writer(&req).and_then(|mut s| create(&mut s, req.body())),
         (Method::Get, [id]) => with_id(id).and_then(battle),
-        (Method::Patch, [id]) => writer(&req).and_then(|s| update(&s, with_id(id)?, req.body())),
-        (Method::Delete, [id]) => writer(&req).and_then(|s| delete(&s, with_id(id)?)),
+        (Method::Patch, [id]) => writer(&req).and_then(|mut s| update(&mut s, with_id(id)?, req.body())),
+        (Method::Delete, [id]) => writer(&req).and_then(|mut s| delete(&mut s, with_id(id)?)),
         (Method::Get, [id, "killmails"]) => with_id(id).and_then(killmails),
-        (Method::Post, [id, "merge"]) => writer(&req).and_then(|s| merge(&s, with_id(id)?, req.body())),
-        (Method::Post, [id, "split"]) => writer(&req).and_then(|s| split(&s, with_id(id)?, req.body())),
+        (Method::Post, [id, "merge"]) => writer(&req).and_then(|mut s| merge(&mut s, with_id(id)?, req.body())),
+        (Method::Post, [id, "split"]) => writer(&req).and_then(|mut s| split(&mut s, with_id(id)?, req.body())),
         (_, [] | [_] | [_, "killmails" | "merge" | "split"]) => {
             Err(HttpError::MethodNotAllowed(format!("{method:?} is not allowed on /api/battles/{}", segments.join("/"))))
         }
@@ -30,19 +32,23 @@ fn handle(req: Request) -> Response {
     })
 }
 
-fn config() -> Result<crate::config::Config, HttpError> {
-    super::config().map_err(|e| HttpError::unavailable("the battle service's configuration", e))
+fn settings() -> Result<Config, HttpError> {
+    config().map_err(|e| HttpError::unavailable("the battle service's configuration", e))
 }
 
 fn store() -> Result<Store, HttpError> {
-    Store::open(&config()?).map_err(unavailable)
+    Store::open(&settings()?).map_err(unavailable)
 }
 
 /// The store, for a request that carries the API token (operators' edits).
 fn writer(req: &Request) -> Result<Store, HttpError> {
-    let config = config()?;
+    let config = settings()?;
     authorise(req, &config.api_token)?;
     Store::open(&config).map_err(unavailable)
+}
+
+fn new_battle_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn with_id(id: &str) -> Result<&str, HttpError> {
@@ -59,7 +65,7 @@ fn list(query: &str) -> Reply {
     let next = (battles.len() as i64 == q.limit)
         .then(|| battles.last())
         .flatten()
-        .and_then(|b| Some(api::cursor_after(crate::enriched::parse_time(b["startTime"].as_str()?)?, b["battleId"].as_str()?)));
+        .map(|b| api::cursor_after(b.start_time.timestamp(), &b.battle_id.to_string()));
     Ok(json_response(200, &json!({ "battles": battles, "nextCursor": next })))
 }
 
@@ -83,28 +89,33 @@ fn show(store: &Store, status: u16, id: &str) -> Reply {
     Ok(json_response(status, &b))
 }
 
-fn create(store: &Store, body: &[u8]) -> Reply {
-    let id = manual::create(store, api::create_body(body)?)?;
+fn create(store: &mut Store, body: &[u8]) -> Reply {
+    let cx = context(&store.config);
+    let id = manual::create(store, &cx, new_battle_id(), api::create_body(body)?)?;
     show(store, 201, &id)
 }
 
-fn update(store: &Store, id: &str, body: &[u8]) -> Reply {
-    manual::update(store, id, api::update_body(body)?)?;
+fn update(store: &mut Store, id: &str, body: &[u8]) -> Reply {
+    let cx = context(&store.config);
+    manual::update(store, &cx, id, api::update_body(body)?)?;
     show(store, 200, id)
 }
 
-fn delete(store: &Store, id: &str) -> Reply {
-    manual::delete(store, id)?;
+fn delete(store: &mut Store, id: &str) -> Reply {
+    let cx = context(&store.config);
+    manual::delete(store, &cx, id)?;
     Ok(Response::builder().status(204).build())
 }
 
-fn merge(store: &Store, id: &str, body: &[u8]) -> Reply {
-    manual::merge(store, id, api::merge_body(body, id)?)?;
+fn merge(store: &mut Store, id: &str, body: &[u8]) -> Reply {
+    let cx = context(&store.config);
+    manual::merge(store, &cx, id, api::merge_body(body, id)?)?;
     show(store, 200, id)
 }
 
-fn split(store: &Store, id: &str, body: &[u8]) -> Reply {
-    let new_id = manual::split(store, id, api::split_body(body)?)?;
+fn split(store: &mut Store, id: &str, body: &[u8]) -> Reply {
+    let cx = context(&store.config);
+    let new_id = manual::split(store, &cx, id, new_battle_id(), api::split_body(body)?)?;
     let kept = store.battle(id).map_err(unavailable)?;
     let split_off = store.battle(&new_id).map_err(unavailable)?;
     Ok(json_response(201, &json!({ "battle": kept, "newBattle": split_off })))

@@ -1,23 +1,23 @@
 //! The API's reads: the battle list with its filters, one battle with sides, participants,
-//! statistics and timeline, and a battle's killmails.
+//! statistics and timeline, and a battle's killmails, all with names.
 
 use super::store::{decode, Store};
 use crate::api::ListQuery;
-use crate::stats::Participant;
-use serde_json::{json, Value};
+use crate::engine::{BattleStore, BattleSummary, StoreError};
+use crate::views::{self, BattleView, KillmailView, PilotRow};
 use spin_sdk::pg3::ParameterValue as P;
 
-/// The stored summary with what only the table knows.
-const SUMMARY: &str =
-    "summary || jsonb_build_object('manual', manual, 'title', title, 'securityBands', to_jsonb(security_bands))";
+fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Permanent(format!("{what}: {e}")))
+}
 
-fn json_column(text: String) -> Result<Value, String> {
-    serde_json::from_str(&text).map_err(|e| format!("a stored battle is not JSON: {e}"))
+fn ids(text: &str) -> Vec<u64> {
+    text.split(',').filter_map(|s| s.parse().ok()).collect()
 }
 
 impl Store {
     /// Battles matching `q`, newest first, after its cursor.
-    pub fn list(&self, q: &ListQuery) -> Result<Vec<Value>, String> {
+    pub fn list(&self, q: &ListQuery) -> Result<Vec<BattleSummary>, StoreError> {
         let mut conditions: Vec<String> = Vec::new();
         let mut params: Vec<P> = Vec::new();
         let bind = |params: &mut Vec<P>, value: P| {
@@ -57,61 +57,68 @@ impl Store {
         }
         let limit = bind(&mut params, P::Int64(q.limit));
         let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        let rows = self
-            .db
-            .query(
-                &format!("SELECT ({SUMMARY})::text FROM battles b {filter} ORDER BY start_time DESC, battle_id DESC LIMIT {limit}::bigint"),
-                &params,
-            )
-            .map_err(|e| format!("listing battles: {e}"))?;
-        rows.rows.iter().map(|r| json_column(decode::<String>(&r[0])?)).collect()
+        let rows = self.query(
+            "listing battles",
+            &format!(
+                "SELECT summary::text FROM battles b {filter} ORDER BY start_time DESC, battle_id DESC LIMIT {limit}::bigint"
+            ),
+            &params,
+        )?;
+        rows.rows.iter().map(|r| json("a stored battle", &decode::<String>(&r[0])?)).collect()
     }
 
-    /// One battle: summary, statistics per side (-1: the whole battle, with its timeline) and
-    /// participants.
-    pub fn battle(&self, battle_id: &str) -> Result<Option<Value>, String> {
-        let rows = self
-            .db
-            .query(
-                &format!(
-                    "SELECT ({SUMMARY})::text,
-                        (SELECT coalesce(json_agg(json_build_object('side', side, 'statistics', statistics) ORDER BY side), '[]')
-                         FROM battle_statistics s WHERE s.battle_id = b.battle_id)::text,
-                        (SELECT coalesce(json_agg(json_build_object('characterId', character_id, 'corporationId', corporation_id,
-                                                                    'allianceId', alliance_id, 'side', side) ORDER BY character_id), '[]')
-                         FROM battle_participants p WHERE p.battle_id = b.battle_id)::text
-                     FROM battles b WHERE battle_id = $1::text"
-                ),
-                &[P::Str(battle_id.into())],
-            )
-            .map_err(|e| format!("reading battle {battle_id}: {e}"))?;
+    /// One battle: summary, statistics per side (-1: the whole battle, with its timeline),
+    /// participants, names.
+    pub fn battle(&self, battle_id: &str) -> Result<Option<BattleView>, StoreError> {
+        let rows = self.query(
+            &format!("reading battle {battle_id}"),
+            "SELECT summary::text,
+                (SELECT coalesce(json_agg(json_build_object('side', side, 'statistics', statistics) ORDER BY side), '[]')
+                 FROM battle_statistics s WHERE s.battle_id = b.battle_id)::text
+             FROM battles b WHERE battle_id = $1::text",
+            &[P::Str(battle_id.into())],
+        )?;
         let Some(r) = rows.rows.first() else { return Ok(None) };
-        let mut battle = json_column(decode::<String>(&r[0])?)?;
-        battle["statistics"] = json_column(decode::<String>(&r[1])?)?;
-        battle["participants"] = json_column(decode::<String>(&r[2])?)?;
-        Ok(Some(battle))
+        let summary: BattleSummary = json("a stored battle", &decode::<String>(&r[0])?)?;
+        let statistics: Vec<serde_json::Value> = json("a battle's statistics", &decode::<String>(&r[1])?)?;
+        let pilots = self.query(
+            &format!("reading the pilots of battle {battle_id}"),
+            "SELECT character_id, corporation_id, alliance_id, side, array_to_string(ships, ',')
+             FROM battle_participants WHERE battle_id = $1::text ORDER BY character_id",
+            &[P::Str(battle_id.into())],
+        )?;
+        let pilots: Vec<PilotRow> = pilots
+            .rows
+            .iter()
+            .map(|r| {
+                let optional = |i: usize| decode::<Option<i64>>(&r[i]).map(|v| v.map(|n| n as u64));
+                Ok((
+                    decode::<i64>(&r[0])? as u64,
+                    optional(1)?,
+                    optional(2)?,
+                    decode::<Option<i32>>(&r[3])?.map(|s| s as usize),
+                    ids(&decode::<String>(&r[4])?),
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let keyed = views::statistics_ids(&statistics);
+        let names = self.names(&views::pilot_ids(&pilots).union(&keyed).copied().collect())?;
+        Ok(Some(BattleView {
+            summary,
+            statistics,
+            participants: pilots.iter().map(|p| views::pilot(&names, p)).collect(),
+            names: views::names_of(&names, &keyed),
+        }))
     }
 
     /// A battle's killmails in time order, or None when there is no such battle.
-    pub fn battle_killmails(&self, battle_id: &str) -> Result<Option<Vec<Value>>, String> {
-        let exists = self
-            .db
-            .query("SELECT 1 FROM battles WHERE battle_id = $1::text", &[P::Str(battle_id.into())])
-            .map_err(|e| format!("reading battle {battle_id}: {e}"))?;
-        if exists.rows.is_empty() {
+    pub fn battle_killmails(&self, battle_id: &str) -> Result<Option<Vec<KillmailView>>, StoreError> {
+        if self.stored(&[battle_id.to_string()].into())?.is_empty() {
             return Ok(None);
         }
-        let mut kills: Vec<_> = self.with_details(&self.kill_ids_of(battle_id)?)?.into_values().collect();
-        kills.sort_by_key(|(k, _)| (k.time, k.id));
-        let person = |p: &Participant| json!({"characterId": p.character, "corporationId": p.corporation, "allianceId": p.alliance, "shipTypeId": p.ship_type});
-        Ok(Some(
-            kills
-                .iter()
-                .map(|(k, d)| {
-                    json!({"killmailId": k.id, "killmailTime": crate::enriched::format_time(k.time), "solarSystemId": k.system,
-                           "victim": person(&d.victim), "attackers": d.attackers.len(), "totalValue": d.value})
-                })
-                .collect(),
-        ))
+        let mut kills: Vec<_> = self.with_details(&self.members(battle_id)?)?.into_values().map(|(_, d)| d).collect();
+        kills.sort_by_key(|d| (d.time, d.id));
+        let names = self.names(&kills.iter().flat_map(views::killmail_ids).collect())?;
+        Ok(Some(kills.iter().map(|d| views::killmail(&names, d)).collect()))
     }
 }

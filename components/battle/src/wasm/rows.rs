@@ -1,93 +1,161 @@
-//! A battle's report as the JSON row `Store::save` writes: the battle, its killmails,
-//! participants with their side, statistics per side, and the event that announces it (when
-//! one is due).
+//! A `Write` into the battle database, inside the change's transaction: the arriving kills and
+//! their names, removed battles, the battles written (with their killmails, participants and
+//! statistics), marks, pins and the outbox. Each part is one statement over JSON rows, so a
+//! change costs a handful of round trips however many battles it touches.
 
-use super::store::{KillMap, Stored};
-use crate::config::Config;
-use crate::enriched::format_time;
-use crate::report::{worth_announcing, Report};
-use crate::sides::Unit;
-use contracts::battle_updated::BattleUpdated;
-use contracts::Envelope;
+use super::store::Store;
+use crate::engine::{BattleRecord, StoreError, Write};
+use crate::enriched;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use spin_sdk::pg3::ParameterValue as P;
 
-/// How a battle is owned: by clustering, or by an operator who made or edited it.
-pub enum Owner {
-    Clustering,
-    Operator { title: Option<String> },
+fn rows<T>(items: &[T], row: impl Fn(&T) -> Value) -> P {
+    P::Str(Value::Array(items.iter().map(row).collect()).to_string())
 }
 
-fn participants(r: &Report, kills: &KillMap) -> Vec<Value> {
-    let side_of: BTreeMap<u64, usize> = r
-        .sides
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| {
-            s.iter().map(move |u| {
-                (
-                    match u {
-                        Unit::Alliance(a) | Unit::Corporation(a) => *a,
-                    },
-                    i,
-                )
-            })
-        })
-        .collect();
-    let mut out: BTreeMap<u64, Value> = BTreeMap::new();
-    for id in &r.kill_ids {
-        let d = &kills[id].1;
-        for p in std::iter::once(&d.victim).chain(&d.attackers) {
-            if let Some(c) = p.character {
-                let unit = p.alliance.or(p.corporation);
-                out.insert(
-                    c,
-                    json!({"c": c, "corp": p.corporation, "al": p.alliance, "side": unit.and_then(|u| side_of.get(&u))}),
-                );
-            }
-        }
-    }
-    out.into_values().collect()
+fn ms_time(ms: i64) -> String {
+    crate::enriched::format_time(ms.div_euclid(1000))
 }
 
-fn statistics(r: &Report) -> Vec<Value> {
-    let s = &r.stats;
-    let mut out = vec![json!({"side": -1, "statistics": {
-        "kills": s.kills, "durationSecs": s.duration_secs, "pilots": s.pilots,
-        "corporations": s.corporations, "alliances": s.alliances, "iskDestroyed": s.isk_destroyed,
-        "systems": s.systems, "timeline": s.timeline }})];
-    out.extend(s.sides.iter().map(|side| json!({"side": side.side, "statistics": side})));
-    out
-}
-
-/// The row of one battle. `previous` is the battle as stored (for its version and what was
-/// last announced); operators' changes are always announced.
-pub fn battle_row(config: &Config, r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&Stored>) -> Value {
-    let version = previous.map(|p| p.version + 1).unwrap_or(1);
-    let (manual, title) = match owner {
-        Owner::Clustering => (false, None),
-        Owner::Operator { title } => (true, title.clone()),
-    };
-    let announce = match previous {
-        None => true,
-        Some(_) if manual => true,
-        Some(p) => worth_announcing(r.stats.kills, r.stats.end, p.announced_kills, p.announced_end),
-    };
-    let data = r.event_data(version);
-    let (event, topic) = match previous {
-        None => (Envelope::new(data.clone()).to_json(), &config.battle_created_topic),
-        Some(_) => (Envelope::new(BattleUpdated(data.clone())).to_json(), &config.battle_updated_topic),
-    };
-    let (announced_kills, announced_end) = match (announce, previous) {
-        (false, Some(p)) => (p.announced_kills, p.announced_end),
-        _ => (r.stats.kills, r.stats.end),
-    };
+fn battle_row(b: &BattleRecord) -> Value {
+    let s = &b.summary;
+    let stats = &b.statistics;
+    let mut statistics = vec![json!({"side": -1, "statistics": {
+        "kills": stats.kills, "durationSecs": stats.duration_secs, "pilots": stats.pilots,
+        "corporations": stats.corporations, "alliances": stats.alliances, "iskDestroyed": stats.isk_destroyed,
+        "systems": stats.systems, "timeline": stats.timeline }})];
+    statistics.extend(stats.sides.iter().map(|side| json!({"side": side.side, "statistics": side})));
+    let bands: std::collections::BTreeSet<String> = s.systems.iter().map(|x| x.security_band.to_string()).collect();
     json!({
-        "battle_id": r.battle_id, "battle_key": r.key, "start_time": format_time(r.stats.start), "end_time": format_time(r.stats.end),
-        "kills": r.stats.kills, "isk_destroyed": r.stats.isk_destroyed.total, "pilots": r.stats.pilots,
-        "systems": r.systems, "regions": r.regions, "security_bands": r.bands, "summary": data, "version": version,
-        "announced_kills": announced_kills, "announced_end": format_time(announced_end), "killmail_ids": r.kill_ids,
-        "participants": participants(r, kills), "statistics": statistics(r),
-        "event": announce.then_some(event), "topic": topic, "manual": manual, "title": title,
+        "battle_id": s.battle_id, "battle_key": b.key, "start_time": s.start_time, "end_time": s.end_time,
+        "kills": s.kills, "isk_destroyed": s.isk_destroyed, "pilots": s.pilots,
+        "systems": s.systems.iter().map(|x| x.id).collect::<Vec<_>>(), "regions": s.regions.iter().map(|r| r.id).collect::<Vec<_>>(),
+        "security_bands": bands, "summary": s, "version": s.version, "status": s.status.to_string(),
+        "manual": s.manual, "title": s.title,
+        "announced_version": b.announced.version, "announced_kills": b.announced.kills,
+        "announced_end": enriched::format_time(b.announced.end), "announced_at": ms_time(b.announced.at_ms),
+        "killmail_ids": b.kill_ids,
+        "participants": b.participants.iter().map(|p| json!({"c": p.character, "corp": p.corporation, "al": p.alliance, "side": p.side, "ships": p.ships})).collect::<Vec<_>>(),
+        "statistics": statistics,
     })
+}
+
+pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
+    if !w.kills.is_empty() {
+        store.execute(
+            "storing killmails",
+            "INSERT INTO battle_kills (killmail_id, killmail_time, solar_system_id, pilots, units, version, detail)
+             SELECT k.id, to_timestamp(k.time), k.system, k.pilots, k.units, k.version, k.detail
+             FROM json_to_recordset($1::text::json) AS k(id bigint, time bigint, system bigint, pilots bigint[], units bigint[],
+                                                      version int, detail jsonb)
+             ON CONFLICT (killmail_id) DO UPDATE SET pilots = EXCLUDED.pilots, units = EXCLUDED.units,
+                 version = EXCLUDED.version, detail = EXCLUDED.detail
+             WHERE battle_kills.version < EXCLUDED.version",
+            &[rows(&w.kills, |e| {
+                json!({"id": e.kill.id, "time": e.kill.time, "system": e.kill.system, "pilots": e.kill.pilots, "units": e.kill.units,
+                       "version": e.version, "detail": enriched::compact(&e.detail)})
+            })],
+        )?;
+        let names: Vec<(u64, &String)> = w.kills.iter().flat_map(|e| e.names.iter().map(|(id, n)| (*id, n))).collect();
+        store.execute(
+            "storing names",
+            "INSERT INTO battle_names (id, name) SELECT DISTINCT ON (n.id) n.id, n.name FROM json_to_recordset($1::text::json) AS n(id bigint, name text)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name WHERE battle_names.name <> EXCLUDED.name",
+            &[rows(&names, |(id, name)| json!({"id": id, "name": name}))],
+        )?;
+    }
+    if !w.removed.is_empty() {
+        let removed: Vec<&String> = w.removed.iter().collect();
+        store.execute(
+            "removing battles",
+            "DELETE FROM battles WHERE battle_id = ANY(SELECT jsonb_array_elements_text($1::text::jsonb))",
+            &[P::Str(json!(removed).to_string())],
+        )?;
+    }
+    if !w.battles.is_empty() {
+        store.execute(
+            "saving battles",
+            "WITH input AS (
+                SELECT * FROM json_to_recordset($1::text::json) AS b(
+                    battle_id text, battle_key bigint, start_time timestamptz, end_time timestamptz, kills int, isk_destroyed float8,
+                    pilots int, systems bigint[], regions bigint[], security_bands text[], summary jsonb, version int, status text,
+                    manual boolean, title text, announced_version int, announced_kills int, announced_end timestamptz,
+                    announced_at timestamptz, killmail_ids bigint[], participants json, statistics json)
+            ), saved AS (
+                INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
+                                     security_bands, summary, version, status, manual, title, announced_version, announced_kills,
+                                     announced_end, announced_at, updated_at)
+                SELECT battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions, security_bands,
+                       summary, version, status, manual, title, announced_version, announced_kills, announced_end, announced_at, now()
+                FROM input
+                ON CONFLICT (battle_id) DO UPDATE SET battle_key = EXCLUDED.battle_key, start_time = EXCLUDED.start_time,
+                    end_time = EXCLUDED.end_time, kills = EXCLUDED.kills, isk_destroyed = EXCLUDED.isk_destroyed,
+                    pilots = EXCLUDED.pilots, systems = EXCLUDED.systems, regions = EXCLUDED.regions,
+                    security_bands = EXCLUDED.security_bands, summary = EXCLUDED.summary, version = EXCLUDED.version,
+                    status = EXCLUDED.status, manual = EXCLUDED.manual, title = EXCLUDED.title,
+                    announced_version = EXCLUDED.announced_version, announced_kills = EXCLUDED.announced_kills,
+                    announced_end = EXCLUDED.announced_end, announced_at = EXCLUDED.announced_at, updated_at = now()
+            ), members AS (
+                INSERT INTO battle_killmails (killmail_id, battle_id)
+                SELECT unnest(killmail_ids), battle_id FROM input
+                ON CONFLICT (killmail_id) DO UPDATE SET battle_id = EXCLUDED.battle_id
+                WHERE battle_killmails.battle_id <> EXCLUDED.battle_id
+            ), new_people AS MATERIALIZED (
+                SELECT i.battle_id, p.c, p.corp, p.al, p.side, p.ships FROM input i,
+                       json_to_recordset(i.participants) AS p(c bigint, corp bigint, al bigint, side int, ships bigint[])
+            ), people AS (
+                INSERT INTO battle_participants (battle_id, character_id, corporation_id, alliance_id, side, ships)
+                SELECT battle_id, c, corp, al, side, ships FROM new_people
+                ON CONFLICT (battle_id, character_id) DO UPDATE SET corporation_id = EXCLUDED.corporation_id,
+                    alliance_id = EXCLUDED.alliance_id, side = EXCLUDED.side, ships = EXCLUDED.ships
+                WHERE (battle_participants.corporation_id, battle_participants.alliance_id, battle_participants.side, battle_participants.ships)
+                      IS DISTINCT FROM (EXCLUDED.corporation_id, EXCLUDED.alliance_id, EXCLUDED.side, EXCLUDED.ships)
+            ), stale_people AS (
+                DELETE FROM battle_participants p
+                WHERE p.battle_id IN (SELECT battle_id FROM input)
+                  AND NOT EXISTS (SELECT 1 FROM new_people n WHERE n.battle_id = p.battle_id AND n.c = p.character_id)
+            ), figures AS (
+                INSERT INTO battle_statistics (battle_id, side, statistics)
+                SELECT i.battle_id, s.side, s.statistics FROM input i, json_to_recordset(i.statistics) AS s(side int, statistics jsonb)
+                ON CONFLICT (battle_id, side) DO UPDATE SET statistics = EXCLUDED.statistics
+            )
+            DELETE FROM battle_statistics s USING input i
+            WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics) - 1",
+            &[rows(&w.battles, battle_row)],
+        )?;
+    }
+    if !w.marks.is_empty() {
+        store.execute(
+            "marking battles",
+            "UPDATE battles b SET summary = m.summary, version = m.version, status = m.status,
+                 announced_version = m.announced_version, announced_kills = m.announced_kills,
+                 announced_end = m.announced_end, announced_at = m.announced_at, updated_at = now()
+             FROM json_to_recordset($1::text::json) AS m(battle_id text, summary jsonb, version int, status text, announced_version int,
+                                                         announced_kills int, announced_end timestamptz, announced_at timestamptz)
+             WHERE b.battle_id = m.battle_id",
+            &[rows(&w.marks, |m| {
+                json!({"battle_id": m.summary.battle_id, "summary": m.summary, "version": m.summary.version, "status": m.summary.status.to_string(),
+                       "announced_version": m.announced.version, "announced_kills": m.announced.kills,
+                       "announced_end": enriched::format_time(m.announced.end), "announced_at": ms_time(m.announced.at_ms)})
+            })],
+        )?;
+    }
+    if !w.pins.is_empty() {
+        let pins: Vec<(&u64, &Option<String>)> = w.pins.iter().collect();
+        store.execute(
+            "pinning killmails",
+            "UPDATE battle_kills k SET pinned_battle = p.b FROM json_to_recordset($1::text::json) AS p(k bigint, b text)
+             WHERE k.killmail_id = p.k",
+            &[rows(&pins, |(k, b)| json!({"k": k, "b": b}))],
+        )?;
+    }
+    if !w.events.is_empty() {
+        store.execute(
+            "queueing events",
+            "INSERT INTO outbox (topic, key, payload) SELECT e.topic, e.key, e.payload
+             FROM json_to_recordset($1::text::json) AS e(topic text, key text, payload text)",
+            &[rows(&w.events, |e| json!({"topic": e.topic, "key": e.key, "payload": e.payload}))],
+        )?;
+    }
+    Ok(())
 }

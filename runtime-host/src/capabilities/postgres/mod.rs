@@ -15,6 +15,11 @@ use wasmtime::component::ResourceTable;
 /// Connections a pool keeps per address.
 const POOL_SIZE: usize = 16;
 
+/// Run on a pooled connection before it is handed out again: an instance that trapped or
+/// returned mid-transaction (or holding a session lock) must not pass either to the next one.
+/// Outside a transaction `ROLLBACK` only warns.
+const RECYCLE_SQL: &str = "ROLLBACK; SELECT pg_advisory_unlock_all()";
+
 /// What a component holds after `connection.open`.
 pub struct Connection {
     client: deadpool_postgres::Object,
@@ -49,7 +54,7 @@ impl Pools {
         let manager = deadpool_postgres::Manager::from_config(
             config,
             tokio_postgres::NoTls,
-            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Custom(RECYCLE_SQL.into()) },
         );
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(POOL_SIZE)

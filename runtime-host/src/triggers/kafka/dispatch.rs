@@ -32,8 +32,13 @@ pub struct Dispatcher {
     pub serial: Option<tokio::sync::Mutex<()>>,
 }
 
+/// How an attempt failed (the handler's own word, or a trap).
 enum Failure {
+    /// Wait it out: retried for as long as it lasts.
     Retryable(String),
+    /// Would repeat: retried up to `max_attempts` attempts in all.
+    Failed(String),
+    /// Dead-lettered at once.
     Fatal(String),
 }
 
@@ -43,6 +48,18 @@ pub fn dead_letter_topic(topic: &str) -> String {
 }
 
 impl Dispatcher {
+    /// One attempt, taking the trigger's turn when it is `serial` (held for the attempt only,
+    /// never while waiting to retry, so one message's backoff does not stop the others).
+    async fn attempt(&self, msg: &OwnedMessage) -> Result<(), Failure> {
+        match &self.serial {
+            Some(one_at_a_time) => {
+                let _turn = one_at_a_time.lock().await;
+                self.invoke(msg).await
+            }
+            None => self.invoke(msg).await,
+        }
+    }
+
     /// Deliver `msg` until it is settled. Returns false only when shutdown interrupted it, in
     /// which case its offset must not be stored.
     pub async fn settle(&self, msg: &OwnedMessage, shutdown: &mut watch::Receiver<bool>) -> bool {
@@ -59,10 +76,11 @@ impl Dispatcher {
                 return self.dead_letter(msg, &format!("invalid envelope: {reason}"), 0, shutdown).await;
             }
         }
-        let mut attempt = 0;
+        // Attempts in all, and those that count towards `max_attempts` (failed ones and traps).
+        let (mut attempt, mut counted) = (0, 0);
         loop {
             attempt += 1;
-            let failure = match self.invoke(msg).await {
+            let failure = match self.attempt(msg).await {
                 Ok(()) => {
                     self.capabilities.metrics.count(
                         "kafka_messages_consumed_total",
@@ -77,7 +95,11 @@ impl Dispatcher {
             self.capabilities.metrics.count("kafka_messages_failed_total", "Failed handler attempts.", &labels, 1);
             let (reason, retry) = match failure {
                 Failure::Fatal(r) => (r, false),
-                Failure::Retryable(r) => (r, self.policy.may_retry(attempt)),
+                Failure::Retryable(r) => (r, true),
+                Failure::Failed(r) => {
+                    counted += 1;
+                    (r, self.policy.may_retry(counted))
+                }
             };
             if !retry {
                 return self.dead_letter(msg, &reason, attempt, shutdown).await;
@@ -119,8 +141,9 @@ impl Dispatcher {
         match instance.battlescope_kafka_incoming_handler().call_handle(&mut store, &message).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(HandlerError::Retryable(r))) => Err(Failure::Retryable(r)),
+            Ok(Err(HandlerError::Failed(r))) => Err(Failure::Failed(r)),
             Ok(Err(HandlerError::Fatal(r))) => Err(Failure::Fatal(r)),
-            Err(trap) => Err(Failure::Retryable(describe_failure(&trap))),
+            Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
         }
     }
 

@@ -191,14 +191,7 @@ async fn partition_worker(
         if *shutdown.borrow() {
             return;
         }
-        let settled = match &dispatcher.serial {
-            Some(one_at_a_time) => {
-                let _turn = one_at_a_time.lock().await;
-                dispatcher.settle(&msg, &mut shutdown).await
-            }
-            None => dispatcher.settle(&msg, &mut shutdown).await,
-        };
-        if !settled {
+        if !dispatcher.settle(&msg, &mut shutdown).await {
             return;
         }
         // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself

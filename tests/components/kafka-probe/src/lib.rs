@@ -146,15 +146,20 @@ impl exports::battlescope::kafka::incoming_handler::Guest for Probe {
             i32::decode(&rows.rows[0][0]).map_err(|e| KafkaError::Retryable(format!("{e:?}")))
         };
         match behaviour {
+            // Transient: more failures than `max_attempts`, which only counts repeating ones.
             "fail-then-ok" => {
                 let n = count_attempt()?;
-                if n <= 2 {
+                if n <= 5 {
                     return Err(KafkaError::Retryable(format!("failing on purpose, attempt {n}")));
                 }
             }
             "fail-always" => {
                 let n = count_attempt()?;
-                return Err(KafkaError::Retryable(format!("always failing, attempt {n}")));
+                return Err(KafkaError::Failed(format!("always failing, attempt {n}")));
+            }
+            "trap" => {
+                count_attempt()?;
+                panic!("trapping on purpose");
             }
             "fatal" => return Err(KafkaError::Fatal("poison message on purpose".into())),
             _ => {}

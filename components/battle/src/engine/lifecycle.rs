@@ -1,0 +1,57 @@
+//! What happens to battles as time passes: a battle ends once the newest kill seen anywhere
+//! (game time, so a backfill ends battles as live data does) is the quiet period past its last
+//! kill, and changes that were not worth an event at once are announced a little later, so
+//! a consumer that folds the events always catches up with the stored battles.
+
+use super::{Announced, BattleStore, BattleSummary, Context, Mark, Outgoing, StoreError, Write};
+use contracts::battle_created::BattleCreatedStatus;
+use contracts::battle_ended::BattleEnded;
+use contracts::battle_updated::BattleUpdated;
+use contracts::{Envelope, Event};
+
+/// How long, in wall time, a change may wait for a coalesced announcement.
+pub const ANNOUNCE_WITHIN_MS: i64 = 5_000;
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick {
+    pub ended: usize,
+    pub announced: usize,
+}
+
+/// Publish `summary` as `event` and remember it as announced.
+fn announce<D: Event>(write: &mut Write, topic: &str, summary: BattleSummary, event: D, now_ms: i64) {
+    let key = summary.battle_id.to_string();
+    write.events.push(Outgoing { topic: topic.to_string(), key, payload: Envelope::new(event).to_json() });
+    let (version, kills, end) = (summary.version, summary.kills as u32, summary.end_time.timestamp());
+    write.marks.push(Mark { announced: Announced { version, kills, end, at_ms: now_ms }, summary });
+}
+
+/// End the battles that are quiet and announce changes older than [`ANNOUNCE_WITHIN_MS`].
+pub fn tick<S: BattleStore>(store: &mut S, cx: &Context) -> Result<Tick, StoreError> {
+    store.exclusive(|store| {
+        let mut write = Write::default();
+        let mut done = Tick::default();
+        if let Some(watermark) = store.watermark()? {
+            for stored in store.open_until(watermark - cx.params.quiet_period_secs)?.into_values() {
+                let mut summary = stored.summary;
+                summary.status = BattleCreatedStatus::Ended;
+                summary.version += 1;
+                announce(&mut write, &cx.topics.ended, summary.clone(), BattleEnded(summary), cx.now_ms);
+                done.ended += 1;
+            }
+        }
+        for stored in store.unannounced(cx.now_ms - ANNOUNCE_WITHIN_MS)?.into_values() {
+            if write.marks.iter().any(|m| m.summary.battle_id == stored.summary.battle_id) {
+                continue;
+            }
+            let summary = stored.summary;
+            announce(&mut write, &cx.topics.updated, summary.clone(), BattleUpdated(summary), cx.now_ms);
+            done.announced += 1;
+        }
+        if !write.is_empty() {
+            store.save(&write)?;
+        }
+        Ok(done)
+    })
+}

@@ -1,0 +1,180 @@
+//! The incremental path against the batch one, on whole recorded days: kills arrive one by
+//! one in a shuffled order, some twice, while the store fails now and then (each failed kill
+//! is delivered again, as the Kafka trigger would). At the end the stored battles must be the
+//! battles clustering finds over all the kills at once, every battle quiet long enough must
+//! have ended, every event published must match its JSON Schema (the contract test of the
+//! battle events), and folding the events must give the stored battles.
+
+mod support;
+
+use battle::clustering::{on_the_map, Params};
+use battle::engine::memory::MemoryStore;
+use battle::engine::{self, lifecycle, BattleStore, Context, StoreError, Topics};
+use battle::enriched::Enriched;
+use battle::report::battle_id;
+use contracts::battle_created::{BattleCreated, BattleCreatedStatus};
+use contracts::battle_removed::BattleRemoved;
+use contracts::Envelope;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Battle id → kill ids.
+type Battles = BTreeMap<String, BTreeSet<u64>>;
+
+fn batch(events: &[Enriched]) -> Battles {
+    let mut c = on_the_map(Params::default());
+    for e in events {
+        c.add(e.kill.clone());
+    }
+    c.battles().into_iter().map(|b| (battle_id(b.key), b.kill_ids.into_iter().collect())).collect()
+}
+
+/// Fails about one call in `one_in` (deterministically from `seed`), transiently.
+fn flaky(seed: u64, one_in: u64) -> engine::memory::Faults {
+    let mut state = seed | 1;
+    Box::new(move |call: &str| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state.is_multiple_of(one_in).then(|| StoreError::Transient(format!("injected failure in {call}")))
+    })
+}
+
+fn context(now_ms: i64) -> Context {
+    Context { params: Params::default(), topics: Topics::default(), now_ms }
+}
+
+/// Every published event against `schemas/events/<eventType>.schema.json`.
+fn assert_events_match_their_schemas(store: &MemoryStore) {
+    let mut validators: BTreeMap<String, jsonschema::Validator> = BTreeMap::new();
+    for e in &store.events {
+        let event: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+        let kind = event["eventType"].as_str().unwrap().to_string();
+        let validator = validators.entry(kind.clone()).or_insert_with(|| {
+            let path = format!("{}/../../schemas/events/{kind}.schema.json", env!("CARGO_MANIFEST_DIR"));
+            let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            jsonschema::validator_for(&schema).unwrap()
+        });
+        if let Err(err) = validator.validate(&event) {
+            panic!("{kind} does not match its schema: {err}\n{event}");
+        }
+        assert_eq!(e.topic, kind, "published to its own topic");
+    }
+    assert!(validators.len() >= 3, "created, updated and ended all occur on a real day: {:?}", validators.keys());
+}
+
+/// The stored battles folded from the events alone: the highest version of each battle's
+/// summary, unless a removal with a higher version came.
+fn fold(store: &MemoryStore) -> BTreeMap<String, BattleCreated> {
+    let mut battles: BTreeMap<String, BattleCreated> = BTreeMap::new();
+    let mut removed: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &store.events {
+        if e.topic == "battle.removed" {
+            let r: BattleRemoved = Envelope::parse(e.payload.as_bytes()).unwrap().data;
+            let v = removed.entry(e.key.clone()).or_default();
+            *v = (*v).max(r.version);
+            continue;
+        }
+        let summary: BattleCreated =
+            serde_json::from_value(serde_json::from_str::<serde_json::Value>(&e.payload).unwrap()["data"].clone()).unwrap();
+        match battles.get(&e.key) {
+            Some(known) if known.version >= summary.version => {}
+            _ => {
+                battles.insert(e.key.clone(), summary);
+            }
+        }
+    }
+    battles.retain(|id, b| removed.get(id).is_none_or(|v| *v < b.version));
+    battles
+}
+
+/// Run a day through the engine in the order `seed` gives, with redeliveries and faults.
+fn run(events: &[Enriched], seed: u64, fail_one_in: Option<u64>) -> MemoryStore {
+    let mut order: Vec<&Enriched> = events.iter().collect();
+    // About one kill in eight comes twice.
+    order.extend(events.iter().enumerate().filter(|(i, _)| (*i as u64).wrapping_mul(seed | 1).is_multiple_of(8)).map(|(_, e)| e));
+    support::shuffle(&mut order, seed);
+    let mut store = MemoryStore::new();
+    if let Some(n) = fail_one_in {
+        *store.faults.borrow_mut() = Some(flaky(seed, n));
+    }
+    let mut now_ms = 1_700_000_000_000;
+    let (mut failures, mut ticks) = (0, 0);
+    for (i, e) in order.iter().enumerate() {
+        now_ms += 100;
+        while let Err(err) = engine::handle(&mut store, e, &context(now_ms)) {
+            assert!(matches!(err, StoreError::Transient(_)), "{err}");
+            failures += 1;
+        }
+        if i % 500 == 0 {
+            while lifecycle::tick(&mut store, &context(now_ms)).is_err() {
+                ticks += 1;
+            }
+        }
+    }
+    *store.faults.borrow_mut() = None;
+    lifecycle::tick(&mut store, &context(now_ms + lifecycle::ANNOUNCE_WITHIN_MS + 1)).unwrap();
+    eprintln!("{} deliveries, {failures} failed and were delivered again, {ticks} ticks failed", order.len());
+    store
+}
+
+fn check(date: &str, seed: u64, fail_one_in: Option<u64>) {
+    let events: Vec<Enriched> = support::day(date).iter().map(support::enriched).collect();
+    let expected = batch(&events);
+    let store = run(&events, seed, fail_one_in);
+    let stored = store.battles();
+    let got: Battles = stored.iter().map(|(id, (_, kills))| (id.clone(), kills.clone())).collect();
+    let differ: Vec<_> = expected.iter().filter(|(id, k)| got.get(*id) != Some(k)).map(|(id, _)| id).take(3).collect();
+    let extra: Vec<_> = got.keys().filter(|id| !expected.contains_key(*id)).take(3).collect();
+    assert!(
+        differ.is_empty() && extra.is_empty(),
+        "{date}: {} stored vs {} batch; differ {differ:?}, extra {extra:?}",
+        got.len(),
+        expected.len()
+    );
+
+    let watermark = store.watermark().unwrap().unwrap();
+    for (id, (s, _)) in &stored {
+        let quiet = watermark - s.summary.end_time.timestamp() >= Params::default().quiet_period_secs;
+        let ended = s.summary.status == BattleCreatedStatus::Ended;
+        assert_eq!(quiet, ended, "{id} ends {} (watermark {watermark}) but is {:?}", s.summary.end_time, s.summary.status);
+        assert_eq!(s.summary.version, s.announced.version, "{id}: every change announced after the last tick");
+    }
+
+    assert_events_match_their_schemas(&store);
+    let folded = fold(&store);
+    assert_eq!(
+        folded.keys().collect::<Vec<_>>(),
+        stored.keys().collect::<Vec<_>>(),
+        "{date}: the events name the stored battles"
+    );
+    for (id, summary) in &folded {
+        assert_eq!(*summary, stored[id].0.summary, "{date}: battle {id} as the events tell it");
+    }
+    eprintln!("{date}: {} battles, {} events", stored.len(), store.events.len());
+}
+
+#[test]
+fn incremental_equals_batch_on_2021_11_28_with_redeliveries_and_failures() {
+    check("2021-11-28", 28, Some(40));
+}
+
+#[test]
+fn incremental_equals_batch_on_2021_11_29_with_redeliveries_and_failures() {
+    check("2021-11-29", 29, Some(40));
+}
+
+#[test]
+fn incremental_equals_batch_on_2021_11_30_with_redeliveries_and_failures() {
+    check("2021-11-30", 30, Some(40));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    /// Any arrival order of 2021-11-30 gives the batch's battles.
+    #[test]
+    fn any_arrival_order_gives_the_batch_battles(seed in any::<u64>()) {
+        check("2021-11-30", seed, None);
+    }
+}
