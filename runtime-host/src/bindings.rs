@@ -34,6 +34,17 @@ pub mod kafka {
     });
 }
 
+/// `battlescope:websocket` (`wit/websocket/`): the WebSocket trigger's export and the
+/// `connections` and `publisher` imports.
+pub mod websocket {
+    wasmtime::component::bindgen!({
+        path: "../wit/websocket",
+        world: "battlescope:websocket/websocket-trigger",
+        imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
 /// Spin's cron trigger world (`wit/deps/spin-cron@2.0.0/`).
 pub mod cron {
     wasmtime::component::bindgen!({

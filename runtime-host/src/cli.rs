@@ -54,6 +54,10 @@ pub struct AppArgs {
     /// Component instances that may run at once.
     #[arg(long, default_value_t = 256, env = "BATTLESCOPE_MAX_INSTANCES")]
     pub max_instances: u32,
+    /// This replica's name in leases, WebSocket connection ids and logs. Default:
+    /// `<hostname>-<pid>`.
+    #[arg(long, env = "BATTLESCOPE_REPLICA_ID", default_value_t = default_replica_id())]
+    pub replica_id: String,
     /// Budget of one request or message in milliseconds; a guest still running after it is
     /// stopped.
     #[arg(long, default_value_t = 30_000, env = "BATTLESCOPE_REQUEST_TIMEOUT_MS")]
@@ -90,14 +94,12 @@ pub struct UpArgs {
     /// Address of the HTTP trigger.
     #[arg(long, default_value = "127.0.0.1:3000", env = "BATTLESCOPE_LISTEN")]
     pub listen: SocketAddr,
-    /// This replica's name in leases and logs. Default: `<hostname>-<pid>`.
-    #[arg(long, env = "BATTLESCOPE_REPLICA_ID", default_value_t = default_replica_id())]
-    pub replica_id: String,
 }
 
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BATTLESCOPE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BATTLESCOPE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn,tokio_postgres::connection=warn")
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),

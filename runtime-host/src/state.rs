@@ -9,6 +9,7 @@ use crate::capabilities::postgres::PostgresState;
 use crate::capabilities::producer::ProducerState;
 use crate::capabilities::redis::RedisState;
 use crate::capabilities::variables::VariablesState;
+use crate::capabilities::websocket::WebSocketState;
 use crate::capabilities::HostCapabilities;
 use crate::component::context::ComponentContext;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -30,6 +31,7 @@ pub struct InstanceState {
     /// Public: the Kafka trigger sets the trace context of the message being handled.
     pub producer: ProducerState,
     plugins: PluginsState,
+    websocket: WebSocketState,
 }
 
 impl InstanceState {
@@ -57,6 +59,7 @@ impl InstanceState {
             redis: RedisState::new(capabilities.redis.clone(), access.clone()),
             producer: ProducerState::new(capabilities.producer.clone(), access.clone()),
             plugins: PluginsState::new(capabilities.plugins.clone()),
+            websocket: WebSocketState::new(capabilities.websocket.clone(), access.clone()),
         }
     }
 }
@@ -64,6 +67,7 @@ impl InstanceState {
 /// Add WASI, wasi:http and every capability's interfaces to `linker`, each served by its own
 /// part of the instance state.
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
+    use crate::bindings::websocket::battlescope::websocket as ws;
     use crate::bindings::{kafka, key_value, plugins, postgres, redis, variables};
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
@@ -75,6 +79,9 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
     kafka::battlescope::kafka::producer::add_to_linker::<_, HasSelf<ProducerState>>(linker, |s| &mut s.producer)?;
     plugins::types::add_to_linker::<_, HasSelf<PluginsState>>(linker, |s| &mut s.plugins)?;
     plugins::runner::battlescope::ruleset_filter::runner::add_to_linker::<_, HasSelf<PluginsState>>(linker, |s| &mut s.plugins)?;
+    ws::types::add_to_linker::<_, HasSelf<WebSocketState>>(linker, |s| &mut s.websocket)?;
+    ws::connections::add_to_linker::<_, HasSelf<WebSocketState>>(linker, |s| &mut s.websocket)?;
+    ws::publisher::add_to_linker::<_, HasSelf<WebSocketState>>(linker, |s| &mut s.websocket)?;
     Ok(())
 }
 

@@ -4,6 +4,8 @@
 //! consumed.
 
 use crate::capabilities::variables::{AppVariables, EnvironmentProvider};
+use crate::capabilities::websocket::registry::Limits;
+use crate::capabilities::websocket::Hub;
 use crate::capabilities::{key_value, HostCapabilities};
 use crate::cli::{AppArgs, UpArgs};
 use crate::component::{self, InstanceLimits, LoadedComponent};
@@ -13,6 +15,7 @@ use crate::kafka_client::{KafkaConfig, Producer};
 use crate::manifest::{self, LoadedManifest};
 use crate::metrics::Metrics;
 use crate::runtime_config::RuntimeConfig;
+use crate::triggers::websocket::{ConnectionSettings, WebSocketTrigger};
 use crate::triggers::{cron::CronTrigger, http::HttpSettings, http::HttpTrigger, kafka::KafkaTrigger, redis::RedisTrigger};
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +35,8 @@ pub struct App {
     /// The HTTP trigger's routes, built before any trigger runs: chained requests
     /// (`<component>.spin.internal`) from every trigger go through it.
     pub http: Arc<HttpTrigger>,
+    /// The WebSocket trigger, on the HTTP port, when the manifest has one.
+    pub websocket: Option<Arc<WebSocketTrigger>>,
     _engine: HostEngine,
 }
 
@@ -84,19 +89,52 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         None => None,
     };
     let plugins = crate::capabilities::plugins::PluginSet::load(&runtime_config.ruleset_filter, metrics.clone())?;
-    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins));
+    let hub = match &manifest.manifest.trigger_settings.websocket {
+        Some(w) => {
+            let limits =
+                Limits { max_connections: w.max_connections, max_subscriptions: w.max_subscriptions, send_queue: w.send_queue };
+            let hub = Hub::connect(&w.address, &w.stream, w.history, limits).await.with_context(|| {
+                format!("connecting to the WebSocket event stream at {}", crate::databases::redact(&w.address))
+            })?;
+            Some(Arc::new(hub))
+        }
+        None => None,
+    };
+    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins, hub.clone()));
+    let budget = Duration::from_millis(args.request_timeout_ms);
+    let websocket = match (hub, &manifest.manifest.trigger_settings.websocket) {
+        (Some(hub), Some(w)) if !manifest.manifest.triggers.websocket.is_empty() => {
+            let settings = ConnectionSettings {
+                allowed_origins: w
+                    .allowed_origins
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                max_frame_bytes: w.max_frame_bytes,
+                ping_interval: Duration::from_millis(w.ping_interval_ms),
+                idle_timeout: Duration::from_millis(w.idle_timeout_ms),
+            };
+            let trigger =
+                WebSocketTrigger::new(&manifest, &components, capabilities.clone(), hub, settings, budget, &args.replica_id)?;
+            Some(Arc::new(trigger))
+        }
+        _ => None,
+    };
     let http = HttpTrigger::new(
         &manifest,
         &components,
         capabilities.clone(),
-        HttpSettings { request_timeout: Duration::from_millis(args.request_timeout_ms) },
+        HttpSettings { request_timeout: budget },
+        websocket.clone(),
     )?;
-    Ok(App { manifest, components, capabilities, kafka, databases, http, _engine: engine })
+    Ok(App { manifest, components, capabilities, kafka, databases, http, websocket, _engine: engine })
 }
 
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let app = check(&args.app).await?;
-    tracing::info!(application = %app.manifest.manifest.application.name, replica = %args.replica_id, "starting");
+    tracing::info!(application = %app.manifest.manifest.application.name, replica = %args.app.replica_id, "starting");
     if !args.no_migrate {
         let applied = crate::migrate::run(&args.app.database.server(), &app.databases).await.context("running migrations")?;
         tracing::info!(applied, databases = app.databases.len(), "migrations done");
@@ -124,7 +162,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     if !triggers.cron.is_empty() {
         let lease = settings.cron.as_ref().and_then(|c| c.lease_address.clone()).or_else(|| redis_address.clone());
         let trigger =
-            CronTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), lease.as_deref(), &args.replica_id)
+            CronTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), lease.as_deref(), &args.app.replica_id)
                 .await?;
         background.push(tokio::spawn(trigger.run(stopped.clone())));
     }
@@ -134,6 +172,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         background.push(tokio::spawn(trigger.run(stopped.clone())));
     }
 
+    if let Some(ws) = &app.websocket {
+        background.push(tokio::spawn(ws.clone().follow(stopped.clone())));
+    }
     let http = app.http.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

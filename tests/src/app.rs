@@ -23,11 +23,13 @@ pub struct Options {
     pub tick_ms: u64,
     /// A runtime config file (ruleset-filter plugins).
     pub runtime_config: Option<PathBuf>,
+    /// Origins browsers may open WebSockets from, comma-separated (empty: any).
+    pub websocket_origins: &'static str,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { feed: "off", replay_url: None, start_sequence: Some(1), tick_ms: 700, runtime_config: None }
+        Self { feed: "off", replay_url: None, start_sequence: Some(1), tick_ms: 700, runtime_config: None, websocket_origins: "" }
     }
 }
 
@@ -91,6 +93,7 @@ impl App {
         let (ingested_topic, enriched_topic) = topics(prefix);
         let mut options = options
             .env("SPIN_VARIABLE_DEPLOYMENT", prefix.trim_end_matches('_'))
+            .env("SPIN_VARIABLE_WEBSOCKET_ORIGINS", o.websocket_origins)
             .env("SPIN_VARIABLE_INGESTION_POLL_SCHEDULE", "* * * * * *")
             .env("SPIN_VARIABLE_ENRICHMENT_RETRY_SCHEDULE", "* * * * * *")
             .env("SPIN_VARIABLE_BATTLE_TICK_SCHEDULE", "* * * * * *")
@@ -118,6 +121,16 @@ impl App {
             options = options.env("SPIN_VARIABLE_R2Z2_START_SEQUENCE", &s.to_string());
         }
         Host::start(options).await
+    }
+
+    /// The deployment name this test's application runs as (its Redis keys and leases).
+    pub fn deployment(&self) -> String {
+        self.prefix.trim_end_matches('_').to_string()
+    }
+
+    /// The Redis Stream WebSocket events of this application go through.
+    pub fn event_stream(&self) -> String {
+        format!("{}:websocket", self.deployment())
     }
 
     /// Another host of the same application (same databases, topics and consumer groups), as

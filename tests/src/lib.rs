@@ -10,6 +10,7 @@ pub mod http;
 pub mod kafka;
 pub mod probe;
 pub mod replay;
+pub mod ws;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -89,4 +90,17 @@ pub async fn drop_databases(prefix: &str) {
             let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
         }
     }
+}
+
+/// A command-line tool `scripts/stack.sh` installs under the tools folder (`wasm-tools`).
+pub fn installed_tool(relative: &str) -> PathBuf {
+    let tools = std::env::var_os("BATTLESCOPE_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
+        cache.join("battlescope/tools")
+    });
+    let path = tools.join(relative);
+    assert!(path.is_file(), "{} is missing: run `scripts/stack.sh up` first", path.display());
+    path
 }

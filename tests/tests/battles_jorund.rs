@@ -1,9 +1,11 @@
 //! The Jorund fight of 2021-11-28 (system 30001046, 10:21–14:51 UTC) through the whole
 //! pipeline: the R2Z2 replay of the whole day → ingestion → enrichment → battles. It must be one
 //! battle holding nearly all of the system's kills of those hours, Goonswarm (1354830081) and
-//! Init (1900696668) on one side and Horde (99005338) on the other, named as players know them.
+//! Init (1900696668) on one side and Horde (99005338) on the other, named as players know them;
+//! and a WebSocket client subscribed to Goonswarm's channel is pushed the battle as it forms.
 
-use battlescope_tests::battles::{assert_stored_equals_recomputed, run_day, Api};
+use battlescope_tests::battles::{assert_stored_equals_recomputed, finish_day, start_day, Api};
+use battlescope_tests::ws::{self, Next};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -22,7 +24,26 @@ fn alliance_name(side: &Value, id: u64) -> Option<String> {
 #[tokio::test]
 async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, _replay, _) = run_day(dir.path(), "jorund", "2021-11-28").await;
+    let (app, _replay, killmails) = start_day(dir.path(), "jorund", "2021-11-28").await;
+    // A player following Goonswarm live, reading everything pushed while the day flows.
+    let mut client = ws::connect(&ws::url(&app.host, "/ws/live"), &[]).await.unwrap();
+    assert_eq!(client.subscribe(&["alliance:1354830081"]).await["type"], "subscribed");
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let listener = tokio::spawn(async move {
+        let mut pushes = Vec::new();
+        while !*stopped.borrow() {
+            tokio::select! {
+                next = client.next(std::time::Duration::from_secs(1)) => match next {
+                    Next::Json(v) => pushes.push(v),
+                    Next::Closed(code, reason) => panic!("the live socket closed: {code} {reason}"),
+                    Next::Nothing => {}
+                },
+                _ = stopped.changed() => {}
+            }
+        }
+        pushes
+    });
+    finish_day(&app, killmails.len()).await;
     assert_stored_equals_recomputed(&app).await;
     let api = Api { app: &app };
 
@@ -68,6 +89,19 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     assert_eq!(alliance_name(goons, 1900696668).as_deref(), Some("The Initiative."));
     assert_eq!(alliance_name(horde, 99005338).as_deref(), Some("Pandemic Horde"));
     assert!(battle["systems"].as_array().unwrap().iter().any(|s| s["name"] == "Jorund"), "{}", battle["systems"]);
+    // The live socket: the battle's creation and its updates, with names, and Goonswarm's kills.
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    stop.send(true).unwrap();
+    let pushes = listener.await.unwrap();
+    let about_it: Vec<&Value> = pushes.iter().filter(|p| p["data"]["battleId"] == id).collect();
+    let kinds: Vec<&str> = about_it.iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"battle.created"), "{kinds:?}");
+    assert!(kinds.iter().filter(|k| **k == "battle.updated").count() >= 3, "the battle is pushed as it grows: {kinds:?}");
+    let last = about_it.last().unwrap();
+    assert!(last["channel"] == "alliance:1354830081" && last["data"]["kills"].as_u64().unwrap() > 1000, "{last}");
+    let named = last["data"]["sides"].as_array().unwrap().iter().flat_map(|s| s["alliances"].as_array().unwrap().iter());
+    assert!(named.clone().any(|a| a["name"] == "Pandemic Horde"), "pushed with names");
+    assert!(pushes.iter().filter(|p| p["type"] == "killmail").count() > 1000, "Goonswarm's killmails are pushed too");
     println!(
         "Jorund: {} kills {start}–{end}, {covered}/{} of the period's kills, {} sides, {} pilots",
         battle["kills"],

@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod producer;
 pub mod redis;
 pub mod variables;
+pub mod websocket;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct HostCapabilities {
     /// Where chained requests (`http://<component>.spin.internal`) go: the HTTP trigger, once
     /// it is built.
     pub local_http: std::sync::OnceLock<std::sync::Weak<dyn outbound_http::LocalDispatch>>,
+    /// WebSocket connections and the event stream, when `[application.trigger.websocket]` is set.
+    pub websocket: Option<Arc<websocket::Hub>>,
 }
 
 impl HostCapabilities {
@@ -38,6 +41,7 @@ impl HostCapabilities {
         producer: Option<Arc<crate::kafka_client::Producer>>,
         metrics: Arc<crate::metrics::Metrics>,
         plugins: plugins::PluginSet,
+        websocket: Option<Arc<websocket::Hub>>,
     ) -> Self {
         Self {
             key_value: Arc::new(key_value),
@@ -47,6 +51,7 @@ impl HostCapabilities {
             metrics,
             plugins: Arc::new(plugins),
             local_http: std::sync::OnceLock::new(),
+            websocket,
         }
     }
 }

@@ -77,11 +77,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
             "kafka" => triggers.kafka = typed_entries(file, &kind, entries)?,
             "cron" => triggers.cron = typed_entries(file, &kind, entries)?,
             "redis" => triggers.redis = typed_entries(file, &kind, entries)?,
+            "websocket" => triggers.websocket = typed_entries(file, &kind, entries)?,
             other => {
                 return Err(ManifestError::Invalid {
                     file: file.to_path_buf(),
                     location: format!("trigger.{other}"),
-                    message: format!("this host has no `{other}` trigger (it runs: http, kafka, cron, redis)"),
+                    message: format!("this host has no `{other}` trigger (it runs: http, kafka, cron, redis, websocket)"),
                 })
             }
         }
@@ -122,6 +123,7 @@ fn trigger_settings(file: &Path, tables: &BTreeMap<String, toml::Table>) -> Resu
             "kafka" => settings.kafka = Some(typed(file, kind, table)?),
             "redis" => settings.redis = Some(typed(file, kind, table)?),
             "cron" => settings.cron = Some(typed(file, kind, table)?),
+            "websocket" => settings.websocket = Some(typed(file, kind, table)?),
             // Spin's own HTTP settings (base path) are accepted and not needed here.
             "http" => {}
             other => {
@@ -198,6 +200,22 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
             .unwrap_err()
             .to_string();
         assert!(e.contains("application.trigger.kafka"), "{e}");
+    }
+
+    #[test]
+    fn websocket_triggers_need_the_event_stream_and_take_only_known_settings() {
+        let socket = "[[trigger.websocket]]\nroute = \"/ws/live\"\ncomponent = \"api\"\n";
+        let with_socket = BASE.replace("[component.api]", &format!("{socket}[component.api]"));
+        let loaded = |m: Manifest| LoadedManifest { path: "spin.toml".into(), base_dir: ".".into(), manifest: m };
+        let e = validate::validate_event_triggers(&loaded(parse_str(&with_socket).unwrap())).unwrap_err().to_string();
+        assert!(e.contains("trigger.websocket[0]") && e.contains("[application.trigger.websocket]"), "{e}");
+        let settings = "[application.trigger.websocket]\naddress = \"redis://127.0.0.1:6379\"\nstream = \"bs:websocket\"\n";
+        let m = parse_str(&format!("{with_socket}{settings}")).unwrap();
+        let w = m.trigger_settings.websocket.as_ref().unwrap();
+        assert_eq!((w.max_subscriptions, w.max_frame_bytes), (64, 65_536));
+        validate::validate_event_triggers(&loaded(m)).unwrap();
+        let e = parse_str(&format!("{with_socket}{settings}max_conections = 5\n")).unwrap_err().to_string();
+        assert!(e.contains("application.trigger.websocket") && e.contains("max_conections"), "{e}");
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub struct TriggerSettings {
     pub kafka: Option<KafkaSettings>,
     pub redis: Option<RedisSettings>,
     pub cron: Option<CronSettings>,
+    pub websocket: Option<WebSocketSettings>,
 }
 
 /// An entry of `[variables]`: either a default value or `required = true`.
@@ -83,6 +84,7 @@ pub struct Triggers {
     pub kafka: Vec<KafkaTrigger>,
     pub cron: Vec<CronTrigger>,
     pub redis: Vec<RedisTrigger>,
+    pub websocket: Vec<WebSocketTrigger>,
 }
 
 /// `[[trigger.kafka]]` (host-only): a component that consumes topics in a consumer group.
@@ -146,6 +148,81 @@ pub struct CronTrigger {
     /// With several host replicas, only the one holding the job's Redis lease runs it.
     #[serde(default)]
     pub singleton: bool,
+}
+
+/// `[[trigger.websocket]]` (host-only): a component that serves WebSocket connections on a
+/// route of the HTTP port.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketTrigger {
+    /// Optional id, for logs.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The route: an exact path, or a prefix ending in `/...`.
+    pub route: HttpRoute,
+    /// Id of the component; it exports `battlescope:websocket/handler`.
+    pub component: String,
+}
+
+/// `[application.trigger.websocket]`: the event stream and the limits of connections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketSettings {
+    /// Redis server holding the event stream; may use `{{ variable }}`.
+    pub address: String,
+    /// Key of the Redis Stream events go through; may use `{{ variable }}`.
+    #[serde(default = "default_stream")]
+    pub stream: String,
+    /// Events the stream keeps for clients that resume (approximately).
+    #[serde(default = "default_history")]
+    pub history: usize,
+    /// Origins browsers may connect from (`Origin` header), comma-separated; empty allows
+    /// any. May use `{{ variable }}`.
+    #[serde(default)]
+    pub allowed_origins: String,
+    /// Connections one host holds; more are refused with 503.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Channels one connection may subscribe to.
+    #[serde(default = "default_max_subscriptions")]
+    pub max_subscriptions: usize,
+    /// Largest frame or message a client may send; bigger ones close the connection (1009).
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+    /// Frames queued for one connection; beyond that the overflow rule applies (docs).
+    #[serde(default = "default_send_queue")]
+    pub send_queue: usize,
+    /// How often the host pings each connection, in milliseconds.
+    #[serde(default = "default_ping_interval_ms")]
+    pub ping_interval_ms: u64,
+    /// A connection silent (no frame, no pong) this long, in milliseconds, is closed.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+}
+
+fn default_stream() -> String {
+    "battlescope:websocket".into()
+}
+fn default_history() -> usize {
+    10_000
+}
+fn default_max_connections() -> usize {
+    20_000
+}
+fn default_max_subscriptions() -> usize {
+    64
+}
+fn default_max_frame_bytes() -> usize {
+    64 * 1024
+}
+fn default_send_queue() -> usize {
+    256
+}
+fn default_ping_interval_ms() -> u64 {
+    20_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    60_000
 }
 
 /// `[[trigger.redis]]`, as Spin defines it.

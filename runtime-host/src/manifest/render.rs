@@ -30,6 +30,11 @@ pub fn render_templates(
             }
         }
     }
+    if let Some(w) = &mut m.trigger_settings.websocket {
+        w.address = render(&w.address).map_err(at("application.trigger.websocket.address".into()))?;
+        w.stream = render(&w.stream).map_err(at("application.trigger.websocket.stream".into()))?;
+        w.allowed_origins = render(&w.allowed_origins).map_err(at("application.trigger.websocket.allowed_origins".into()))?;
+    }
     for (i, t) in m.triggers.kafka.iter_mut().enumerate() {
         for topic in &mut t.topics {
             *topic = render(topic).map_err(at(format!("trigger.kafka[{i}].topics")))?;

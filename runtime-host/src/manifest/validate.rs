@@ -90,7 +90,7 @@ pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
 }
 
 /// Kafka, cron and Redis triggers: components exist, schedules parse, settings are present.
-fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError> {
+pub(super) fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError> {
     let file = &loaded.path;
     let m = &loaded.manifest;
     let invalid = |location: String, message: String| ManifestError::Invalid { file: file.clone(), location, message };
@@ -150,6 +150,22 @@ fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), ManifestError>
                 format!("{location}.singleton"),
                 "needs a Redis server for the lease: [application.trigger.cron] lease_address or [application.trigger.redis] address".into(),
             ));
+        }
+    }
+    for (index, t) in m.triggers.websocket.iter().enumerate() {
+        let location = format!("trigger.websocket[{index}]");
+        known(&location, &t.component)?;
+        if settings.websocket.is_none() {
+            return Err(invalid(
+                location,
+                "needs [application.trigger.websocket] with `address` (the event stream's Redis)".into(),
+            ));
+        }
+        match &t.route {
+            HttpRoute::Path(route) => {
+                RoutePattern::parse(route).map_err(|e| invalid(format!("{location}.route"), e))?;
+            }
+            HttpRoute::Private { .. } => return Err(invalid(format!("{location}.route"), "a WebSocket route is a path".into())),
         }
     }
     for (index, t) in m.triggers.redis.iter().enumerate() {

@@ -52,6 +52,9 @@ impl HttpTrigger {
         if let Some(endpoint) = path.strip_prefix(HOST_PREFIX) {
             return Ok(self.host_endpoint(endpoint));
         }
+        if let Some(ws) = self.websocket.as_ref().filter(|ws| ws.claims(&req)) {
+            return Ok(ws.clone().upgrade(req).await);
+        }
         let Some(matched) = self.router.route(&path) else {
             return Ok(plain(StatusCode::NOT_FOUND, format!("no route for {path}\n")));
         };

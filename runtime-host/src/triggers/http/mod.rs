@@ -41,6 +41,8 @@ pub struct HttpTrigger {
     ready: AtomicBool,
     /// Itself, for chained requests that outlive the call that made them.
     this: Weak<HttpTrigger>,
+    /// WebSocket routes share the port: upgrade requests for them go there.
+    websocket: Option<Arc<crate::triggers::websocket::WebSocketTrigger>>,
 }
 
 impl HttpTrigger {
@@ -52,6 +54,7 @@ impl HttpTrigger {
         components: &BTreeMap<String, LoadedComponent>,
         capabilities: Arc<HostCapabilities>,
         settings: HttpSettings,
+        websocket: Option<Arc<crate::triggers::websocket::WebSocketTrigger>>,
     ) -> anyhow::Result<Arc<Self>> {
         let mut routes = Vec::new();
         let mut proxies: BTreeMap<String, Arc<HttpComponent>> = BTreeMap::new();
@@ -76,8 +79,14 @@ impl HttpTrigger {
             routes.push((RoutePattern::parse(route).map_err(anyhow::Error::msg)?, target));
         }
         let router = Router::new(routes);
-        let trigger =
-            Arc::new_cyclic(|this| Self { router, capabilities, settings, ready: AtomicBool::new(false), this: this.clone() });
+        let trigger = Arc::new_cyclic(|this| Self {
+            router,
+            capabilities,
+            settings,
+            websocket,
+            ready: AtomicBool::new(false),
+            this: this.clone(),
+        });
         let local: Weak<dyn LocalDispatch> = Arc::downgrade(&trigger) as Weak<dyn LocalDispatch>;
         let _ = trigger.capabilities.local_http.set(local);
         Ok(trigger)
@@ -119,6 +128,7 @@ impl HttpTrigger {
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
                     .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
                     .await
                 {
                     tracing::debug!(%client, error = %e, "connection ended with an error");

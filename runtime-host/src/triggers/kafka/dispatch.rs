@@ -12,6 +12,7 @@ use crate::engine::describe_failure;
 use crate::kafka_client::Producer;
 use crate::state::InstanceState;
 use crate::trace::TraceParent;
+use crate::triggers::sleep_or_shutdown;
 use rdkafka::message::{Headers, Message as _, OwnedMessage};
 use std::sync::Arc;
 use std::time::Duration;
@@ -194,15 +195,4 @@ fn headers_of(msg: &OwnedMessage) -> Vec<(String, Vec<u8>)> {
     msg.headers()
         .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
         .unwrap_or_default()
-}
-
-/// Sleep for `d`; true when shutdown was signalled first.
-pub async fn sleep_or_shutdown(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
-    if *shutdown.borrow() {
-        return true;
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(d) => false,
-        _ = shutdown.wait_for(|stop| *stop) => true,
-    }
 }
