@@ -5,12 +5,14 @@ CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
-COMPONENTS := ingestion enrichment battle notification-worker notification-api
+COMPONENTS := ingestion enrichment battle notification-worker notification-api search-indexer search-api
 # Crates every component shares (docs/architecture.md).
 SHARED := contracts eve-static guest
 # Pure libraries of bounded contexts with more than one component.
-LIBRARIES := notification
+LIBRARIES := notification search
 TEST_COMPONENTS := probe kafka-probe
+# Native commands beside the host.
+TOOLS := search-reindex
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
 PLUGINS := min-value-filter capital-ships-filter plugin-template
 TEST_PLUGINS := hostile-plugin
@@ -27,14 +29,18 @@ export BATTLESCOPE_TYPESENSE_PORT ?= 8108
 export BATTLESCOPE_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(BATTLESCOPE_PG_PORT)/postgres
 export BATTLESCOPE_REDIS_URL ?= redis://127.0.0.1:$(BATTLESCOPE_REDIS_PORT)
 export BATTLESCOPE_KAFKA_BROKERS ?= 127.0.0.1:$(BATTLESCOPE_KAFKA_PORT)
+export BATTLESCOPE_TYPESENSE_URL ?= http://127.0.0.1:$(BATTLESCOPE_TYPESENSE_PORT)
+export BATTLESCOPE_TYPESENSE_API_KEY ?= battlescope-dev
 # Service databases are declared in spin.toml and made on the server of BATTLESCOPE_DATABASE_URL.
 export SPIN_VARIABLE_KAFKA_BROKERS ?= $(BATTLESCOPE_KAFKA_BROKERS)
 export SPIN_VARIABLE_REDIS_ADDRESS ?= $(BATTLESCOPE_REDIS_URL)
+export SPIN_VARIABLE_TYPESENSE_URL ?= $(BATTLESCOPE_TYPESENSE_URL)
+export SPIN_VARIABLE_TYPESENSE_API_KEY ?= $(BATTLESCOPE_TYPESENSE_API_KEY)
 REPLAY_PORT ?= 8090
 # The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
 REPLAY_DAY ?= 2021-11-30
 
-.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate check fmt clippy coverage
+.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate reindex check fmt clippy coverage
 
 ## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN). Ingestion polls the
 ## live R2Z2 feed; `make run REPLAY=1` feeds it the recorded day from a local replay server.
@@ -57,12 +63,12 @@ replay-server:
 ## Everything CI runs: the quality gates, unit tests (host and components, natively) and
 ## integration tests.
 test: stack gates components host
-	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS)) -p battlescope-tests -- --test-threads=4
+	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS) $(TOOLS)) -p battlescope-tests -- --test-threads=4
 
 ## Formatting and lints, warnings as errors, over every crate (components for their target too).
 gates:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -p battlescope-host -p battlescope-tests $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS)) -- -D warnings
+	$(CARGO) clippy --all-targets -p battlescope-host -p battlescope-tests $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS) $(TOOLS)) -- -D warnings
 	$(CARGO) clippy --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS)) -- -D warnings
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
@@ -73,6 +79,8 @@ bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-enrichment -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-battles
 	$(CARGO) run --release -p battlescope-tests --bin bench-battle-component -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-websocket -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-search -- --host $(TARGET_DIR)/release/battlescope
 
 stack:
 	@scripts/stack.sh up
@@ -92,13 +100,17 @@ components:
 	fi
 
 host:
-	$(CARGO) build -p battlescope-host
+	$(CARGO) build -p battlescope-host $(addprefix -p ,$(TOOLS))
 
 host-release:
-	$(CARGO) build --release -p battlescope-host
+	$(CARGO) build --release -p battlescope-host $(addprefix -p ,$(TOOLS))
 
 migrate: host
 	$(BATTLESCOPE_BIN) migrate --from spin.toml
+
+## Rebuild the search collections from the event topics and swap them in (docs/search.md).
+reindex: stack host
+	$(TARGET_DIR)/debug/search-reindex $(REINDEX_ARGS)
 
 check: components host
 	$(BATTLESCOPE_BIN) check --from spin.toml

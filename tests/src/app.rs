@@ -25,11 +25,24 @@ pub struct Options {
     pub runtime_config: Option<PathBuf>,
     /// Origins browsers may open WebSockets from, comma-separated (empty: any).
     pub websocket_origins: &'static str,
+    /// Requests per second ingestion makes to the feed (0: unpaced).
+    pub feed_requests_per_second: u32,
+    /// Typesense for search (the dev stack's when `None`).
+    pub typesense_url: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { feed: "off", replay_url: None, start_sequence: Some(1), tick_ms: 700, runtime_config: None, websocket_origins: "" }
+        Self {
+            feed: "off",
+            replay_url: None,
+            start_sequence: Some(1),
+            tick_ms: 700,
+            runtime_config: None,
+            websocket_origins: "",
+            feed_requests_per_second: 0,
+            typesense_url: None,
+        }
     }
 }
 
@@ -104,9 +117,12 @@ impl App {
             .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &redis_url())
+            .env("SPIN_VARIABLE_TYPESENSE_URL", &o.typesense_url.clone().unwrap_or_else(crate::typesense::shared_url))
+            .env("SPIN_VARIABLE_TYPESENSE_API_KEY", &crate::typesense::api_key())
+            .env("SPIN_VARIABLE_TYPESENSE_SNAPSHOT_DIR", &state.join("typesense-snapshot").display().to_string())
             .env("SPIN_VARIABLE_API_TOKEN", TOKEN)
             .env("SPIN_VARIABLE_FEED", o.feed)
-            .env("SPIN_VARIABLE_FEED_REQUESTS_PER_SECOND", "0")
+            .env("SPIN_VARIABLE_FEED_REQUESTS_PER_SECOND", &o.feed_requests_per_second.to_string())
             .env("SPIN_VARIABLE_FEED_TICK_MS", &o.tick_ms.to_string())
             .env("SPIN_VARIABLE_REDISQ_QUEUE_ID", prefix);
         // Without a replay, nothing answers: tests never reach the real zKillboard or ESI.
@@ -224,11 +240,37 @@ impl App {
     }
 
     pub async fn stop(self) {
+        self.drop_search_collections().await;
         self.host.kill().await;
         drop(self.db);
         drop(self.enrichment_db);
         drop(self.battles_db);
         crate::drop_databases(&self.prefix).await;
+    }
+}
+
+impl App {
+    /// This test's collections and aliases on the shared Typesense (a private one dies with
+    /// its test).
+    async fn drop_search_collections(&self) {
+        if self.options.typesense_url.is_some() {
+            return;
+        }
+        let (base, key) = (crate::typesense::shared_url(), crate::typesense::api_key());
+        let headers = [("x-typesense-api-key", key.as_str())];
+        let prefix = format!("{}_", self.deployment());
+        // Aliases first, so no alias is left leading nowhere.
+        for list in ["aliases", "collections"] {
+            let Ok(r) = http::request_with_headers("GET", &format!("{base}/{list}"), "", &headers).await else { return };
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            // GET /aliases answers {"aliases": [...]}, GET /collections a bare array.
+            let items = if list == "aliases" { body["aliases"].clone() } else { body };
+            for item in items.as_array().into_iter().flatten() {
+                if let Some(name) = item["name"].as_str().filter(|n| n.starts_with(&prefix)) {
+                    let _ = http::request_with_headers("DELETE", &format!("{base}/{list}/{name}"), "", &headers).await;
+                }
+            }
+        }
     }
 }
 

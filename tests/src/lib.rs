@@ -10,10 +10,12 @@ pub mod http;
 pub mod kafka;
 pub mod probe;
 pub mod replay;
+pub mod typesense;
 pub mod ws;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -23,6 +25,13 @@ pub fn repo_root() -> PathBuf {
 /// The `battlescope` binary the tests run (`make test` builds it first).
 pub fn host_binary() -> PathBuf {
     std::env::var_os("BATTLESCOPE_BIN").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/debug/battlescope"))
+}
+
+/// A native command built beside the host (`make host` builds them).
+pub fn tool_binary(name: &str) -> PathBuf {
+    let path = host_binary().with_file_name(name);
+    assert!(path.is_file(), "{} is missing: run `make host` first", path.display());
+    path
 }
 
 /// A built component's `.wasm` (`make components` builds them).
@@ -103,4 +112,26 @@ pub fn installed_tool(relative: &str) -> PathBuf {
     let path = tools.join(relative);
     assert!(path.is_file(), "{} is missing: run `scripts/stack.sh up` first", path.display());
     path
+}
+
+/// Poll until `check` holds (something asynchronous caught up), or panic with what it saw.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let (started, mut reported) = (Instant::now(), Instant::now());
+    loop {
+        match check().await {
+            Ok(()) => return,
+            Err(last) if started.elapsed() > timeout => panic!("{what} did not happen within {timeout:?}: {last}"),
+            Err(last) => {
+                if reported.elapsed() > Duration::from_secs(10) {
+                    eprintln!("waiting for {what} ({:.0} s): {last}", started.elapsed().as_secs_f64());
+                    reported = Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+        }
+    }
 }

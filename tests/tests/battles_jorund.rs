@@ -2,10 +2,12 @@
 //! pipeline: the R2Z2 replay of the whole day → ingestion → enrichment → battles. It must be one
 //! battle holding nearly all of the system's kills of those hours, Goonswarm (1354830081) and
 //! Init (1900696668) on one side and Horde (99005338) on the other, named as players know them;
-//! and a WebSocket client subscribed to Goonswarm's channel is pushed the battle as it forms.
+//! a WebSocket client subscribed to Goonswarm's channel is pushed the battle as it forms; and
+//! search finds it as a player types it (a misspelt alliance, a system's first letters).
 
 use battlescope_tests::battles::{assert_stored_equals_recomputed, finish_day, start_day, Api};
 use battlescope_tests::ws::{self, Next};
+use battlescope_tests::{eventually, http};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -43,7 +45,8 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
         }
         pushes
     });
-    finish_day(&app, killmails.len()).await;
+    let day = killmails.len();
+    finish_day(&app, day).await;
     assert_stored_equals_recomputed(&app).await;
     let api = Api { app: &app };
 
@@ -102,6 +105,25 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     let named = last["data"]["sides"].as_array().unwrap().iter().flat_map(|s| s["alliances"].as_array().unwrap().iter());
     assert!(named.clone().any(|a| a["name"] == "Pandemic Horde"), "pushed with names");
     assert!(pushes.iter().filter(|p| p["type"] == "killmail").count() > 1000, "Goonswarm's killmails are pushed too");
+    // Search: the whole day indexed, then found by name as a player would type it.
+    let search = |path: String| {
+        let app = &app;
+        async move { http::get(&app.host.url(&path)).await.unwrap().json() }
+    };
+    eventually("the search index holding the day", std::time::Duration::from_secs(300), || async {
+        let indexed = search("/api/search/killmails?perPage=1".into()).await["found"].as_u64().unwrap_or(0);
+        let biggest = search("/api/search/battles?q=Goonswarm&minKills=1000&sort=kills".into()).await;
+        match biggest["battles"][0]["battleId"].as_str() {
+            Some(found) if found == id && indexed == day as u64 => Ok(()),
+            other => Err(format!("{indexed} of {day} killmails indexed; Goonswarm's biggest battle: {other:?}")),
+        }
+    })
+    .await;
+    let typo = search("/api/search/entities?q=Gonswarm&type=alliance".into()).await;
+    assert_eq!(typo["entities"][0]["name"], "Goonswarm Federation", "{typo}");
+    let grouped = search("/api/search?q=Jor".into()).await;
+    assert!(grouped["systems"].as_array().unwrap().iter().any(|s| s["name"] == "Jorund"), "{grouped}");
+    assert!(grouped["battles"].as_array().unwrap().iter().any(|b| b["battleId"] == id), "{grouped}");
     println!(
         "Jorund: {} kills {start}–{end}, {covered}/{} of the period's kills, {} sides, {} pilots",
         battle["kills"],

@@ -21,7 +21,8 @@ impl Guest for Worker {
         let push = push(&message.data).map_err(|e| match e {
             PushError::Malformed(_) | PushError::Unknown(_) => KafkaError::Fatal(e.to_string()),
         })?;
-        let config = config().map_err(KafkaError::Fatal)?;
+        // A configuration mistake is waited out (the partition holds) rather than dead-lettering events.
+        let config = config().map_err(KafkaError::Retryable)?;
         let redis = Connection::open(&config.redis_address).map_err(|e| KafkaError::Retryable(format!("Redis: {e}")))?;
         let seen = event_id(&message.data).map(|id| format!("{}pushed:{id}", config.redis_prefix));
         if let Some(key) = &seen {

@@ -33,6 +33,10 @@ pub(super) async fn serve(trigger: Arc<WebSocketTrigger>, target: Arc<Target>, i
     let mut config = WebSocketConfig::default();
     config.max_frame_size = Some(trigger.settings.max_frame_bytes);
     config.max_message_size = Some(trigger.settings.max_frame_bytes);
+    // tungstenite's 128 KiB buffers per connection would dominate a host's memory at 10,000
+    // connections; requests are small, and each frame is flushed as it is sent anyway.
+    config.read_buffer_size = 4096;
+    config.write_buffer_size = 0;
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(config)).await;
     let (mut sink, mut stream) = ws.split();
     let started = Instant::now();
