@@ -10,9 +10,16 @@ use hyper_util::rt::TokioExecutor;
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    /// Response headers, names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
+    /// A response header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON; panics with the body when it is not.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
@@ -32,8 +39,13 @@ pub async fn request_with_headers(method: &str, url: &str, body: &str, headers: 
     let req = req.body(Full::new(Bytes::from(body.to_string())))?;
     let resp = client.request(req).await?;
     let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
     let body = resp.into_body().collect().await?.to_bytes();
-    Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned() })
+    Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned(), headers })
 }
 
 pub async fn get(url: &str) -> anyhow::Result<Reply> {

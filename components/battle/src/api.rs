@@ -164,8 +164,7 @@ pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
 
 /// Whether `text` looks like a battle id (a UUID).
 pub fn is_battle_id(text: &str) -> bool {
-    text.len() == 36
-        && text.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+    guest::http::is_uuid(text)
 }
 
 /// Body of `POST /api/battles` (a battle made by hand from killmails) and `PATCH

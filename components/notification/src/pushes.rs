@@ -117,14 +117,7 @@ fn killmail(k: &KillmailEnriched) -> Push {
 
 /// The push for an event envelope (by its `eventType`).
 pub fn push(payload: &[u8]) -> Result<Push, PushError> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Kind {
-        event_type: String,
-    }
-    let kind: Kind = serde_json::from_slice(payload)
-        .map_err(|e| PushError::Malformed(ContractError::Malformed { expected: "battle or killmail", source: e }))?;
-    Ok(match kind.event_type.as_str() {
+    Ok(match contracts::event_type(payload)?.as_str() {
         "battle.created" => battle("battle.created", &Envelope::<BattleCreated>::parse(payload)?.data),
         "battle.updated" => battle("battle.updated", &Envelope::<BattleUpdated>::parse(payload)?.data.0),
         "battle.ended" => battle("battle.ended", &Envelope::<BattleEnded>::parse(payload)?.data.0),

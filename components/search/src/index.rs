@@ -47,14 +47,7 @@ pub enum Event {
 impl Event {
     /// Parse an envelope by its `eventType`.
     pub fn parse(payload: &[u8]) -> Result<Self, IndexError> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct EventType {
-            event_type: String,
-        }
-        let kind: EventType = serde_json::from_slice(payload)
-            .map_err(|e| IndexError::Malformed(ContractError::Malformed { expected: "an event envelope", source: e }))?;
-        Ok(match kind.event_type.as_str() {
+        Ok(match contracts::event_type(payload)?.as_str() {
             "battle.created" => Event::Battle(Envelope::<BattleCreated>::parse(payload)?.data),
             "battle.updated" => Event::Battle(Envelope::<BattleUpdated>::parse(payload)?.data.0),
             "battle.ended" => Event::Battle(Envelope::<BattleEnded>::parse(payload)?.data.0),

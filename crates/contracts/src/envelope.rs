@@ -39,6 +39,13 @@ struct TypeOnly {
     event_type: String,
 }
 
+/// The `eventType` of an envelope, to choose the payload type to read it as.
+pub fn event_type(payload: &[u8]) -> Result<String, ContractError> {
+    serde_json::from_slice::<TypeOnly>(payload)
+        .map(|t| t.event_type)
+        .map_err(|source| ContractError::Malformed { expected: "an envelope with an eventType", source })
+}
+
 impl<D: Event> Envelope<D> {
     /// A new event with a fresh id, stamped now.
     pub fn new(data: D) -> Self {

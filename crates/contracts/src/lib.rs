@@ -8,7 +8,7 @@
 
 mod envelope;
 
-pub use envelope::{ContractError, Envelope};
+pub use envelope::{event_type, ContractError, Envelope};
 
 /// A payload type of one event type.
 pub trait Event: serde::Serialize + serde::de::DeserializeOwned {

@@ -89,6 +89,13 @@ pub fn path_segments(req: &Request) -> Vec<String> {
     path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
+/// Whether a path segment is a UUID in its text form (battle ids are): a check before any
+/// lookup, so a wrong id is a 400 naming it rather than a 404.
+pub fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
 /// Write endpoints need `Authorization: Bearer <token>`; an empty configured token closes them.
 pub fn authorise(req: &Request, expected: &str) -> Result<(), HttpError> {
     let given = req.header("authorization").and_then(|v| v.as_str()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");

@@ -185,10 +185,16 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    // Until every consumer group has joined (the first push), killmails wait for the pipeline
+    // to exist rather than go through it: those stored before are left out.
+    let warm = pushes.iter().map(|(at, _)| *at).fold(f64::INFINITY, f64::min);
+    let cold = stored.values().filter(|at| **at < warm).count();
     let mut kill_ms: Vec<f64> = pushes
         .iter()
         .filter(|(_, p)| p["type"] == "killmail")
-        .filter_map(|(at, p)| Some(at - stored.get(&p["data"]["killmailId"].as_i64()?)?))
+        .filter_map(|(at, p)| Some((at, *stored.get(&p["data"]["killmailId"].as_i64()?)?)))
+        .filter(|(_, stored_at)| *stored_at >= warm)
+        .map(|(at, stored_at)| at - stored_at)
         .collect();
     // A battle push that counts k kills answers the k-th of its killmails to arrive.
     let mut arrivals: HashMap<String, Vec<f64>> = HashMap::new();
@@ -204,7 +210,7 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
         .filter_map(|(at, p)| {
             let times = arrivals.get(p["data"]["battleId"].as_str()?)?;
             let k = (p["data"]["kills"].as_u64()? as usize).clamp(1, times.len());
-            Some(at - times[k - 1])
+            Some(at - times[k - 1]).filter(|_| times[k - 1] >= warm)
         })
         .filter(|ms| *ms >= 0.0)
         .collect();
@@ -212,19 +218,22 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
     battle_ms.sort_by(f64::total_cmp);
     assert!(!kill_ms.is_empty() && !battle_ms.is_empty(), "pushes arrived: {} in all", pushes.len());
     println!(
-        "kill → WebSocket ({n} killmails of 2021-11-28 10:00–11:00 fed at {} requests/s in {fed_for:.0} s; battle tick every second):",
+        "kill → WebSocket ({n} killmails of 2021-11-28 10:00–11:00 fed at {} requests/s in {fed_for:.0} s; battle tick every second; \
+         {cold} stored before the pipeline's first push left out):",
         args.feed_rate
     );
     println!(
-        "  killmail push: p50 {:.0} ms, p99 {:.0} ms ({} pushes); ratio to the bare publish→receive {transport_ms:.2} ms: p50 {:.0}x",
+        "  killmail push: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms ({} pushes); ratio to the bare publish→receive {transport_ms:.2} ms: p50 {:.0}x",
         percentile(&kill_ms, 0.5),
+        percentile(&kill_ms, 0.9),
         percentile(&kill_ms, 0.99),
         kill_ms.len(),
         percentile(&kill_ms, 0.5) / transport_ms
     );
     println!(
-        "  battle push: p50 {:.0} ms, p99 {:.0} ms ({} pushes; goal p99 < 1 s)",
+        "  battle push: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms ({} pushes; goal p99 < 1 s)",
         percentile(&battle_ms, 0.5),
+        percentile(&battle_ms, 0.9),
         percentile(&battle_ms, 0.99),
         battle_ms.len()
     );

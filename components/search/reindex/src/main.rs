@@ -84,21 +84,33 @@ struct Progress {
     started: Instant,
     printed: Instant,
     total: i64,
+    /// How many were done, and when that last grew.
+    last: (u64, Instant),
+    /// Time spent waiting for the topics to be quiet, left out of the rate.
+    idle: Duration,
 }
 
 impl Progress {
     fn new(total: i64) -> Self {
-        Self { started: Instant::now(), printed: Instant::now(), total }
+        Self { started: Instant::now(), printed: Instant::now(), total, last: (0, Instant::now()), idle: Duration::ZERO }
+    }
+
+    /// Reading ended: the time since the last event was spent waiting for more.
+    fn read_finished(&mut self) {
+        self.idle += self.last.1.elapsed();
     }
 
     fn show(&mut self, phase: &str, done: u64, detail: &str, force: bool) {
+        if done > self.last.0 {
+            self.last = (done, Instant::now());
+        }
         if !force && self.printed.elapsed() < Duration::from_secs(2) {
             return;
         }
         self.printed = Instant::now();
         // Reading goes past the ends the broker reported (`topics::Reader::read`).
         let total = self.total.max(done as i64);
-        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / self.started.elapsed().saturating_sub(self.idle).as_secs_f64().max(1e-3);
         let share = if total > 0 { format!(" ({:.0}%)", 100.0 * done as f64 / total as f64) } else { String::new() };
         eprintln!("reindex: {phase}: {done} of {total} events{share}, {rate:.0}/s; {detail}");
     }
@@ -152,6 +164,7 @@ impl CatchUp {
             progress.show(phase, handled, "", false);
             Ok(())
         })?;
+        progress.read_finished();
         progress.show(phase, handled, "", true);
         Ok((stopped, handled))
     }
@@ -194,6 +207,7 @@ fn main() -> anyhow::Result<()> {
         progress.show("rebuilding", t.events, &format!("{} battles, {} killmails", t.battles, t.killmails), false);
         Ok(())
     })?;
+    progress.read_finished();
     let (battles, killmails) = rebuild.take(0);
     refused_documents += import(&client, fresh.of(Kind::Battles), &battles, batch)?;
     refused_documents += import(&client, fresh.of(Kind::Killmails), &killmails, batch)?;

@@ -1,0 +1,46 @@
+//! How long the BFF keeps an answer in Redis. Pages are read far more often than battles
+//! change, and the web UI gets live changes over the WebSocket anyway; an answer missing a part
+//! is not kept, so a service that comes back shows at once.
+
+use crate::plan::Endpoint;
+use serde_json::Value;
+
+/// Seconds `answer` to `endpoint` may be served from the cache; `None`: not cached.
+pub fn ttl(endpoint: &Endpoint, status: u16, answer: &Value) -> Option<u64> {
+    let complete = answer["missing"].as_array().is_some_and(|m| m.is_empty());
+    if status != 200 || !complete {
+        return None;
+    }
+    Some(match endpoint {
+        Endpoint::Battles { .. } | Endpoint::Dashboard => 60,
+        // An ended battle changes only by an operator's edit; an open one with every kill.
+        Endpoint::Battle { .. } if answer["battle"]["status"] == "ended" => 300,
+        Endpoint::Battle { .. } => 10,
+    })
+}
+
+/// The cache key of a request: the deployment's prefix, then the path and query as asked.
+pub fn key(prefix: &str, path: &str, query: &str) -> String {
+    if query.is_empty() {
+        format!("{prefix}{path}")
+    } else {
+        format!("{prefix}{path}?{query}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn complete_answers_are_kept_by_how_fast_they_change() {
+        let battle = Endpoint::Battle { id: "x".into() };
+        assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "ended"}, "missing": []})), Some(300));
+        assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "open"}, "missing": []})), Some(10));
+        assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": []})), Some(60));
+        assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": ["search"]})), None, "a partial answer");
+        assert_eq!(ttl(&battle, 404, &json!({"error": "no such battle"})), None);
+        assert_eq!(key("bs:bff:", "/api/bff/battles", "limit=5"), "bs:bff:/api/bff/battles?limit=5");
+    }
+}

@@ -1,0 +1,104 @@
+//! The BFF component: the plan's calls sent at once through Spin's service chaining, their
+//! answers composed, the result cached in Redis.
+
+use crate::cache;
+use crate::compose::{self, Answer, Failure, Part};
+use crate::config::Config;
+use crate::plan::{self, Call, Endpoint, PlanError};
+use futures::future::join_all;
+use guest::http::{path_segments, HttpError};
+use serde_json::Value;
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+use spin_sdk::redis::{Connection, RedisParameter};
+
+#[http_component]
+async fn handle(req: Request) -> Response {
+    if *req.method() != Method::Get {
+        return HttpError::MethodNotAllowed(format!("{:?} is not allowed on the BFF: it only reads", req.method())).into();
+    }
+    let segments = path_segments(&req);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let endpoint = match plan::endpoint(&segments, req.query()) {
+        Ok(endpoint) => endpoint,
+        Err(PlanError::BadParameter { parameter, message }) => return HttpError::bad(parameter, message).into(),
+        Err(e @ PlanError::NotFound(_)) => return HttpError::NotFound(e.to_string()).into(),
+    };
+    let config = match Config::load(&guest::config::Variables::spin()) {
+        Ok(config) => config,
+        Err(e) => return HttpError::unavailable("the BFF's configuration", e).into(),
+    };
+    let key = cache::key(&config.cache_prefix, req.path(), req.query());
+    // Without Redis the BFF still answers, uncached.
+    let redis = Connection::open(&config.redis_address).inspect_err(|e| eprintln!("BFF cache unavailable: {e}")).ok();
+    if let Some(cached) = redis.as_ref().and_then(|r| r.get(&key).ok().flatten()) {
+        return answer_with(200, cached, "hit", None);
+    }
+    let (status, body) = answer(&endpoint).await;
+    let ttl = cache::ttl(&endpoint, status, &body);
+    let text = serde_json::to_vec(&body).expect("an answer serialises");
+    if let (Some(redis), Some(seconds)) = (&redis, ttl) {
+        let args = [
+            RedisParameter::Binary(key.into_bytes()),
+            RedisParameter::Binary(text.clone()),
+            RedisParameter::Binary(b"EX".to_vec()),
+            RedisParameter::Int64(seconds as i64),
+        ];
+        if let Err(e) = redis.execute("SET", &args) {
+            eprintln!("BFF cache: cannot keep an answer: {e}");
+        }
+    }
+    answer_with(status, text, "miss", ttl)
+}
+
+fn answer_with(status: u16, body: Vec<u8>, cache: &str, ttl: Option<u64>) -> Response {
+    let control = match ttl {
+        Some(seconds) => format!("public, max-age={seconds}"),
+        None if cache == "hit" => "public, max-age=10".to_string(),
+        None => "no-store".to_string(),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-cache", cache)
+        .header("cache-control", control)
+        .body(body)
+        .build()
+}
+
+async fn answer(endpoint: &Endpoint) -> Answer {
+    let mut parts = fetch_all(&plan::calls(endpoint)).await.into_iter();
+    let mut next = || parts.next().expect("one part per call");
+    match endpoint {
+        Endpoint::Battles { .. } => compose::battles(next(), next()),
+        Endpoint::Battle { .. } => {
+            let (battle, killmails) = (next(), next());
+            let near = match battle.as_ref().ok().and_then(plan::near) {
+                Some(call) => Some(fetch(&call).await),
+                None => None,
+            };
+            compose::report(battle, killmails, near)
+        }
+        Endpoint::Dashboard => compose::dashboard(next(), next(), next(), next(), next()),
+    }
+}
+
+/// Every call at once; the answers in the calls' order.
+async fn fetch_all(calls: &[Call]) -> Vec<Part> {
+    join_all(calls.iter().map(fetch)).await
+}
+
+async fn fetch(call: &Call) -> Part {
+    let failure = |status: Option<u16>, body: String| Failure { service: call.service, status, body };
+    let request = Request::get(call.url()).build();
+    let response: Response = match spin_sdk::http::send(request).await {
+        Ok(response) => response,
+        Err(e) => return Err(failure(None, format!("GET {}: {e}", call.url()))),
+    };
+    let status = *response.status();
+    let body = response.into_body();
+    if status != 200 {
+        return Err(failure(Some(status), String::from_utf8_lossy(&body).into_owned()));
+    }
+    serde_json::from_slice::<Value>(&body).map_err(|e| failure(None, format!("GET {}: not JSON: {e}", call.url())))
+}
