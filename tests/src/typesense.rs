@@ -2,7 +2,7 @@
 //! prefix), or a private server a test may stop and start again (outages).
 
 use crate::app::App;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -19,27 +19,48 @@ pub fn api_key() -> String {
 
 /// A Typesense server of one test's own, on free ports, with its data in `dir`, reached through
 /// a proxy the test can cut: to its clients, an outage (connections refused, open ones reset)
-/// while Typesense keeps its data. (Stopping Typesense itself is no such outage: 0.24.1 was seen
-/// here to come back from a clean restart without documents it had acknowledged, docs/search.md.)
+/// while Typesense keeps its data. It can also be restarted, which is not the same: 0.24.1 was
+/// seen here to come back from a clean restart without documents it had acknowledged
+/// (docs/search.md), which `make reindex` repairs.
 pub struct PrivateTypesense {
     /// What clients use: the proxy.
     pub url: String,
     proxy_port: u16,
-    upstream: String,
-    child: Child,
+    /// Typesense's own ports (API, peering): kept across restarts, as its Raft state names the
+    /// node by its peering address.
+    ports: (u16, u16),
+    dir: PathBuf,
+    child: Option<Child>,
     proxy: Option<tokio::task::JoinHandle<()>>,
     connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl PrivateTypesense {
     pub async fn start(dir: &Path) -> Self {
-        let dir = dir.join("typesense");
-        std::fs::create_dir_all(&dir).unwrap();
+        let proxy_port = crate::free_port();
+        let mut server = Self {
+            url: format!("http://127.0.0.1:{proxy_port}"),
+            proxy_port,
+            ports: (crate::free_port(), crate::free_port()),
+            dir: dir.join("typesense"),
+            child: None,
+            proxy: None,
+            connections: Default::default(),
+        };
+        server.restore().await;
+        server.run().await;
+        server
+    }
+
+    /// Start the server and wait until it says it is healthy.
+    async fn run(&mut self) {
+        std::fs::create_dir_all(&self.dir).unwrap();
         let binary = std::fs::read_to_string(crate::installed_tool("typesense/.path")).unwrap().trim().to_string();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.with_extension("log")).unwrap();
-        let (port, peering_port) = (crate::free_port(), crate::free_port());
+        let log_path = self.dir.with_extension("log");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).unwrap();
+        let (port, peering_port) = self.ports;
         let child = Command::new(binary)
-            .args(["--data-dir", &dir.display().to_string(), "--api-key", &api_key(), "--api-address", "127.0.0.1"])
+            .args(["--data-dir", &self.dir.display().to_string(), "--api-key", &api_key(), "--api-address", "127.0.0.1"])
             .args([
                 "--api-port",
                 &port.to_string(),
@@ -53,27 +74,32 @@ impl PrivateTypesense {
             .kill_on_drop(true)
             .spawn()
             .expect("starting Typesense");
-        let proxy_port = crate::free_port();
-        let mut server = Self {
-            url: format!("http://127.0.0.1:{proxy_port}"),
-            proxy_port,
-            upstream: format!("127.0.0.1:{port}"),
-            child,
-            proxy: None,
-            connections: Default::default(),
-        };
-        server.restore().await;
+        let child = self.child.insert(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = crate::http::get(&format!("{}/health", server.url)).await {
+            if let Ok(r) = crate::http::get(&format!("http://127.0.0.1:{port}/health")).await {
                 if r.status == 200 && r.body.contains("true") {
-                    return server;
+                    return;
                 }
             }
-            assert!(Instant::now() < deadline, "Typesense on {} not healthy within 60 s", server.upstream);
-            assert!(server.child.try_wait().unwrap().is_none(), "Typesense exited; see {}", dir.with_extension("log").display());
+            assert!(Instant::now() < deadline, "Typesense on port {port} not healthy within 60 s");
+            assert!(child.try_wait().unwrap().is_none(), "Typesense exited; see {}", log_path.display());
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Stop the server (SIGTERM, waiting until it has exited) and start it again on the same
+    /// ports and data.
+    pub async fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child.id() {
+                let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            }
+            if tokio::time::timeout(Duration::from_secs(30), child.wait()).await.is_err() {
+                let _ = child.kill().await;
+            }
+        }
+        self.run().await;
     }
 
     /// Cut clients off: new connections are refused, open ones reset.
@@ -89,7 +115,7 @@ impl PrivateTypesense {
     /// Let clients through again.
     pub async fn restore(&mut self) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.proxy_port)).await.expect("binding the Typesense proxy");
-        let (upstream, connections) = (self.upstream.clone(), self.connections.clone());
+        let (upstream, connections) = (format!("127.0.0.1:{}", self.ports.0), self.connections.clone());
         self.proxy = Some(tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
