@@ -5,7 +5,7 @@ CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
-COMPONENTS := ingestion enrichment battle notification-worker notification-api search-indexer search-api bff
+COMPONENTS := ingestion enrichment battle notification-worker notification-api search-indexer search-api bff web
 # Crates every component shares (docs/architecture.md).
 SHARED := contracts eve-static guest
 # Pure libraries of bounded contexts with more than one component.

@@ -79,7 +79,10 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     assert_eq!(dashboard["health"]["battles"], "ok", "{dashboard}");
     typesense.restore().await;
 
-    // Whole again: the list is the battle API's, the facets the search API's.
+    // Whole again: a partial answer was not kept; the list is the battle API's, the facets the
+    // search API's.
+    let recovered = bff(&app, "/api/bff/battles", "/api/bff/battles?limit=50").await;
+    assert_eq!((recovered.header("x-cache"), recovered.json()["missing"].clone()), (Some("miss"), json!([])));
     let whole = bff(&app, "/api/bff/battles", "/api/bff/battles?limit=50&securityBand=nullsec").await;
     let body = whole.json();
     assert_eq!((whole.status, body["missing"].clone(), whole.header("x-cache")), (200, json!([]), Some("miss")), "{body}");
@@ -89,6 +92,9 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     assert_eq!(body["facets"], searched["facets"]);
     let again = bff(&app, "/api/bff/battles", "/api/bff/battles?limit=50&securityBand=nullsec").await;
     assert_eq!((again.header("x-cache"), again.json()), (Some("hit"), body), "the second time from the cache");
+    let left: u64 =
+        again.header("cache-control").and_then(|c| c.strip_prefix("public, max-age=")).and_then(|s| s.parse().ok()).unwrap();
+    assert!((1..=60).contains(&left), "kept no longer than Redis keeps it: {left} s");
 
     // A report: the battle with names and statistics, each of its killmails, links out.
     let report = bff(&app, "/api/bff/battle/{id}", &format!("/api/bff/battle/{id}")).await.json();
@@ -111,6 +117,7 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     let dashboard = bff(&app, "/api/bff/dashboard", "/api/bff/dashboard").await.json();
     assert_eq!(dashboard["missing"], json!([]), "{dashboard}");
     let big = api.get("/api/battles", "/api/battles?minKills=20&limit=10").await.json();
+    assert!(!big["battles"].as_array().unwrap().is_empty(), "the slice has battles of 20 kills");
     assert_eq!(ids(&dashboard["bigBattles"]), ids(&big["battles"]));
     assert_eq!(dashboard["searchDocuments"]["killmails"], SLICE as u64);
 
@@ -118,6 +125,7 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     for (path, parameter) in [
         ("/api/bff/battles?colour=red", "colour"),
         ("/api/bff/battles?minKills=many", "minKills"),
+        ("/api/bff/battles?minKills=3000000000", "minKills"),
         ("/api/bff/dashboard?x=1", "x"),
     ] {
         let template = path.split('?').next().unwrap();
@@ -129,5 +137,16 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     assert_eq!(unknown.status, 404, "{}", unknown.body);
     assert_eq!(http::get(&app.host.url("/api/bff/nothing")).await.unwrap().status, 404);
     assert_eq!(http::request("POST", &app.host.url("/api/bff/battles"), "").await.unwrap().status, 405);
+
+    // The web UI the BFF serves: its page for its own routes, assets gzipped, ETags honoured.
+    let page = http::get(&app.host.url(&format!("/battle/{id}"))).await.unwrap();
+    assert_eq!((page.status, page.header("content-type")), (200, Some("text/html; charset=utf-8")));
+    assert!(page.body.contains("/app.js"), "{}", page.body);
+    let etag = page.header("etag").unwrap().to_string();
+    let again = http::request_with_headers("GET", &app.host.url("/"), "", &[("if-none-match", &etag)]).await.unwrap();
+    assert_eq!((again.status, again.body.as_str()), (304, ""));
+    let script = http::request_with_headers("GET", &app.host.url("/app.js"), "", &[("accept-encoding", "gzip")]).await.unwrap();
+    assert_eq!((script.status, script.header("content-encoding")), (200, Some("gzip")));
+    assert_eq!(http::get(&app.host.url("/api/nothing")).await.unwrap().status, 404, "an unknown API is not the page");
     app.stop().await;
 }

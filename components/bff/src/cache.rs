@@ -13,8 +13,9 @@ pub fn ttl(endpoint: &Endpoint, status: u16, answer: &Value) -> Option<u64> {
     }
     Some(match endpoint {
         Endpoint::Battles { .. } | Endpoint::Dashboard => 60,
-        // An ended battle changes only by an operator's edit; an open one with every kill.
-        Endpoint::Battle { .. } if answer["battle"]["status"] == "ended" => 300,
+        // An open battle changes with every kill; an ended one rarely (a late kill reopens it,
+        // an operator's edit or reclustering can merge it away), so not for long either.
+        Endpoint::Battle { .. } if answer["battle"]["status"] == "ended" => 60,
         Endpoint::Battle { .. } => 10,
     })
 }
@@ -36,7 +37,7 @@ mod tests {
     #[test]
     fn complete_answers_are_kept_by_how_fast_they_change() {
         let battle = Endpoint::Battle { id: "x".into() };
-        assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "ended"}, "missing": []})), Some(300));
+        assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "ended"}, "missing": []})), Some(60));
         assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "open"}, "missing": []})), Some(10));
         assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": []})), Some(60));
         assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": ["search"]})), None, "a partial answer");

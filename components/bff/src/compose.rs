@@ -48,6 +48,10 @@ pub fn battles(list: Part, search: Part) -> Answer {
         Ok(list) => list,
         Err(f) => return essential(&f),
     };
+    // A filter value the battle API took but search refuses is still the caller's mistake.
+    if let Err(f @ Failure { status: Some(400), .. }) = &search {
+        return essential(f);
+    }
     let mut missing = Vec::new();
     let facets = optional(search, &mut missing).get("facets").cloned().unwrap_or(Value::Null);
     (200, json!({ "battles": list["battles"], "nextCursor": list["nextCursor"], "facets": facets, "missing": missing }))
@@ -149,6 +153,9 @@ mod tests {
             Failure { service: Service::Battles, status: Some(400), body: r#"{"error":"no","parameter":"minKills"}"#.into() };
         assert_eq!(battles(Err(bad), Ok(json!({}))), (400, json!({"error": "no", "parameter": "minKills"})));
         assert_eq!(report(Err(down(Service::Battles)), Ok(json!({})), None), (503, json!({"error": "battles are unavailable"})));
+        let refused =
+            Failure { service: Service::Search, status: Some(400), body: r#"{"error":"too big","parameter":"minKills"}"#.into() };
+        assert_eq!(battles(Ok(json!({"battles": []})), Err(refused)).0, 400, "search's refusal is the caller's mistake too");
     }
 
     #[test]

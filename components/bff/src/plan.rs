@@ -96,7 +96,7 @@ const FACET_FILTERS: [&str; 9] =
 
 /// Recent battles the dashboard shows: at least this many kills.
 pub const BIG_BATTLE_KILLS: u32 = 20;
-/// Battles "near" a reported one: in its first system, starting within this long of it.
+/// Battles "near" a reported one: in its first system, within this long before or after it.
 pub const NEAR_HOURS: i64 = 6;
 
 /// The endpoint a request names (the path below `/api/bff`, and the raw query string).
@@ -148,12 +148,17 @@ fn query_of(pairs: &[(String, String)]) -> String {
 pub fn calls(endpoint: &Endpoint) -> Vec<Call> {
     match endpoint {
         Endpoint::Battles { filters } => {
-            let shared: Vec<(String, String)> =
-                filters.iter().filter(|(n, _)| FACET_FILTERS.contains(&n.as_str())).cloned().collect();
-            let mut facets = vec![("perPage".to_string(), "1".to_string())];
-            facets.extend(shared);
+            // The battle API reads `+` as itself (`from=...+01:00`), the search API as a space
+            // (form encoding): the same value must reach search escaped.
+            let shared = filters
+                .iter()
+                .filter(|(n, _)| FACET_FILTERS.contains(&n.as_str()))
+                .map(|(n, v)| (n.clone(), v.replace('+', "%2B")));
+            let facets: Vec<(String, String)> = std::iter::once(("perPage".to_string(), "1".to_string())).chain(shared).collect();
+            let list =
+                if filters.is_empty() { "/api/battles".to_string() } else { format!("/api/battles?{}", query_of(filters)) };
             vec![
-                Call::new(Service::Battles, format!("/api/battles?{}", query_of(filters)).trim_end_matches('?').to_string()),
+                Call::new(Service::Battles, list),
                 Call::new(Service::Search, format!("/api/search/battles?{}", query_of(&facets))),
             ]
         }
@@ -173,8 +178,9 @@ pub fn calls(endpoint: &Endpoint) -> Vec<Call> {
     }
 }
 
-/// The report's second step, once the battle is known: battles near it (its first system,
-/// starting within `NEAR_HOURS` of it) from the search index.
+/// The report's second step, once the battle is known: battles near it from the search index
+/// (in its first system, overlapping its span widened by `NEAR_HOURS` each way; the ten
+/// biggest, itself left out by `compose::report`).
 pub fn near(battle: &Value) -> Option<Call> {
     let system = battle["systems"][0]["id"].as_u64()?;
     let start = DateTime::parse_from_rfc3339(battle["startTime"].as_str()?).ok()?;
@@ -194,10 +200,16 @@ mod tests {
 
     #[test]
     fn the_battle_list_passes_its_filters_on_and_shares_those_search_knows() {
-        let e = endpoint(&["battles"], "securityBand=nullsec&limit=5&character=90000001").unwrap();
+        let e = endpoint(&["battles"], "securityBand=nullsec&limit=5&character=90000001&from=2021-11-28T10:00:00+01:00").unwrap();
         let calls = calls(&e);
-        assert_eq!(calls[0].url(), "http://battle.spin.internal/api/battles?securityBand=nullsec&limit=5&character=90000001");
-        assert_eq!(calls[1].url(), "http://search-api.spin.internal/api/search/battles?perPage=1&securityBand=nullsec");
+        assert_eq!(
+            calls[0].url(),
+            "http://battle.spin.internal/api/battles?securityBand=nullsec&limit=5&character=90000001&from=2021-11-28T10:00:00+01:00"
+        );
+        assert_eq!(
+            calls[1].url(),
+            "http://search-api.spin.internal/api/search/battles?perPage=1&securityBand=nullsec&from=2021-11-28T10:00:00%2B01:00"
+        );
         assert_eq!(crate::plan::calls(&endpoint(&["battles"], "").unwrap())[0].path, "/api/battles");
     }
 

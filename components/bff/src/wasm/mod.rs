@@ -10,7 +10,7 @@ use guest::http::{path_segments, HttpError};
 use serde_json::Value;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
-use spin_sdk::redis::{Connection, RedisParameter};
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -31,8 +31,10 @@ async fn handle(req: Request) -> Response {
     let key = cache::key(&config.cache_prefix, req.path(), req.query());
     // Without Redis the BFF still answers, uncached.
     let redis = Connection::open(&config.redis_address).inspect_err(|e| eprintln!("BFF cache unavailable: {e}")).ok();
-    if let Some(cached) = redis.as_ref().and_then(|r| r.get(&key).ok().flatten()) {
-        return answer_with(200, cached, "hit", None);
+    if let Some(redis) = &redis {
+        if let Some(cached) = redis.get(&key).ok().flatten() {
+            return answer_with(200, cached, "hit", remaining_seconds(redis, &key));
+        }
     }
     let (status, body) = answer(&endpoint).await;
     let ttl = cache::ttl(&endpoint, status, &body);
@@ -51,10 +53,17 @@ async fn handle(req: Request) -> Response {
     answer_with(status, text, "miss", ttl)
 }
 
+/// How long a cached answer has left, so a browser or CDN keeps it no longer than Redis does.
+fn remaining_seconds(redis: &Connection, key: &str) -> Option<u64> {
+    match redis.execute("TTL", &[RedisParameter::Binary(key.as_bytes().to_vec())]).ok()?.first() {
+        Some(RedisResult::Int64(seconds)) if *seconds > 0 => Some(*seconds as u64),
+        _ => None,
+    }
+}
+
 fn answer_with(status: u16, body: Vec<u8>, cache: &str, ttl: Option<u64>) -> Response {
     let control = match ttl {
         Some(seconds) => format!("public, max-age={seconds}"),
-        None if cache == "hit" => "public, max-age=10".to_string(),
         None => "no-store".to_string(),
     };
     Response::builder()
