@@ -1,5 +1,6 @@
 //! Typesense for the tests: the dev stack's shared server (each test under its own collection
-//! prefix), or a private server a test may stop and start again (outages).
+//! prefix), or a private server a test may cut off (an outage) or restart; and the reindex
+//! command run over a test's topics.
 
 use crate::app::App;
 use std::path::{Path, PathBuf};
