@@ -14,6 +14,11 @@ use std::collections::BTreeSet;
 pub const MAX_KILLS: u32 = i32::MAX as u32;
 pub const MAX_ISK: f64 = 1e15;
 
+/// What `q` searches in a battle, and the filter every battle query starts from (removed
+/// battles stay as tombstones, `documents::removed_battle`).
+const BATTLE_TEXT: &str = "alliances,corporations,systems,regions,title";
+const LIVE_BATTLES: &str = "removed:=false";
+
 /// Longest `q` accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -164,7 +169,7 @@ const ID_MAX: u64 = i64::MAX as u64;
 pub fn battles(query: &str) -> Result<(Search, Page), BadParameter> {
     let mut p = Params::parse(query)?;
     let q = p.text(false)?;
-    let mut filters = vec!["removed:=false".to_string()];
+    let mut filters = vec![LIVE_BATTLES.to_string()];
     if let Some(from) = p.time("from")? {
         filters.push(format!("end_time:>={from}"));
     }
@@ -200,7 +205,7 @@ pub fn battles(query: &str) -> Result<(Search, Page), BadParameter> {
         Kind::Battles,
         &[
             ("q", q),
-            ("query_by", "alliances,corporations,systems,regions,title".into()),
+            ("query_by", BATTLE_TEXT.into()),
             ("filter_by", filters.join(" && ")),
             ("facet_by", "security_bands,regions,alliances".into()),
             ("max_facet_values", "20".into()),
@@ -372,8 +377,8 @@ pub fn everything(query: &str) -> Result<Vec<Search>, BadParameter> {
         Kind::Battles,
         &[
             ("q", q.clone()),
-            ("query_by", "alliances,corporations,systems,regions,title".into()),
-            ("filter_by", "removed:=false".into()),
+            ("query_by", BATTLE_TEXT.into()),
+            ("filter_by", LIVE_BATTLES.into()),
             ("sort_by", "_text_match:desc,kills:desc".into()),
             ("per_page", limit.to_string()),
         ],
