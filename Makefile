@@ -40,7 +40,14 @@ REPLAY_PORT ?= 8090
 # The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
 REPLAY_DAY ?= 2021-11-30
 
-.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate reindex check fmt clippy coverage
+.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate reindex check fmt clippy coverage web-ui browser-deps
+
+# The web UI's sources (npm packages from the lockfile, bundled by esbuild); the web
+# component embeds what `web-ui` makes in $(WEB_UI)/dist.
+WEB_UI := components/web/ui
+WEB_UI_SOURCES := $(wildcard $(WEB_UI)/src/* $(WEB_UI)/static/*) $(WEB_UI)/build.mjs
+# The browser tests' driver (playwright-core, launching Debian's chromium).
+BROWSER_TESTS := tests/browser
 
 ## Start the dev stack, build, migrate and serve spin.toml on $(LISTEN). Ingestion polls the
 ## live R2Z2 feed; `make run REPLAY=1` feeds it the recorded day from a local replay server.
@@ -62,17 +69,17 @@ replay-server:
 
 ## Everything CI runs: the quality gates, unit tests (host and components, natively) and
 ## integration tests.
-test: stack gates components host
+test: stack gates components host browser-deps
 	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS) $(TOOLS)) -p battlescope-tests -- --test-threads=4
 
 ## Formatting and lints, warnings as errors, over every crate (components for their target too).
-gates:
+gates: web-ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets -p battlescope-host -p battlescope-tests $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS) $(TOOLS)) -- -D warnings
 	$(CARGO) clippy --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS)) -- -D warnings
 
 ## Benchmarks, printed as ratios against a baseline measured in the same run.
-bench: stack components host-release
+bench: stack components host-release browser-deps
 	$(CARGO) run --release -p battlescope-tests --bin bench-http -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-kafka -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-ingestion -- --host $(TARGET_DIR)/release/battlescope
@@ -81,6 +88,7 @@ bench: stack components host-release
 	$(CARGO) run --release -p battlescope-tests --bin bench-battle-component -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-websocket -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-search -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-web -- --host $(TARGET_DIR)/release/battlescope
 
 stack:
 	@scripts/stack.sh up
@@ -90,7 +98,7 @@ stack-down:
 
 ## spin.toml names components by their path under ./target; with CARGO_TARGET_DIR elsewhere
 ## the built files are copied there, so `make run` and the tests find them either way.
-components:
+components: web-ui
 	$(CARGO) build --release --target wasm32-wasip2 $(addprefix -p ,$(COMPONENTS) $(TEST_COMPONENTS) $(TEST_PLUGINS))
 	$(CARGO) build --release --target wasm32-unknown-unknown $(addprefix -p ,$(PLUGINS) $(TEST_PLUGINS))
 	@if [ "$(TARGET_DIR)" != "$(CURDIR)/target" ]; then \
@@ -98,6 +106,21 @@ components:
 	    mkdir -p target/$$t/release && cp -p $(TARGET_DIR)/$$t/release/*.wasm target/$$t/release/; \
 	  done; \
 	fi
+
+## Bundle the pages; only when a source or the lockfile changed (the web component rebuilds
+## whenever dist/ is written).
+web-ui: $(WEB_UI)/dist/app.js
+
+$(WEB_UI)/node_modules/.package-lock.json: $(WEB_UI)/package-lock.json
+	cd $(WEB_UI) && npm ci --no-audit --no-fund --loglevel=error
+
+$(WEB_UI)/dist/app.js: $(WEB_UI)/node_modules/.package-lock.json $(WEB_UI_SOURCES)
+	cd $(WEB_UI) && npm run --silent build
+
+browser-deps: $(BROWSER_TESTS)/node_modules/.package-lock.json
+
+$(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.json
+	cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund --loglevel=error
 
 host:
 	$(CARGO) build -p battlescope-host $(addprefix -p ,$(TOOLS))

@@ -40,6 +40,10 @@ install_packages() {
   command -v cmake >/dev/null || missing+=(cmake)
   dpkg -s libcurl4-openssl-dev >/dev/null 2>&1 || missing+=(libcurl4-openssl-dev)
   command -v curl >/dev/null || missing+=(curl)
+  # The web UI is bundled with npm packages (esbuild, uPlot); the browser tests drive chromium.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  command -v chromium >/dev/null || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
     [ "$(id -u)" = 0 ] || die "apt packages missing (${missing[*]}) and not running as root"

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod battles;
+pub mod browser;
 pub mod contract;
 pub mod events;
 pub mod host;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod kafka;
 pub mod probe;
 pub mod replay;
+pub mod samples;
 pub mod typesense;
 pub mod ws;
 

@@ -3,11 +3,15 @@
 //! battle holding nearly all of the system's kills of those hours, Goonswarm (1354830081) and
 //! Init (1900696668) on one side and Horde (99005338) on the other, named as players know them;
 //! a WebSocket client subscribed to Goonswarm's channel is pushed the battle as it forms; and
-//! search finds it as a player types it (a misspelt alliance, a system's first letters).
+//! search finds it as a player types it (a misspelt alliance, a system's first letters); and a
+//! player in a real browser finds it by filtering for Goonswarm, reads its report (named sides,
+//! ship groups, the timeline per side), at phone width too, and sees an operator's edit of it
+//! pushed to the live page (`tests/browser/flows.mjs`, flow `players`).
 
+use battlescope_tests::app::TOKEN;
 use battlescope_tests::battles::{assert_stored_equals_recomputed, finish_day, start_day, Api};
 use battlescope_tests::ws::{self, Next};
-use battlescope_tests::{eventually, http};
+use battlescope_tests::{browser, eventually, http};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -124,6 +128,9 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     let grouped = search("/api/search?q=Jor".into()).await;
     assert!(grouped["systems"].as_array().unwrap().iter().any(|s| s["name"] == "Jorund"), "{grouped}");
     assert!(grouped["battles"].as_array().unwrap().iter().any(|b| b["battleId"] == id), "{grouped}");
+    // The same, as a player reads it in a browser (last: it ends with an operator's edit).
+    let base = app.host.url("/");
+    browser::run("players", &base, "jorund", &[id, TOKEN], std::time::Duration::from_secs(180)).await;
     println!(
         "Jorund: {} kills {start}–{end}, {covered}/{} of the period's kills, {} sides, {} pilots",
         battle["kills"],

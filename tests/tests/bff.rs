@@ -4,14 +4,15 @@
 //! name what is missing. Then whole: the list equals the battle API's with the search API's
 //! facets, a report holds its battle and every killmail of it, the dashboard says every
 //! service answers; complete answers come from the cache the second time. Every answer is
-//! checked against `openapi/bff.json`; bad input is named.
+//! checked against `openapi/bff.json`; bad input is named. The web UI's report, opened in a
+//! real browser while search is cut off, is drawn and says search is unavailable.
 
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::battles::Api;
 use battlescope_tests::contract::validate_response;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use battlescope_tests::typesense::PrivateTypesense;
-use battlescope_tests::{eventually, http};
+use battlescope_tests::{browser, eventually, http};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -74,6 +75,8 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
         (report["missing"].clone(), report["near"].clone(), report["battle"]["battleId"].clone()),
         (json!(["search"]), Value::Null, json!(id))
     );
+    // In a browser: the report is drawn and says search is unavailable.
+    browser::run("degraded", &app.host.url("/"), "bff-degraded", &[id, "search"], Duration::from_secs(90)).await;
     let dashboard = bff(&app, "/api/bff/dashboard", "/api/bff/dashboard").await.json();
     assert_eq!(dashboard["health"]["search"], "unavailable", "{dashboard}");
     assert_eq!(dashboard["health"]["battles"], "ok", "{dashboard}");
@@ -138,10 +141,16 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     assert_eq!(http::get(&app.host.url("/api/bff/nothing")).await.unwrap().status, 404);
     assert_eq!(http::request("POST", &app.host.url("/api/bff/battles"), "").await.unwrap().status, 405);
 
-    // The web UI the BFF serves: its page for its own routes, assets gzipped, ETags honoured.
-    let page = http::get(&app.host.url(&format!("/battle/{id}"))).await.unwrap();
+    // The web UI: its page for its own routes, assets gzipped, ETags honoured; a report's page
+    // drawn on the server from the BFF's answer (headline, Open Graph tags, the sides).
+    let report = http::get(&app.host.url(&format!("/battle/{id}"))).await.unwrap();
+    assert_eq!((report.status, report.header("content-type")), (200, Some("text/html; charset=utf-8")));
+    assert!(report.body.contains("/app.js") && report.body.contains("<meta property=\"og:title\""), "{}", report.body);
+    assert!(report.body.contains("<table class=\"sides-summary\">"), "{}", report.body);
+    let missing = http::get(&app.host.url("/battle/00000000-0000-4000-8000-000000000000")).await.unwrap();
+    assert_eq!(missing.status, 404, "a report of no battle is a 404 page");
+    let page = http::get(&app.host.url("/")).await.unwrap();
     assert_eq!((page.status, page.header("content-type")), (200, Some("text/html; charset=utf-8")));
-    assert!(page.body.contains("/app.js"), "{}", page.body);
     let etag = page.header("etag").unwrap().to_string();
     let again = http::request_with_headers("GET", &app.host.url("/"), "", &[("if-none-match", &etag)]).await.unwrap();
     assert_eq!((again.status, again.body.as_str()), (304, ""));

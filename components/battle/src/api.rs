@@ -2,6 +2,7 @@
 //! query string and the bodies of the write endpoints. Every error names the parameter.
 
 use crate::enriched::parse_time;
+use crate::moves::SideMove;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -90,10 +91,10 @@ fn time(parameter: &str, value: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| invalid(parameter, format!("{parameter} {value:?} is not an RFC 3339 time such as 2021-11-28T10:00:00Z")))
 }
 
-/// Parse the query string of `GET /api/battles`.
-pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
-    let mut q = ListQuery::default();
+/// A query string's parameters, decoded; a parameter given twice is refused.
+fn query_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = percent_decode(raw_key).map_err(|e| invalid(raw_key, format!("parameter name {e}")))?;
@@ -101,6 +102,15 @@ pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
         if !seen.insert(key.clone()) {
             return Err(invalid(&key, format!("{key} is given more than once")));
         }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// Parse the query string of `GET /api/battles`.
+pub fn list_query(query: &str) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery::default();
+    for (key, value) in query_pairs(query)? {
         let v = value.as_str();
         match key.as_str() {
             "limit" => {
@@ -176,6 +186,9 @@ pub struct BattleEdit {
     pub title: Option<String>,
     #[serde(default)]
     pub killmail_ids: Option<Vec<u64>>,
+    /// Replaces the battle's corrections of its sides (`[]` clears them).
+    #[serde(default)]
+    pub side_moves: Option<Vec<SideMove>>,
 }
 
 /// Body of `POST /api/battles/{id}/merge`.
@@ -199,8 +212,14 @@ const MAX_TITLE: usize = 200;
 
 fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        // serde names the field in its message ("unknown field `x`", "missing field `y`").
-        let field = e.to_string().split('`').nth(1).map(|f| format!("body.{f}")).unwrap_or_else(|| "body".to_string());
+        // serde names the field in its message ("unknown field `x`", "missing field `y`");
+        // other messages quote values ("unknown variant `pilot`"), not fields.
+        let text = e.to_string();
+        let field = Some(&text)
+            .filter(|t| t.starts_with("unknown field") || t.starts_with("missing field"))
+            .and_then(|t| t.split('`').nth(1))
+            .map(|f| format!("body.{f}"))
+            .unwrap_or_else(|| "body".to_string());
         invalid(&field, format!("the request body is not valid: {e}"))
     })
 }
@@ -229,18 +248,55 @@ fn check_killmails(ids: &[u64]) -> Result<(), ApiError> {
 pub fn create_body(bytes: &[u8]) -> Result<BattleEdit, ApiError> {
     let edit: BattleEdit = body(bytes)?;
     check_title(&edit.title)?;
+    if edit.side_moves.is_some() {
+        return Err(invalid("body.sideMoves", "sides are corrected once the battle exists: PATCH it".into()));
+    }
     check_killmails(edit.killmail_ids.as_deref().ok_or_else(|| invalid("body.killmailIds", "killmailIds is required".into()))?)?;
     Ok(edit)
 }
 
-/// An edit changes the title, the killmails, or both.
+/// Most side moves one battle keeps.
+const MAX_SIDE_MOVES: usize = 200;
+
+/// `GET /api/battles/{id}`: optionally `moves` (the compact form of `moves::parse_compact`),
+/// to see the battle with its sides corrected so, without saving anything.
+pub fn battle_query(query: &str) -> Result<Option<Vec<SideMove>>, ApiError> {
+    let mut moves = None;
+    for (key, value) in query_pairs(query)? {
+        match key.as_str() {
+            "moves" => {
+                let parsed = crate::moves::parse_compact(&value).map_err(|e| invalid("moves", e))?;
+                check_side_moves(&parsed, "moves")?;
+                moves = Some(parsed);
+            }
+            other => return Err(invalid(other, format!("unknown parameter {other:?}; this endpoint takes moves"))),
+        }
+    }
+    Ok(moves)
+}
+
+fn check_side_moves(moves: &[SideMove], parameter: &str) -> Result<(), ApiError> {
+    if moves.len() > MAX_SIDE_MOVES {
+        return Err(invalid(parameter, format!("{} moves; at most {MAX_SIDE_MOVES}", moves.len())));
+    }
+    match moves.iter().find(|m| m.joins == Some(m.unit)) {
+        Some(m) => Err(invalid(parameter, format!("{:?} cannot join itself", m.unit))),
+        None => Ok(()),
+    }
+}
+
+/// An edit changes the title, the killmails, the side moves, or several of them.
 pub fn update_body(bytes: &[u8]) -> Result<BattleEdit, ApiError> {
     let edit: BattleEdit = body(bytes)?;
     check_title(&edit.title)?;
-    match &edit.killmail_ids {
-        Some(ids) => check_killmails(ids)?,
-        None if edit.title.is_none() => return Err(invalid("body", "give title, killmailIds or both".into())),
-        None => {}
+    if let Some(ids) = &edit.killmail_ids {
+        check_killmails(ids)?;
+    }
+    if let Some(moves) = &edit.side_moves {
+        check_side_moves(moves, "body.sideMoves")?;
+    }
+    if edit.title.is_none() && edit.killmail_ids.is_none() && edit.side_moves.is_none() {
+        return Err(invalid("body", "give title, killmailIds, sideMoves or several of them".into()));
     }
     Ok(edit)
 }
@@ -272,6 +328,36 @@ mod tests {
 
     fn parameter(query: &str) -> String {
         list_query(query).unwrap_err().parameter().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_battle_is_read_with_or_without_moves() {
+        assert_eq!(battle_query("").unwrap(), None);
+        let moves = battle_query("moves=alliance%3A99005338%3Ealliance%3A1354830081").unwrap().unwrap();
+        assert_eq!(moves.len(), 1);
+        let refused = |q: &str| battle_query(q).unwrap_err().parameter().unwrap().to_string();
+        assert_eq!(refused("moves=alliance:1>alliance:1"), "moves", "joining itself");
+        assert_eq!(refused("moves=pilot:1>"), "moves");
+        assert_eq!(refused("moves=&moves="), "moves", "given twice");
+        assert_eq!(refused("limit=5"), "limit");
+    }
+
+    #[test]
+    fn side_moves_are_an_edit_of_their_own() {
+        let edit = update_body(br#"{"sideMoves": [{"unit": {"kind": "corporation", "id": 98000001}, "joins": null}]}"#).unwrap();
+        assert_eq!(edit.side_moves.map(|m| m.len()), Some(1));
+        let refused = |body: &str| update_body(body.as_bytes()).unwrap_err().parameter().unwrap().to_string();
+        assert_eq!(
+            refused(r#"{"sideMoves": [{"unit": {"kind": "alliance", "id": 1}, "joins": {"kind": "alliance", "id": 1}}]}"#),
+            "body.sideMoves"
+        );
+        assert_eq!(
+            refused(r#"{"sideMoves": [{"unit": {"kind": "pilot", "id": 1}}]}"#),
+            "body",
+            "serde names the value, not a field"
+        );
+        assert_eq!(refused("{}"), "body");
+        assert_eq!(create_body(br#"{"killmailIds": [1], "sideMoves": []}"#).unwrap_err().parameter(), Some("body.sideMoves"));
     }
 
     #[test]

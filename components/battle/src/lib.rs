@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod enriched;
 pub mod failure;
+pub mod moves;
 pub mod report;
 pub mod sides;
 pub mod stats;

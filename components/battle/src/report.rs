@@ -2,6 +2,7 @@
 //! and the summary events carry and the API lists (with names).
 
 use crate::clustering::Battle;
+use crate::moves::{apply_moves, SideMove};
 use crate::sides::{sides, Engagement, Unit};
 use crate::stats::{battle_stats, BattleStats, KillDetail};
 use contracts::battle_created::{BattleCreated, BattleCreatedStatus, Entity, Region, Side, System, SystemSecurityBand};
@@ -23,12 +24,15 @@ pub struct Report {
     pub systems: BTreeMap<u32, (Option<u32>, SecurityBand)>,
     pub sides: Vec<Vec<Unit>>,
     pub stats: BattleStats,
+    /// The operator's corrections `sides` include.
+    pub side_moves: Vec<SideMove>,
 }
 
-/// Sides and statistics of `battle` from the details of its kills.
-pub fn report(battle: &Battle, details: &[KillDetail]) -> Report {
+/// Sides (clustering's, then an operator's `moves`) and statistics of `battle` from the
+/// details of its kills.
+pub fn report(battle: &Battle, details: &[KillDetail], moves: &[SideMove]) -> Report {
     let engagements: Vec<Engagement> = details.iter().map(KillDetail::engagement).collect();
-    let sides = sides(&engagements);
+    let sides = apply_moves(sides(&engagements), moves);
     let stats = battle_stats(details, &sides);
     Report {
         battle_id: battle_id(battle.key),
@@ -37,6 +41,7 @@ pub fn report(battle: &Battle, details: &[KillDetail]) -> Report {
         systems: details.iter().map(|d| (d.system, (d.region, d.band))).collect(),
         sides,
         stats,
+        side_moves: moves.to_vec(),
     }
 }
 

@@ -91,6 +91,11 @@ pub struct SideStats {
     pub ships_lost: BTreeMap<u64, u32>,
     /// Ship group → distinct pilots who flew one.
     pub groups_fielded: BTreeMap<u64, u32>,
+    /// Ship group → ships lost.
+    pub groups_lost: BTreeMap<u64, u32>,
+    /// The kills credited to this side and their ISK, minute by minute (minutes without
+    /// any left out).
+    pub timeline: Vec<Minute>,
 }
 
 /// One minute of the battle.
@@ -135,6 +140,7 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
     let mut fielded: Vec<BTreeMap<u64, BTreeSet<u64>>> = vec![BTreeMap::new(); sides.len()];
     let mut groups: Vec<BTreeMap<u64, BTreeSet<u64>>> = vec![BTreeMap::new(); sides.len()];
     let mut timeline: BTreeMap<i64, Minute> = BTreeMap::new();
+    let mut side_timelines: Vec<BTreeMap<i64, Minute>> = vec![BTreeMap::new(); sides.len()];
     let mut sorted: Vec<&KillDetail> = kills.iter().collect();
     sorted.sort_by_key(|k| (k.time, k.id));
     for k in sorted {
@@ -169,6 +175,9 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
             if let Some(ship) = k.victim.ship_type {
                 *side.ships_lost.entry(ship).or_default() += 1;
             }
+            if let Some(group) = k.victim.ship_group {
+                *side.groups_lost.entry(group).or_default() += 1;
+            }
         }
         // The kill goes to the side with the most attackers on it, the victim's own excepted.
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
@@ -180,6 +189,9 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
         if let Some((&s, _)) = counts.iter().max_by(|(sa, ca), (sb, cb)| ca.cmp(cb).then(sb.cmp(sa))) {
             out.sides[s].kills += 1;
             out.sides[s].isk_destroyed.add(k.value);
+            let m = side_timelines[s].entry(minute).or_insert(Minute { minute, ..Default::default() });
+            m.kills += 1;
+            m.isk += k.value.unwrap_or(0.0);
         }
     }
     for (s, side) in out.sides.iter_mut().enumerate() {
@@ -188,6 +200,7 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
         side.alliances = side_sets[s].2.len() as u32;
         side.ships_fielded = fielded[s].iter().map(|(t, p)| (*t, p.len() as u32)).collect();
         side.groups_fielded = groups[s].iter().map(|(g, p)| (*g, p.len() as u32)).collect();
+        side.timeline = std::mem::take(&mut side_timelines[s]).into_values().collect();
         side.isk_efficiency = match (side.isk_destroyed.total, side.isk_lost.total) {
             (Some(d), Some(l)) if d + l > 0.0 => Some(d / (d + l)),
             (Some(d), None) if d > 0.0 => Some(1.0),
@@ -249,7 +262,11 @@ mod tests {
         assert_eq!(a.isk_efficiency, Some(0.75));
         assert_eq!(a.ships_fielded[&11_000], 2, "two pilots flew it");
         assert_eq!(b.ships_lost[&587], 2);
+        assert_eq!(b.groups_lost[&58], 2, "the test's ships are in group type / 10");
         assert_eq!(s.timeline.iter().map(|m| m.kills).collect::<Vec<_>>(), vec![2, 1]);
+        let per_minute = |side: &SideStats| side.timeline.iter().map(|m| (m.minute, m.kills, m.isk)).collect::<Vec<_>>();
+        assert_eq!(per_minute(a), vec![(0, 2, 300.0)], "the unknown value counts as a kill, not as ISK");
+        assert_eq!(per_minute(b), vec![(120, 1, 100.0)]);
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub fn pilot_ids(rows: &[PilotRow]) -> BTreeSet<u64> {
 }
 
 /// One battle as `GET /api/battles/{id}` shows it: the summary, statistics per side (side -1:
-/// the battle as a whole, with its timeline), the pilots, and `names` for the ids the
-/// statistics use as keys (units, ship types and groups).
+/// the battle as a whole, with its timeline), the pilots, `names` for the ids the statistics
+/// use as keys (units, ship types) and `groupNames` for their ship groups (from the static
+/// data: ESI's names endpoint knows no groups, and group ids overlap type ids).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BattleView {
@@ -70,9 +71,38 @@ pub struct BattleView {
     pub statistics: Vec<serde_json::Value>,
     pub participants: Vec<PilotView>,
     pub names: BTreeMap<String, String>,
+    pub group_names: BTreeMap<String, String>,
+    /// An operator's corrections of the sides (already applied to them).
+    pub side_moves: Vec<crate::moves::SideMove>,
 }
 
-/// Ids statistics use as keys or values: units, ship types, ship groups.
+/// Statistics as stored and shown: side -1 the whole battle (with its timeline), then each side.
+pub fn statistics_entries(stats: &crate::stats::BattleStats) -> Vec<serde_json::Value> {
+    let mut entries = vec![serde_json::json!({"side": -1, "statistics": {
+        "kills": stats.kills, "durationSecs": stats.duration_secs, "pilots": stats.pilots,
+        "corporations": stats.corporations, "alliances": stats.alliances, "iskDestroyed": stats.isk_destroyed,
+        "systems": stats.systems, "timeline": stats.timeline }})];
+    entries.extend(stats.sides.iter().map(|side| serde_json::json!({"side": side.side, "statistics": side})));
+    entries
+}
+
+const GROUP_KEYS: [&str; 2] = ["groupsFielded", "groupsLost"];
+
+/// The keys of the `maps` of each statistics entry, as ids.
+fn keys_of<'a>(statistics: &'a [serde_json::Value], maps: &'a [&str]) -> impl Iterator<Item = u64> + 'a {
+    statistics.iter().flat_map(move |entry| {
+        maps.iter().flat_map(move |map| {
+            entry["statistics"][*map].as_object().into_iter().flat_map(|m| m.keys()).filter_map(|k| k.parse::<u64>().ok())
+        })
+    })
+}
+
+/// Names of the ship groups statistics count, from the static data.
+pub fn group_names(statistics: &[serde_json::Value]) -> BTreeMap<String, String> {
+    keys_of(statistics, &GROUP_KEYS).filter_map(|id| Some((id.to_string(), eve_static::group(id)?.name.to_string()))).collect()
+}
+
+/// Ids statistics use as keys or values that ESI names: units, ship types.
 pub fn statistics_ids(statistics: &[serde_json::Value]) -> BTreeSet<u64> {
     let mut out = BTreeSet::new();
     for entry in statistics {
@@ -80,10 +110,8 @@ pub fn statistics_ids(statistics: &[serde_json::Value]) -> BTreeSet<u64> {
         for unit in s["units"].as_array().into_iter().flatten() {
             out.extend(unit["id"].as_u64());
         }
-        for map in ["shipsFielded", "shipsLost", "groupsFielded"] {
-            out.extend(s[map].as_object().into_iter().flat_map(|m| m.keys()).filter_map(|k| k.parse::<u64>().ok()));
-        }
     }
+    out.extend(keys_of(statistics, &["shipsFielded", "shipsLost"]));
     out
 }
 
@@ -166,7 +194,10 @@ mod tests {
     #[test]
     fn statistics_name_their_keys() {
         let stats = vec![json!({"side": 0, "statistics": {"units": [{"kind": "alliance", "id": 99005338}],
-            "shipsFielded": {"587": 2}, "shipsLost": {}, "groupsFielded": {"25": 2}}})];
-        assert_eq!(statistics_ids(&stats), [25, 587, 99005338].into());
+            "shipsFielded": {"587": 2}, "shipsLost": {}, "groupsFielded": {"25": 2}, "groupsLost": {"358": 1}}})];
+        assert_eq!(statistics_ids(&stats), [587, 99005338].into(), "groups are not ESI's to name");
+        let groups = group_names(&stats);
+        assert_eq!(groups.get("25").map(String::as_str), Some("Frigate"));
+        assert_eq!(groups.get("358").map(String::as_str), Some("Heavy Assault Cruiser"));
     }
 }

@@ -20,6 +20,14 @@ pub fn ttl(endpoint: &Endpoint, status: u16, answer: &Value) -> Option<u64> {
     })
 }
 
+/// Whether the caller wants an answer fresher than the cache's (`Cache-Control: no-cache` or
+/// `max-age=0`, as a browser sends on reload and the web UI after a change it was told of):
+/// then the BFF asks the services and keeps the new answer for everyone else.
+pub fn fresh_wanted(cache_control: Option<&str>) -> bool {
+    cache_control
+        .is_some_and(|value| value.split(',').map(|d| d.trim().to_ascii_lowercase()).any(|d| d == "no-cache" || d == "max-age=0"))
+}
+
 /// The cache key of a request: the deployment's prefix, then the path and query as asked.
 pub fn key(prefix: &str, path: &str, query: &str) -> String {
     if query.is_empty() {
@@ -36,12 +44,21 @@ mod tests {
 
     #[test]
     fn complete_answers_are_kept_by_how_fast_they_change() {
-        let battle = Endpoint::Battle { id: "x".into() };
+        let battle = Endpoint::Battle { id: "x".into(), moves: None };
         assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "ended"}, "missing": []})), Some(60));
         assert_eq!(ttl(&battle, 200, &json!({"battle": {"status": "open"}, "missing": []})), Some(10));
         assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": []})), Some(60));
         assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": ["search"]})), None, "a partial answer");
         assert_eq!(ttl(&battle, 404, &json!({"error": "no such battle"})), None);
         assert_eq!(key("bs:bff:", "/api/bff/battles", "limit=5"), "bs:bff:/api/bff/battles?limit=5");
+    }
+
+    #[test]
+    fn reloads_skip_the_cache() {
+        assert!(fresh_wanted(Some("no-cache")));
+        assert!(fresh_wanted(Some("max-age=0")));
+        assert!(fresh_wanted(Some("public, No-Cache")));
+        assert!(!fresh_wanted(Some("max-age=60")));
+        assert!(!fresh_wanted(None));
     }
 }

@@ -61,8 +61,9 @@ impl Call {
 pub enum Endpoint {
     /// `battles?<filters>`: the battle list, with the search index's facets for the same filters.
     Battles { filters: Vec<(String, String)> },
-    /// `battle/{id}`: the report: the battle, its killmails, battles near it in space and time.
-    Battle { id: String },
+    /// `battle/{id}[?moves=...]`: the report: the battle (its sides corrected by `moves`, the
+    /// battle API's compact form, when given), its killmails, battles near it.
+    Battle { id: String, moves: Option<String> },
     /// `dashboard`: recent big battles and each service's health.
     Dashboard,
 }
@@ -121,9 +122,13 @@ pub fn endpoint(segments: &[&str], query: &str) -> Result<Endpoint, PlanError> {
             Ok(Endpoint::Battles { filters })
         }
         ["battle", id] => {
-            none_allowed(&filters)?;
+            let moves = match filters.as_slice() {
+                [] => None,
+                [(name, value)] if name == "moves" => Some(value.clone()),
+                [(name, _), ..] => return Err(bad(name, "a report takes only moves")),
+            };
             if guest::http::is_uuid(id) {
-                Ok(Endpoint::Battle { id: id.to_string() })
+                Ok(Endpoint::Battle { id: id.to_string(), moves })
             } else {
                 Err(bad("id", &format!("battle id {id:?} is not a UUID")))
             }
@@ -162,11 +167,12 @@ pub fn calls(endpoint: &Endpoint) -> Vec<Call> {
                 Call::new(Service::Search, format!("/api/search/battles?{}", query_of(&facets))),
             ]
         }
-        Endpoint::Battle { id } => {
-            vec![
-                Call::new(Service::Battles, format!("/api/battles/{id}")),
-                Call::new(Service::Battles, format!("/api/battles/{id}/killmails")),
-            ]
+        Endpoint::Battle { id, moves } => {
+            let battle = match moves {
+                Some(moves) => format!("/api/battles/{id}?moves={moves}"),
+                None => format!("/api/battles/{id}"),
+            };
+            vec![Call::new(Service::Battles, battle), Call::new(Service::Battles, format!("/api/battles/{id}/killmails"))]
         }
         Endpoint::Dashboard => vec![
             Call::new(Service::Battles, format!("/api/battles?minKills={BIG_BATTLE_KILLS}&limit=10")),
@@ -222,8 +228,20 @@ mod tests {
         assert_eq!(parameter(&["battles"], "colour=red"), "colour");
         assert_eq!(parameter(&["battles"], "limit=1&limit=2"), "limit");
         assert_eq!(parameter(&["battle", "42"], ""), "id");
+        assert_eq!(parameter(&["battle", "00000000-0000-4000-8000-000005c7f893"], "limit=1"), "limit");
         assert_eq!(parameter(&["dashboard"], "x=1"), "x");
         assert!(matches!(endpoint(&["battels"], ""), Err(PlanError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_report_passes_side_moves_on() {
+        let id = "00000000-0000-4000-8000-000005c7f893";
+        let e = endpoint(&["battle", id], "moves=alliance:99005338%3Ealliance:1354830081").unwrap();
+        assert_eq!(
+            calls(&e)[0].url(),
+            format!("http://battle.spin.internal/api/battles/{id}?moves=alliance:99005338%3Ealliance:1354830081")
+        );
+        assert_eq!(calls(&endpoint(&["battle", id], "").unwrap())[0].path, format!("/api/battles/{id}"));
     }
 
     #[test]

@@ -15,12 +15,14 @@ pub struct Asset {
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
-/// What to send back.
+use std::borrow::Cow;
+
+/// What to send back: an embedded file, or a page drawn for the request.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    pub body: &'static [u8],
+    pub body: Cow<'static, [u8]>,
 }
 
 /// The request as far as serving a file cares.
@@ -51,7 +53,7 @@ const SECURITY_POLICY: &str =
      style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 fn text(status: u16, message: &'static str) -> Reply {
-    Reply { status, headers: vec![("content-type", "text/plain; charset=utf-8".into())], body: message.as_bytes() }
+    Reply { status, headers: vec![("content-type", "text/plain; charset=utf-8".into())], body: message.as_bytes().into() }
 }
 
 fn asset(name: &str) -> Option<&'static Asset> {
@@ -97,7 +99,7 @@ pub fn serve(req: Request) -> Reply {
         headers.push(("content-security-policy", SECURITY_POLICY.to_string()));
     }
     if req.if_none_match.is_some_and(|h| matches(h, asset.etag)) {
-        return Reply { status: 304, headers, body: &[] };
+        return Reply { status: 304, headers, body: Cow::Borrowed(&[]) };
     }
     headers.push(("content-type", asset.content_type.to_string()));
     let body = if req.accept_encoding.is_some_and(takes_gzip) && asset.gzip.len() < asset.body.len() {
@@ -107,7 +109,33 @@ pub fn serve(req: Request) -> Reply {
         asset.body
     };
     headers.push(("content-length", body.len().to_string()));
-    Reply { status: 200, headers, body: if head { &[] } else { body } }
+    Reply { status: 200, headers, body: Cow::Borrowed(if head { &[] } else { body }) }
+}
+
+/// The page as it is embedded (`index.html`), for drawing a report into.
+pub fn page_template() -> &'static str {
+    std::str::from_utf8(asset(PAGE).expect("index.html is embedded").body).expect("index.html is UTF-8")
+}
+
+/// The battle id of a report's path (`/battle/{id}`), for a read of it.
+pub fn report_route<'a>(req: &Request<'a>) -> Option<&'a str> {
+    let id = req.path.strip_prefix("/battle/")?;
+    let reads = req.method == "GET" || req.method == "HEAD";
+    (reads && !id.is_empty() && !id.contains('/')).then_some(id)
+}
+
+/// A page drawn for this request (a report): the page's headers, never kept by a browser
+/// without asking again, since the battle it shows may change.
+pub fn drawn_page(req: &Request, status: u16, html: String) -> Reply {
+    let headers = vec![
+        ("content-type", "text/html; charset=utf-8".to_string()),
+        ("cache-control", "no-cache".to_string()),
+        ("x-content-type-options", "nosniff".to_string()),
+        ("content-security-policy", SECURITY_POLICY.to_string()),
+        ("content-length", html.len().to_string()),
+    ];
+    let body = if req.method == "HEAD" { Vec::new() } else { html.into_bytes() };
+    Reply { status, headers, body: Cow::Owned(body) }
 }
 
 #[cfg(test)]
@@ -157,10 +185,24 @@ mod tests {
         assert_eq!(header(&packed, "content-encoding"), Some("gzip"));
         assert!(packed.body.len() < plain.body.len());
         let mut unpacked = Vec::new();
-        flate2::read::GzDecoder::new(packed.body).read_to_end(&mut unpacked).unwrap();
-        assert_eq!(unpacked, plain.body);
+        flate2::read::GzDecoder::new(&packed.body[..]).read_to_end(&mut unpacked).unwrap();
+        assert_eq!(unpacked, &plain.body[..]);
         let refused = serve(Request { accept_encoding: Some("gzip;q=0, identity"), ..get("/app.js") });
         assert_eq!(header(&refused, "content-encoding"), None);
+    }
+
+    #[test]
+    fn report_paths_are_recognised_for_reads_only() {
+        let id = "00000000-0000-4000-8000-000005c7f893";
+        let path = format!("/battle/{id}");
+        assert_eq!(report_route(&get(&path)), Some(id));
+        assert_eq!(report_route(&get("/battle/")), None);
+        assert_eq!(report_route(&get("/battle/a/b")), None);
+        assert_eq!(report_route(&get("/battles")), None);
+        assert_eq!(report_route(&Request { method: "POST", path: &path, ..Request::default() }), None);
+        let page = drawn_page(&Request { method: "HEAD", ..get(&path) }, 200, "<p>x</p>".into());
+        assert_eq!((page.body.len(), header(&page, "content-length")), (0, Some("8")));
+        assert!(page_template().contains(crate::render::BODY_MARK), "index.html has the marks reports are drawn into");
     }
 
     #[test]

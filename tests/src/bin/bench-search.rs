@@ -10,6 +10,7 @@
 
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::replay::{data, Replay, ReplayData};
+use battlescope_tests::samples::Samples;
 use battlescope_tests::typesense::{api_key, reindex, shared_url};
 use battlescope_tests::{eventually, http};
 use search::query::{self, Search};
@@ -38,10 +39,9 @@ fn parse_args() -> Args {
 }
 
 /// p50 and p99 of `samples`, in milliseconds.
-fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
-    samples.sort_by(f64::total_cmp);
-    let at = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    (at(0.5), at(0.99))
+fn percentiles(samples: Vec<f64>) -> (f64, f64) {
+    let s = Samples::new(samples);
+    (s.median(), s.at(0.99))
 }
 
 /// The Typesense request `search-api` makes for `searches` (one search, or a multi_search).

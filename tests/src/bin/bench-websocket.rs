@@ -11,6 +11,7 @@
 
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::replay::{data, Replay, ReplayData};
+use battlescope_tests::samples::Samples;
 use battlescope_tests::ws::{self, Next};
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -41,13 +42,8 @@ fn parse_args() -> Args {
     args
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    percentile(&values, 0.5)
+fn median(values: Vec<f64>) -> f64 {
+    Samples::new(values).median()
 }
 
 fn now_ms() -> f64 {
@@ -189,7 +185,7 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
     // to exist rather than go through it: those stored before are left out.
     let warm = pushes.iter().map(|(at, _)| *at).fold(f64::INFINITY, f64::min);
     let cold = stored.values().filter(|at| **at < warm).count();
-    let mut kill_ms: Vec<f64> = pushes
+    let kill_ms: Vec<f64> = pushes
         .iter()
         .filter(|(_, p)| p["type"] == "killmail")
         .filter_map(|(at, p)| Some((at, *stored.get(&p["data"]["killmailId"].as_i64()?)?)))
@@ -204,7 +200,7 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
         }
     }
     arrivals.values_mut().for_each(|v| v.sort_by(f64::total_cmp));
-    let mut battle_ms: Vec<f64> = pushes
+    let battle_ms: Vec<f64> = pushes
         .iter()
         .filter(|(_, p)| matches!(p["type"].as_str(), Some("battle.created" | "battle.updated")))
         .filter_map(|(at, p)| {
@@ -214,9 +210,8 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
         })
         .filter(|ms| *ms >= 0.0)
         .collect();
-    kill_ms.sort_by(f64::total_cmp);
-    battle_ms.sort_by(f64::total_cmp);
     assert!(!kill_ms.is_empty() && !battle_ms.is_empty(), "pushes arrived: {} in all", pushes.len());
+    let (kill_ms, battle_ms) = (Samples::new(kill_ms), Samples::new(battle_ms));
     println!(
         "kill → WebSocket ({n} killmails of 2021-11-28 10:00–11:00 fed at {} requests/s in {fed_for:.0} s; battle tick every second; \
          {cold} stored before the pipeline's first push left out):",
@@ -224,17 +219,17 @@ async fn kill_to_socket(args: &Args, transport_ms: f64) {
     );
     println!(
         "  killmail push: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms ({} pushes); ratio to the bare publish→receive {transport_ms:.2} ms: p50 {:.0}x",
-        percentile(&kill_ms, 0.5),
-        percentile(&kill_ms, 0.9),
-        percentile(&kill_ms, 0.99),
+        kill_ms.median(),
+        kill_ms.at(0.9),
+        kill_ms.at(0.99),
         kill_ms.len(),
-        percentile(&kill_ms, 0.5) / transport_ms
+        kill_ms.median() / transport_ms
     );
     println!(
         "  battle push: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms ({} pushes; goal p99 < 1 s)",
-        percentile(&battle_ms, 0.5),
-        percentile(&battle_ms, 0.9),
-        percentile(&battle_ms, 0.99),
+        battle_ms.median(),
+        battle_ms.at(0.9),
+        battle_ms.at(0.99),
         battle_ms.len()
     );
     app.stop().await;

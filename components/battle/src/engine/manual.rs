@@ -5,6 +5,8 @@
 
 use super::{apply, BattleStore, Change, Context, HeldBattle, StoreError, Stored};
 use crate::api::{BattleEdit, Merge, Split};
+use crate::moves::SideMove;
+use crate::sides::Unit;
 use guest::http::HttpError;
 use std::collections::BTreeSet;
 
@@ -82,16 +84,38 @@ pub fn create<S: BattleStore>(store: &mut S, cx: &Context, new_id: String, edit:
         let ids: BTreeSet<u64> = edit.killmail_ids.unwrap_or_default().into_iter().collect();
         check_kills(store, &ids, &BTreeSet::new())?;
         let losing = losing(store, &ids, &BTreeSet::new())?;
-        let held = vec![HeldBattle { battle_id: new_id.clone(), title: edit.title, kill_ids: ids }];
+        let held = vec![HeldBattle { battle_id: new_id.clone(), title: edit.title, kill_ids: ids, side_moves: Vec::new() }];
         save(store, Change { held, losing, ..Change::default() }, cx)?;
         Ok(new_id)
     })
 }
 
-/// `PATCH /api/battles/{id}`: new title and/or killmails; the battle is held from now on.
+/// Every unit a move names must be one of the battle's (as its sides show them now).
+fn check_moves(stored: &Stored, moves: &[SideMove]) -> Result<(), Refusal> {
+    let units: BTreeSet<Unit> = stored
+        .summary
+        .sides
+        .iter()
+        .flat_map(|s| {
+            let alliances = s.alliances.iter().map(|a| Unit::Alliance(a.id));
+            alliances.chain(s.corporations.iter().map(|c| Unit::Corporation(c.id)))
+        })
+        .collect();
+    let named = moves.iter().flat_map(|m| std::iter::once(m.unit).chain(m.joins));
+    match named.into_iter().find(|u| !units.contains(u)) {
+        Some(u) => Err(bad("body.sideMoves", format!("{u:?} is not on any side of battle {}", stored.summary.battle_id))),
+        None => Ok(()),
+    }
+}
+
+/// `PATCH /api/battles/{id}`: new title, killmails and/or side moves; the battle is held from
+/// now on.
 pub fn update<S: BattleStore>(store: &mut S, cx: &Context, battle_id: &str, edit: BattleEdit) -> Result<(), Refusal> {
     exclusive(store, |store| {
         let stored = existing(store, battle_id)?;
+        if let Some(moves) = &edit.side_moves {
+            check_moves(&stored, moves)?;
+        }
         let current = store.kill_ids_of(battle_id)?;
         let wanted: BTreeSet<u64> = edit.killmail_ids.map(|ids| ids.into_iter().collect()).unwrap_or_else(|| current.clone());
         let this: BTreeSet<String> = [battle_id.to_string()].into();
@@ -103,6 +127,7 @@ pub fn update<S: BattleStore>(store: &mut S, cx: &Context, battle_id: &str, edit
                 battle_id: battle_id.into(),
                 title: edit.title.or(stored.summary.title),
                 kill_ids: wanted.clone(),
+                side_moves: edit.side_moves.unwrap_or(stored.side_moves),
             }],
             losing: losing(store, &wanted, &this)?,
             seeds: if leaving.is_empty() { Vec::new() } else { store.kills_by_id(&leaving)? },
@@ -149,7 +174,12 @@ pub fn merge<S: BattleStore>(store: &mut S, cx: &Context, into: &str, merge: Mer
         }
         let (manual, automatic): (BTreeSet<String>, BTreeSet<String>) = others.into_iter().partition(|id| found[id].manual());
         let change = Change {
-            held: vec![HeldBattle { battle_id: into.into(), title: target.summary.title, kill_ids: kills }],
+            held: vec![HeldBattle {
+                battle_id: into.into(),
+                title: target.summary.title,
+                kill_ids: kills,
+                side_moves: target.side_moves,
+            }],
             deleted: manual,
             losing: automatic,
             ..Change::default()
@@ -179,8 +209,13 @@ pub fn split<S: BattleStore>(
         }
         let change = Change {
             held: vec![
-                HeldBattle { battle_id: battle_id.into(), title: stored.summary.title, kill_ids: staying },
-                HeldBattle { battle_id: new_id.clone(), title: split.title, kill_ids: leaving },
+                HeldBattle {
+                    battle_id: battle_id.into(),
+                    title: stored.summary.title,
+                    kill_ids: staying,
+                    side_moves: stored.side_moves,
+                },
+                HeldBattle { battle_id: new_id.clone(), title: split.title, kill_ids: leaving, side_moves: Vec::new() },
             ],
             ..Change::default()
         };

@@ -221,12 +221,12 @@ impl BattleStore for MemoryStore {
             for k in &kill_ids {
                 self.member.insert(*k, id.clone());
             }
-            let stored = Stored { summary: r.summary.clone(), announced: r.announced };
+            let stored = Stored { summary: r.summary.clone(), announced: r.announced, side_moves: r.side_moves.clone() };
             self.battles.insert(id, MemoryBattle { kill_ids, stored });
         }
         for m in &w.marks {
             if let Some(b) = self.battles.get_mut(&m.summary.battle_id.to_string()) {
-                b.stored = Stored { summary: m.summary.clone(), announced: m.announced };
+                b.stored = Stored { summary: m.summary.clone(), announced: m.announced, side_moves: b.stored.side_moves.clone() };
             }
         }
         for (kill, battle) in &w.pins {

@@ -13,12 +13,14 @@
 pub mod lifecycle;
 pub mod manual;
 pub mod memory;
+pub mod preview;
 mod recluster;
 
 pub use recluster::{apply, Change, HeldBattle};
 
 use crate::clustering::{Kill, Params};
 use crate::enriched::Enriched;
+use crate::moves::SideMove;
 use crate::stats::KillDetail;
 use contracts::battle_created::BattleCreated;
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,6 +67,8 @@ pub struct Announced {
 pub struct Stored {
     pub summary: BattleSummary,
     pub announced: Announced,
+    /// An operator's corrections of its sides (none for a battle clustering owns).
+    pub side_moves: Vec<SideMove>,
 }
 
 impl Stored {
@@ -97,6 +101,8 @@ pub struct BattleRecord {
     pub announced: Announced,
     pub participants: Vec<ParticipantRow>,
     pub statistics: crate::stats::BattleStats,
+    /// The operator's corrections its sides were computed with.
+    pub side_moves: Vec<SideMove>,
 }
 
 /// A pilot of a battle and the side their group fought on.
@@ -225,9 +231,10 @@ pub fn handle<S: BattleStore>(store: &mut S, event: &Enriched, cx: &Context) -> 
         let change = match known.and_then(|k| k.pinned) {
             // A kill an operator's battle holds only refreshes that battle.
             Some(battle_id) => {
-                let title = store.stored(&[battle_id.clone()].into())?.remove(&battle_id).and_then(|s| s.summary.title);
+                let stored = store.stored(&[battle_id.clone()].into())?.remove(&battle_id);
+                let (title, side_moves) = stored.map(|s| (s.summary.title, s.side_moves)).unwrap_or_default();
                 let kill_ids = store.kill_ids_of(&battle_id)?;
-                Change { held: vec![HeldBattle { battle_id, title, kill_ids }], ..Change::default() }
+                Change { held: vec![HeldBattle { battle_id, title, kill_ids, side_moves }], ..Change::default() }
             }
             None => Change { seeds: vec![event.kill.clone()], ..Change::default() },
         };

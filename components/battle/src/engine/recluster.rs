@@ -9,6 +9,7 @@ use super::{
 };
 use crate::clustering::{on_the_map, Battle, Kill, Params};
 use crate::enriched::Enriched;
+use crate::moves::SideMove;
 use crate::report::{battle_id, report, worth_announcing, Owner, Report};
 use crate::stats::KillDetail;
 use contracts::battle_ended::BattleEnded;
@@ -100,6 +101,7 @@ pub struct HeldBattle {
     pub battle_id: String,
     pub title: Option<String>,
     pub kill_ids: BTreeSet<u64>,
+    pub side_moves: Vec<SideMove>,
 }
 
 /// What a change is about: kills arriving (stored with the write), battles made by hand
@@ -122,7 +124,7 @@ fn aside(battle_id: &str) -> String {
 }
 
 /// Pilots of a battle with their group's side and the ships they flew.
-fn participants(r: &Report, kills: &KillMap) -> Vec<ParticipantRow> {
+pub(super) fn participants(r: &Report, kills: &KillMap) -> Vec<ParticipantRow> {
     let side_of: BTreeMap<u64, usize> =
         r.sides.iter().enumerate().flat_map(|(i, s)| s.iter().map(move |u| (u.id(), i))).collect();
     let mut out: BTreeMap<u64, ParticipantRow> = BTreeMap::new();
@@ -203,6 +205,7 @@ fn record(r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&Stored>,
         announced,
         participants: participants(r, kills),
         statistics: r.stats.clone(),
+        side_moves: r.side_moves.clone(),
     });
 }
 
@@ -234,7 +237,7 @@ pub fn apply<S: BattleStore>(store: &S, change: Change, cx: &Context) -> Result<
 
     let mut reports: Vec<(Report, Owner)> = Vec::new();
     for b in &automatic {
-        let mut r = report(b, &details(b));
+        let mut r = report(b, &details(b), &[]);
         // A battle made by hand may carry the id clustering would give: step aside.
         if stored.get(&r.battle_id).is_some_and(|s| s.manual()) || held_ids.contains(&r.battle_id) {
             r.battle_id = aside(&r.battle_id);
@@ -246,7 +249,7 @@ pub fn apply<S: BattleStore>(store: &S, change: Change, cx: &Context) -> Result<
     for h in &change.held {
         let members: Vec<&Kill> = h.kill_ids.iter().filter_map(|id| kills.get(id).map(|(k, _)| k)).collect();
         let Some(b) = Battle::of(members) else { continue };
-        let mut r = report(&b, &details(&b));
+        let mut r = report(&b, &details(&b), &h.side_moves);
         r.battle_id = h.battle_id.clone();
         write.pins.extend(h.kill_ids.iter().map(|k| (*k, Some(h.battle_id.clone()))));
         reports.push((r, Owner::Operator { title: h.title.clone() }));

@@ -19,7 +19,7 @@ fn handle(req: Request) -> Response {
     respond(match (&method, segments.as_slice()) {
         (Method::Get, []) => list(req.query()),
         (Method::Post, []) => writer(&req).and_then(|mut s| create(&mut s, req.body())),
-        (Method::Get, [id]) => with_id(id).and_then(battle),
+        (Method::Get, [id]) => with_id(id).and_then(|id| battle(id, req.query())),
         (Method::Patch, [id]) => writer(&req).and_then(|mut s| update(&mut s, with_id(id)?, req.body())),
         (Method::Delete, [id]) => writer(&req).and_then(|mut s| delete(&mut s, with_id(id)?)),
         (Method::Get, [id, "killmails"]) => with_id(id).and_then(killmails),
@@ -69,8 +69,12 @@ fn list(query: &str) -> Reply {
     Ok(json_response(200, &json!({ "battles": battles, "nextCursor": next })))
 }
 
-fn battle(id: &str) -> Reply {
-    match store()?.battle(id).map_err(unavailable)? {
+fn battle(id: &str, query: &str) -> Reply {
+    let view = match api::battle_query(query)? {
+        None => store()?.battle(id),
+        Some(moves) => store()?.battle_with_moves(id, moves),
+    };
+    match view.map_err(unavailable)? {
         Some(b) => Ok(json_response(200, &b)),
         None => Err(HttpError::NotFound(format!("no battle {id}"))),
     }

@@ -1,19 +1,13 @@
 //! The API's reads: the battle list with its filters, one battle with sides, participants,
 //! statistics and timeline, and a battle's killmails, all with names.
 
-use super::store::{decode, Store};
+use super::store::{decode, ids, json, Store};
 use crate::api::ListQuery;
+use crate::engine::preview::preview;
 use crate::engine::{BattleStore, BattleSummary, StoreError};
+use crate::moves::SideMove;
 use crate::views::{self, BattleView, KillmailView, PilotRow};
 use spin_sdk::pg3::ParameterValue as P;
-
-fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Permanent(format!("{what}: {e}")))
-}
-
-fn ids(text: &str) -> Vec<u64> {
-    text.split(',').filter_map(|s| s.parse().ok()).collect()
-}
 
 impl Store {
     /// Battles matching `q`, newest first, after its cursor.
@@ -74,13 +68,14 @@ impl Store {
             &format!("reading battle {battle_id}"),
             "SELECT summary::text,
                 (SELECT coalesce(json_agg(json_build_object('side', side, 'statistics', statistics) ORDER BY side), '[]')
-                 FROM battle_statistics s WHERE s.battle_id = b.battle_id)::text
+                 FROM battle_statistics s WHERE s.battle_id = b.battle_id)::text, side_moves::text
              FROM battles b WHERE battle_id = $1::text",
             &[P::Str(battle_id.into())],
         )?;
         let Some(r) = rows.rows.first() else { return Ok(None) };
         let summary: BattleSummary = json("a stored battle", &decode::<String>(&r[0])?)?;
         let statistics: Vec<serde_json::Value> = json("a battle's statistics", &decode::<String>(&r[1])?)?;
+        let side_moves = json("a battle's side moves", &decode::<String>(&r[2])?)?;
         let pilots = self.query(
             &format!("reading the pilots of battle {battle_id}"),
             "SELECT character_id, corporation_id, alliance_id, side, array_to_string(ships, ',')
@@ -101,14 +96,39 @@ impl Store {
                 ))
             })
             .collect::<Result<_, StoreError>>()?;
+        self.view(summary, statistics, &pilots, side_moves).map(Some)
+    }
+
+    /// The battle as `moves` would make it (instead of its saved side moves), saving nothing.
+    pub fn battle_with_moves(&self, battle_id: &str, moves: Vec<SideMove>) -> Result<Option<BattleView>, StoreError> {
+        let Some(p) = preview(self, battle_id, &moves)? else { return Ok(None) };
+        let pilots: Vec<PilotRow> = p
+            .participants
+            .into_iter()
+            .map(|r| (r.character, r.corporation, r.alliance, r.side, r.ships.into_iter().collect()))
+            .collect();
+        self.view(p.summary, views::statistics_entries(&p.statistics), &pilots, moves).map(Some)
+    }
+
+    /// A battle's view with the names its pilots and statistics need.
+    fn view(
+        &self,
+        summary: BattleSummary,
+        statistics: Vec<serde_json::Value>,
+        pilots: &[PilotRow],
+        side_moves: Vec<SideMove>,
+    ) -> Result<BattleView, StoreError> {
         let keyed = views::statistics_ids(&statistics);
-        let names = self.names(&views::pilot_ids(&pilots).union(&keyed).copied().collect())?;
-        Ok(Some(BattleView {
+        let group_names = views::group_names(&statistics);
+        let names = self.names(&views::pilot_ids(pilots).union(&keyed).copied().collect())?;
+        Ok(BattleView {
             summary,
             statistics,
             participants: pilots.iter().map(|p| views::pilot(&names, p)).collect(),
             names: views::names_of(&names, &keyed),
-        }))
+            group_names,
+            side_moves,
+        })
     }
 
     /// A battle's killmails in time order, or None when there is no such battle.

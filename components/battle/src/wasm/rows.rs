@@ -6,6 +6,7 @@
 use super::store::Store;
 use crate::engine::{BattleRecord, StoreError, Write};
 use crate::enriched;
+use crate::views;
 use serde_json::{json, Value};
 use spin_sdk::pg3::ParameterValue as P;
 
@@ -19,19 +20,14 @@ fn ms_time(ms: i64) -> String {
 
 fn battle_row(b: &BattleRecord) -> Value {
     let s = &b.summary;
-    let stats = &b.statistics;
-    let mut statistics = vec![json!({"side": -1, "statistics": {
-        "kills": stats.kills, "durationSecs": stats.duration_secs, "pilots": stats.pilots,
-        "corporations": stats.corporations, "alliances": stats.alliances, "iskDestroyed": stats.isk_destroyed,
-        "systems": stats.systems, "timeline": stats.timeline }})];
-    statistics.extend(stats.sides.iter().map(|side| json!({"side": side.side, "statistics": side})));
+    let statistics = views::statistics_entries(&b.statistics);
     let bands: std::collections::BTreeSet<String> = s.systems.iter().map(|x| x.security_band.to_string()).collect();
     json!({
         "battle_id": s.battle_id, "battle_key": b.key, "start_time": s.start_time, "end_time": s.end_time,
         "kills": s.kills, "isk_destroyed": s.isk_destroyed, "pilots": s.pilots,
         "systems": s.systems.iter().map(|x| x.id).collect::<Vec<_>>(), "regions": s.regions.iter().map(|r| r.id).collect::<Vec<_>>(),
         "security_bands": bands, "summary": s, "version": s.version, "status": s.status.to_string(),
-        "manual": s.manual, "title": s.title,
+        "manual": s.manual, "title": s.title, "side_moves": b.side_moves,
         "announced_version": b.announced.version, "announced_kills": b.announced.kills,
         "announced_end": enriched::format_time(b.announced.end), "announced_at": ms_time(b.announced.at_ms),
         "killmail_ids": b.kill_ids,
@@ -80,19 +76,20 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                     battle_id text, battle_key bigint, start_time timestamptz, end_time timestamptz, kills int, isk_destroyed float8,
                     pilots int, systems bigint[], regions bigint[], security_bands text[], summary jsonb, version int, status text,
                     manual boolean, title text, announced_version int, announced_kills int, announced_end timestamptz,
-                    announced_at timestamptz, killmail_ids bigint[], participants json, statistics json)
+                    announced_at timestamptz, killmail_ids bigint[], participants json, statistics json, side_moves jsonb)
             ), saved AS (
                 INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
                                      security_bands, summary, version, status, manual, title, announced_version, announced_kills,
-                                     announced_end, announced_at, updated_at)
+                                     announced_end, announced_at, side_moves, updated_at)
                 SELECT battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions, security_bands,
-                       summary, version, status, manual, title, announced_version, announced_kills, announced_end, announced_at, now()
+                       summary, version, status, manual, title, announced_version, announced_kills, announced_end, announced_at,
+                       side_moves, now()
                 FROM input
                 ON CONFLICT (battle_id) DO UPDATE SET battle_key = EXCLUDED.battle_key, start_time = EXCLUDED.start_time,
                     end_time = EXCLUDED.end_time, kills = EXCLUDED.kills, isk_destroyed = EXCLUDED.isk_destroyed,
                     pilots = EXCLUDED.pilots, systems = EXCLUDED.systems, regions = EXCLUDED.regions,
                     security_bands = EXCLUDED.security_bands, summary = EXCLUDED.summary, version = EXCLUDED.version,
-                    status = EXCLUDED.status, manual = EXCLUDED.manual, title = EXCLUDED.title,
+                    status = EXCLUDED.status, manual = EXCLUDED.manual, title = EXCLUDED.title, side_moves = EXCLUDED.side_moves,
                     announced_version = EXCLUDED.announced_version, announced_kills = EXCLUDED.announced_kills,
                     announced_end = EXCLUDED.announced_end, announced_at = EXCLUDED.announced_at, updated_at = now()
             ), members AS (

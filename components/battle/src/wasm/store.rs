@@ -27,7 +27,7 @@ pub(super) fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
 }
 
-fn ids(text: &str) -> Vec<u64> {
+pub(super) fn ids(text: &str) -> Vec<u64> {
     text.split(',').filter_map(|s| s.parse().ok()).collect()
 }
 
@@ -42,7 +42,7 @@ fn failed(what: &str) -> impl Fn(PgError) -> StoreError + '_ {
     }
 }
 
-fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
+pub(super) fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Permanent(format!("{what} is not what this version stores: {e}")))
 }
 
@@ -53,7 +53,7 @@ const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigi
 
 /// What `Stored` is made of.
 const STORED_COLUMNS: &str = "battle_id, summary::text, announced_version, announced_kills,
-    extract(epoch FROM announced_end)::bigint, (extract(epoch FROM announced_at) * 1000)::bigint";
+    extract(epoch FROM announced_end)::bigint, (extract(epoch FROM announced_at) * 1000)::bigint, side_moves::text";
 
 impl Store {
     pub fn open(config: &Config) -> Result<Self, StoreError> {
@@ -98,7 +98,8 @@ impl Store {
                     end: decode::<i64>(&r[4])?,
                     at_ms: decode::<i64>(&r[5])?,
                 };
-                Ok((id, Stored { summary, announced }))
+                let side_moves = json(&format!("battle {id}'s side moves"), &decode::<String>(&r[6])?)?;
+                Ok((id, Stored { summary, announced, side_moves }))
             })
             .collect()
     }

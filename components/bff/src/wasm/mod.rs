@@ -31,7 +31,8 @@ async fn handle(req: Request) -> Response {
     let key = cache::key(&config.cache_prefix, req.path(), req.query());
     // Without Redis the BFF still answers, uncached.
     let redis = Connection::open(&config.redis_address).inspect_err(|e| eprintln!("BFF cache unavailable: {e}")).ok();
-    if let Some(redis) = &redis {
+    let fresh = cache::fresh_wanted(req.header("cache-control").and_then(|v| v.as_str()));
+    if let (Some(redis), false) = (&redis, fresh) {
         if let Some(cached) = redis.get(&key).ok().flatten() {
             return answer_with(200, cached, "hit", remaining_seconds(redis, &key));
         }
@@ -50,7 +51,7 @@ async fn handle(req: Request) -> Response {
             eprintln!("BFF cache: cannot keep an answer: {e}");
         }
     }
-    answer_with(status, text, "miss", ttl)
+    answer_with(status, text, if fresh { "refresh" } else { "miss" }, ttl)
 }
 
 /// How long a cached answer has left, so a browser or CDN keeps it no longer than Redis does.
