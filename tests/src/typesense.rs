@@ -113,9 +113,42 @@ impl PrivateTypesense {
         }
     }
 
+    /// The proxy's port, once the listener `cut` aborted has let go of it (an aborted task
+    /// drops its listener when the runtime next gets to it).
+    async fn listen(&self) -> tokio::net::TcpListener {
+        let mut tries = 0;
+        loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", self.proxy_port)).await {
+                Ok(listener) => return listener,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("binding the Typesense proxy on port {}: {e}", self.proxy_port),
+            }
+        }
+    }
+
+    /// Hang: clients connect and are read from, but nothing ever answers (a server stuck
+    /// rather than down).
+    pub async fn hang(&mut self) {
+        self.cut();
+        let listener = self.listen().await;
+        let connections = self.connections.clone();
+        self.proxy = Some(tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let held = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client, &mut tokio::io::sink()).await;
+                });
+                connections.lock().unwrap().push(held);
+            }
+        }));
+    }
+
     /// Let clients through again.
     pub async fn restore(&mut self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.proxy_port)).await.expect("binding the Typesense proxy");
+        self.cut();
+        let listener = self.listen().await;
         let (upstream, connections) = (format!("127.0.0.1:{}", self.ports.0), self.connections.clone());
         self.proxy = Some(tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {

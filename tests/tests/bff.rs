@@ -80,6 +80,16 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     let dashboard = bff(&app, "/api/bff/dashboard", "/api/bff/dashboard").await.json();
     assert_eq!(dashboard["health"]["search"], "unavailable", "{dashboard}");
     assert_eq!(dashboard["health"]["battles"], "ok", "{dashboard}");
+
+    // Search hanging rather than down: its part is given up after the BFF's call timeout (3 s
+    // in spin.toml), not after the host's request deadline.
+    typesense.hang().await;
+    let started = std::time::Instant::now();
+    let url = app.host.url(&format!("/api/bff/battle/{id}"));
+    let hung = http::request_with_headers("GET", &url, "", &[("cache-control", "no-cache")]).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!((hung.status, hung.json()["missing"].clone()), (200, json!(["search"])), "{}", hung.body);
+    assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(10), "answered after {waited:?}");
     typesense.restore().await;
 
     // Whole again: a partial answer was not kept; the list is the battle API's, the facets the

@@ -1,16 +1,20 @@
 //! The BFF component: the plan's calls sent at once through Spin's service chaining, their
 //! answers composed, the result cached in Redis.
 
+mod deadline;
+
 use crate::cache;
 use crate::compose::{self, Answer, Failure, Part};
 use crate::config::Config;
 use crate::plan::{self, Call, Endpoint, PlanError};
+use deadline::within;
 use futures::future::join_all;
 use guest::http::{path_segments, HttpError};
 use serde_json::Value;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use std::time::Duration;
 
 #[http_component]
 async fn handle(req: Request) -> Response {
@@ -37,7 +41,7 @@ async fn handle(req: Request) -> Response {
             return answer_with(200, cached, "hit", remaining_seconds(redis, &key));
         }
     }
-    let (status, body) = answer(&endpoint).await;
+    let (status, body) = answer(&endpoint, config.call_timeout).await;
     let ttl = cache::ttl(&endpoint, status, &body);
     let text = serde_json::to_vec(&body).expect("an answer serialises");
     if let (Some(redis), Some(seconds)) = (&redis, ttl) {
@@ -76,15 +80,15 @@ fn answer_with(status: u16, body: Vec<u8>, cache: &str, ttl: Option<u64>) -> Res
         .build()
 }
 
-async fn answer(endpoint: &Endpoint) -> Answer {
-    let mut parts = fetch_all(&plan::calls(endpoint)).await.into_iter();
+async fn answer(endpoint: &Endpoint, limit: Duration) -> Answer {
+    let mut parts = fetch_all(&plan::calls(endpoint), limit).await.into_iter();
     let mut next = || parts.next().expect("one part per call");
     match endpoint {
         Endpoint::Battles { .. } => compose::battles(next(), next()),
         Endpoint::Battle { .. } => {
             let (battle, killmails) = (next(), next());
             let near = match battle.as_ref().ok().and_then(plan::near) {
-                Some(call) => Some(fetch(&call).await),
+                Some(call) => Some(fetch(&call, limit).await),
                 None => None,
             };
             compose::report(battle, killmails, near)
@@ -94,16 +98,18 @@ async fn answer(endpoint: &Endpoint) -> Answer {
 }
 
 /// Every call at once; the answers in the calls' order.
-async fn fetch_all(calls: &[Call]) -> Vec<Part> {
-    join_all(calls.iter().map(fetch)).await
+async fn fetch_all(calls: &[Call], limit: Duration) -> Vec<Part> {
+    join_all(calls.iter().map(|call| fetch(call, limit))).await
 }
 
-async fn fetch(call: &Call) -> Part {
+/// One call, given up after `limit`.
+async fn fetch(call: &Call, limit: Duration) -> Part {
     let failure = |status: Option<u16>, body: String| Failure { service: call.service, status, body };
     let request = Request::get(call.url()).build();
-    let response: Response = match spin_sdk::http::send(request).await {
-        Ok(response) => response,
-        Err(e) => return Err(failure(None, format!("GET {}: {e}", call.url()))),
+    let response: Response = match within(limit, spin_sdk::http::send(request)).await {
+        Some(Ok(response)) => response,
+        Some(Err(e)) => return Err(failure(None, format!("GET {}: {e}", call.url()))),
+        None => return Err(failure(None, format!("GET {}: no answer within {limit:?}", call.url()))),
     };
     let status = *response.status();
     let body = response.into_body();
