@@ -5,11 +5,11 @@ CARGO ?= cargo
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),$(CURDIR)/target))
 WASM_DIR := $(TARGET_DIR)/wasm32-wasip2/release
 LISTEN ?= 127.0.0.1:3000
-COMPONENTS := ingestion enrichment battle notification-worker notification-api search-indexer search-api bff web
+COMPONENTS := ingestion-api ingestion-worker enrichment-api enrichment-worker battle-api battle-worker notification-worker notification-api search-indexer search-api bff web
 # Crates every component shares (docs/architecture.md).
 SHARED := contracts eve-static guest
 # Pure libraries of bounded contexts with more than one component.
-LIBRARIES := notification search
+LIBRARIES := ingestion enrichment battle notification search
 TEST_COMPONENTS := probe kafka-probe
 # Native commands beside the host.
 TOOLS := search-reindex
@@ -40,7 +40,7 @@ REPLAY_PORT ?= 8090
 # The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
 REPLAY_DAY ?= 2021-11-30
 
-.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate reindex check fmt clippy coverage web-ui browser-deps
+.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate reindex check fmt clippy coverage web-ui browser-deps deploy
 
 # The web UI's sources (npm packages from the lockfile, bundled by esbuild); the web
 # component embeds what `web-ui` makes in $(WEB_UI)/dist.
@@ -92,6 +92,11 @@ bench: stack components host-release browser-deps
 
 stack:
 	@scripts/stack.sh up
+
+## Deployment files generated from spin.toml (deploy/README.md); a test checks they are current.
+deploy: host components
+	$(BATTLESCOPE_BIN) deploy spin --from spin.toml --out deploy/spin/spin.toml
+	$(BATTLESCOPE_BIN) deploy k8s --from spin.toml --out-dir deploy/k8s
 
 stack-down:
 	@scripts/stack.sh down

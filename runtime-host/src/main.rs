@@ -1,6 +1,6 @@
 //! `battlescope`: runs BattleScope's Spin application on wasmtime with the triggers and
 //! capabilities Spin lacks. `up` serves the app, `migrate` prepares the service databases,
-//! `check` validates a manifest without serving.
+//! `check` validates a manifest without serving, `deploy` writes deployment files from it.
 
 mod backfill;
 mod bindings;
@@ -8,6 +8,7 @@ mod capabilities;
 mod cli;
 mod component;
 mod databases;
+mod deploy;
 mod engine;
 mod kafka_client;
 mod manifest;
@@ -48,6 +49,7 @@ async fn run(command: cli::Command) -> anyhow::Result<()> {
         cli::Command::Up(args) => crate::up::up(args).await,
         cli::Command::Check(args) => crate::up::check(&args).await.map(|_| ()),
         cli::Command::Backfill(args) => crate::backfill::run(args).await,
+        cli::Command::Deploy(target) => crate::deploy::run(target),
         cli::Command::Migrate(args) => {
             let manifest = crate::manifest::load(&args.manifest)?;
             let server = args.database.server();

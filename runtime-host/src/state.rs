@@ -64,9 +64,28 @@ impl InstanceState {
     }
 }
 
-/// Add WASI, wasi:http and every capability's interfaces to `linker`, each served by its own
-/// part of the instance state.
-pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
+/// Which interfaces components get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// Everything this host provides.
+    Host,
+    /// Spin 3.6's platform only (`--spin-only`): what runs here then runs on Spin.
+    Spin,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Host => "this host",
+            Platform::Spin => "Spin 3.6 (--spin-only)",
+        }
+    }
+}
+
+/// Add WASI, wasi:http and Spin's capability interfaces to `linker`, and for the full host
+/// BattleScope's own (producer, plugin runner, WebSocket), each served by its own part of the
+/// instance state.
+pub fn add_to_linker(linker: &mut Linker<InstanceState>, platform: Platform) -> anyhow::Result<()> {
     use crate::bindings::websocket::battlescope::websocket as ws;
     use crate::bindings::{kafka, key_value, plugins, postgres, redis, variables};
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
@@ -75,6 +94,9 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> anyhow::Result<()> {
     key_value::add_to_linker::<_, HasSelf<KeyValueState>>(linker, |s| &mut s.key_value)?;
     redis::add_to_linker::<_, HasSelf<RedisState>>(linker, |s| &mut s.redis)?;
     postgres::add_to_linker::<_, HasSelf<PostgresState>>(linker, |s| &mut s.postgres)?;
+    if platform == Platform::Spin {
+        return Ok(());
+    }
     kafka::battlescope::kafka::types::add_to_linker::<_, HasSelf<ProducerState>>(linker, |s| &mut s.producer)?;
     kafka::battlescope::kafka::producer::add_to_linker::<_, HasSelf<ProducerState>>(linker, |s| &mut s.producer)?;
     plugins::types::add_to_linker::<_, HasSelf<PluginsState>>(linker, |s| &mut s.plugins)?;

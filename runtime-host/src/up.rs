@@ -15,6 +15,7 @@ use crate::kafka_client::{KafkaConfig, Producer};
 use crate::manifest::{self, LoadedManifest};
 use crate::metrics::Metrics;
 use crate::runtime_config::RuntimeConfig;
+use crate::state::Platform;
 use crate::triggers::websocket::{ConnectionSettings, WebSocketTrigger};
 use crate::triggers::{cron::CronTrigger, http::HttpSettings, http::HttpTrigger, kafka::KafkaTrigger, redis::RedisTrigger};
 use anyhow::Context;
@@ -54,6 +55,12 @@ fn kafka_config(manifest: &LoadedManifest) -> Option<KafkaConfig> {
 /// Load and validate everything `up` needs, without serving.
 pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     let mut manifest = manifest::load(&args.manifest)?;
+    let platform = if args.spin_only {
+        manifest::check_spin_only(&manifest)?;
+        Platform::Spin
+    } else {
+        Platform::Host
+    };
     let variables = AppVariables::resolve(&manifest.manifest, &EnvironmentProvider)
         .map_err(|e| anyhow::anyhow!("{}: {e}", manifest.path.display()))?;
     manifest::render_templates(&mut manifest, &|t| variables.render(t))?;
@@ -63,6 +70,9 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         Some(path) => RuntimeConfig::load(path)?,
         None => RuntimeConfig::default(),
     };
+    if platform == Platform::Spin && !runtime_config.ruleset_filter.is_empty() {
+        anyhow::bail!("--spin-only: the runtime config lists ruleset-filter plugins, and Spin has no plugin runner");
+    }
     let state_dir = args.state_dir.clone().unwrap_or_else(|| manifest.base_dir.join(".spin"));
     let memory_bytes = args.memory_limit_mib.checked_mul(1 << 20).context("--memory-limit-mib is too large")?;
     let engine = HostEngine::new(&EngineSettings {
@@ -73,7 +83,7 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     let stores = key_value::Stores::open(&runtime_config.key_value_store, &state_dir).await?;
     let labels: BTreeSet<String> = stores.labels().map(str::to_string).collect();
     let limits = InstanceLimits { memory_bytes, max_core_instances: 32 };
-    let components = component::load_all(&engine, &manifest, &variables, &databases, &labels, limits)?;
+    let components = component::load_all(&engine, &manifest, &variables, &databases, &labels, limits, platform)?;
     for (id, c) in &components {
         tracing::info!(
             component = %id,

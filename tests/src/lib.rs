@@ -52,7 +52,7 @@ pub fn plugin_wasm(name: &str, wasip2: bool) -> PathBuf {
     if wasip2 {
         return wasm(name);
     }
-    let wasip2_dir = wasm("ingestion").parent().expect("a wasm dir").to_path_buf();
+    let wasip2_dir = wasm("probe").parent().expect("a wasm dir").to_path_buf();
     let path = wasip2_dir.join("../../wasm32-unknown-unknown/release").join(format!("{name}.wasm"));
     assert!(path.is_file(), "{} is missing: run `make components` first", path.display());
     path

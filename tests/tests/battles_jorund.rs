@@ -57,7 +57,12 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     let found = api.all(&format!("system={JORUND}&from={FROM}&to={TO}&minKills=100")).await;
     assert_eq!(found.len(), 1, "one battle in Jorund those hours, not several: {found:?}");
     let id = found[0]["battleId"].as_str().unwrap();
-    let battle = api.get("/api/battles/{id}", &format!("/api/battles/{id}")).await.json();
+    let reply = api.get("/api/battles/{id}", &format!("/api/battles/{id}")).await;
+    let battle = reply.json();
+    // An ended battle's report is kept long by caches (an operator's edit changes its ETag).
+    let lifetime = if battle["status"] == "ended" { "public, max-age=3600" } else { "public, max-age=5" };
+    assert_eq!(reply.header("cache-control"), Some(lifetime), "{}", battle["status"]);
+    assert!(reply.header("etag").is_some());
     let (start, end) = (battle["startTime"].as_str().unwrap(), battle["endTime"].as_str().unwrap());
     assert!(start <= FROM && end >= TO, "the battle spans {start}–{end}");
 

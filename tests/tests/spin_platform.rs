@@ -1,7 +1,7 @@
-//! Components that only serve HTTP run unchanged on Spin 3.6 and SpinKube: every import they
-//! have is one Spin 3.6.3's platform world provides (checked by wasm-tools against the world in
-//! `spin/platform-3.6.3`, not by a list of our own). Which components must pass is read from
-//! spin.toml, so a new HTTP-only component is checked from its first commit.
+//! Components whose triggers Spin has (HTTP, Redis) run unchanged on Spin 3.6 and SpinKube:
+//! every import they have is one Spin 3.6.3's platform world provides (checked by wasm-tools
+//! against the world in `spin/platform-3.6.3`, not by a list of our own). Which components must
+//! pass is read from spin.toml, so a new API component is checked from its first commit.
 
 use battlescope_tests::{installed_tool, repo_root, wasm};
 use std::collections::BTreeMap;
@@ -41,16 +41,23 @@ fn components_and_triggers() -> BTreeMap<String, Vec<String>> {
 }
 
 #[test]
-fn every_http_only_component_imports_only_what_spin_3_6_provides() {
-    let http_only: Vec<String> = components_and_triggers()
+fn every_component_with_spin_triggers_only_imports_only_what_spin_3_6_provides() {
+    let for_spin: Vec<String> = components_and_triggers()
         .into_iter()
-        .filter(|(_, kinds)| kinds.iter().all(|k| k == "http"))
+        .filter(|(_, kinds)| kinds.iter().all(|k| k == "http" || k == "redis"))
         .map(|(file, _)| file)
         .collect();
-    for expected in ["notification_api", "search_api", "bff"] {
-        assert!(http_only.contains(&expected.to_string()), "spin.toml's HTTP-only components: {http_only:?}");
+    // Every bounded context's API, the BFF and the web UI.
+    for expected in ["ingestion_api", "enrichment_api", "battle_api", "notification_api", "search_api", "bff", "web"] {
+        assert!(for_spin.contains(&expected.to_string()), "spin.toml's components for Spin: {for_spin:?}");
     }
-    let failing: Vec<String> = http_only.iter().filter_map(|c| targets_spin(c).err().map(|why| format!("{c}: {why}"))).collect();
+    // The host's capability probe uses every capability, all of them Spin's.
+    let failing: Vec<String> = for_spin
+        .iter()
+        .map(String::as_str)
+        .chain(["probe"])
+        .filter_map(|c| targets_spin(c).err().map(|why| format!("{c}: {why}")))
+        .collect();
     assert!(failing.is_empty(), "components that would not run on Spin 3.6:\n{}", failing.join("\n"));
 }
 
@@ -58,4 +65,6 @@ fn every_http_only_component_imports_only_what_spin_3_6_provides() {
 fn the_check_refuses_a_component_that_imports_a_battlescope_interface() {
     let why = targets_spin("notification_worker").expect_err("the worker imports battlescope:websocket");
     assert!(why.contains("battlescope:websocket"), "{why}");
+    let why = targets_spin("ingestion_worker").expect_err("the worker imports the plugin runner and cron types");
+    assert!(why.contains("battlescope:ruleset-filter") || why.contains("fermyon:spin-cron"), "{why}");
 }

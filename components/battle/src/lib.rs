@@ -2,8 +2,9 @@
 //! (`clustering`, on the stargate map of `eve_static`), the sides of a battle from
 //! its attack graph (`sides`), its statistics (`stats`), reading `killmail.enriched`
 //! (`enriched`), the report and event payload (`report`) and the API's inputs (`api`); how
-//! changes reach the stored battles, over any store (`engine`). The Wasm glue (`wasm`) is the
-//! Postgres store, the Kafka and cron handlers and the HTTP API.
+//! changes reach the stored battles, over any store (`engine`). In a component, `wasm` is the
+//! Postgres store both battle components use; the HTTP API (`api/`) and the Kafka and cron
+//! handlers (`worker/`) are crates of their own.
 
 pub mod api;
 pub mod clustering;
@@ -17,7 +18,6 @@ pub mod sides;
 pub mod stats;
 pub mod views;
 
-// The glue exports the Kafka handler and the HTTP API, which only mean something in a
-// component; native builds (unit tests) leave it out.
+// Spin's Postgres interface only links in a component; native builds (unit tests) leave it out.
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

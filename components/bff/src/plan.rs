@@ -30,10 +30,10 @@ impl Service {
     /// `http://<component>.spin.internal`.
     pub fn component(self) -> &'static str {
         match self {
-            Service::Battles => "battle",
+            Service::Battles => "battle-api",
             Service::Search => "search-api",
-            Service::Ingestion => "ingestion",
-            Service::Enrichment => "enrichment",
+            Service::Ingestion => "ingestion-api",
+            Service::Enrichment => "enrichment-api",
             Service::Notifications => "notification-api",
         }
     }
@@ -210,7 +210,7 @@ mod tests {
         let calls = calls(&e);
         assert_eq!(
             calls[0].url(),
-            "http://battle.spin.internal/api/battles?securityBand=nullsec&limit=5&character=90000001&from=2021-11-28T10:00:00+01:00"
+            "http://battle-api.spin.internal/api/battles?securityBand=nullsec&limit=5&character=90000001&from=2021-11-28T10:00:00+01:00"
         );
         assert_eq!(
             calls[1].url(),
@@ -239,7 +239,7 @@ mod tests {
         let e = endpoint(&["battle", id], "moves=alliance:99005338%3Ealliance:1354830081").unwrap();
         assert_eq!(
             calls(&e)[0].url(),
-            format!("http://battle.spin.internal/api/battles/{id}?moves=alliance:99005338%3Ealliance:1354830081")
+            format!("http://battle-api.spin.internal/api/battles/{id}?moves=alliance:99005338%3Ealliance:1354830081")
         );
         assert_eq!(calls(&endpoint(&["battle", id], "").unwrap())[0].path, format!("/api/battles/{id}"));
     }

@@ -3,8 +3,9 @@
 //! corporations, alliances and factions from ESI through a two-level cache; places and ship
 //! types from the static data in the repository.
 //!
-//! Pure logic in plain modules, natively tested; `wasm` is the component glue (Kafka handler,
-//! HTTP API, cron job, ESI client, storage).
+//! Pure logic in plain modules, natively tested; `wasm` is the glue both enrichment components
+//! share (ESI client, name resolution, storage). The HTTP API (`api/`) and the Kafka handler
+//! and cron job (`worker/`) are crates of their own.
 
 pub mod config;
 pub mod enrich;
@@ -13,4 +14,4 @@ pub mod ingested;
 pub mod names;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

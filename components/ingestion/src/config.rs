@@ -87,7 +87,7 @@ mod tests {
             ("feed", "r2z2"),
             ("r2z2_url", "https://r2z2.zkillboard.com/ephemeral"),
             ("redisq_url", "https://zkillredisq.stream/listen.php"),
-            ("esi_gateway_url", "http://enrichment.spin.internal/api/enrichment/esi"),
+            ("esi_gateway_url", "http://enrichment-api.spin.internal/api/enrichment/esi"),
             ("feed_requests_per_second", "10"),
             ("feed_tick_ms", "4000"),
             ("r2z2_start_sequence", ""),

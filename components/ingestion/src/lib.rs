@@ -2,8 +2,9 @@
 //! archives, filtered by the current ruleset and plugins, stored once, and announced as
 //! `killmail.ingested` through the service's outbox.
 //!
-//! Pure logic lives in plain modules, unit-tested natively; `wasm` is the thin component glue
-//! (HTTP API, cron-driven pollers, database access).
+//! Pure logic lives in plain modules, unit-tested natively; `wasm` is the glue both ingestion
+//! components share (database access). The HTTP API (`api/`) and the feed pollers and backfill
+//! intake (`worker/`) are crates of their own.
 
 pub mod config;
 pub mod event;
@@ -14,7 +15,6 @@ pub mod killmail;
 pub mod ruleset;
 pub mod stats;
 
-// The glue exports `wasi:http/incoming-handler` and the cron handler, which only mean
-// something in a component; native builds (unit tests) leave it out.
+// Spin's Postgres interface only links in a component; native builds (unit tests) leave it out.
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

@@ -60,11 +60,6 @@ fn asset(name: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.name == name)
 }
 
-/// Whether `header` (an `If-None-Match` value) names `etag`.
-fn matches(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|tag| tag == "*" || tag == etag || tag.strip_prefix("W/") == Some(etag))
-}
-
 /// Whether the browser takes gzip (`Accept-Encoding`, a `q=0` refusing it).
 fn takes_gzip(header: &str) -> bool {
     header.split(',').any(|part| {
@@ -98,7 +93,7 @@ pub fn serve(req: Request) -> Reply {
     if asset.name == PAGE {
         headers.push(("content-security-policy", SECURITY_POLICY.to_string()));
     }
-    if req.if_none_match.is_some_and(|h| matches(h, asset.etag)) {
+    if req.if_none_match.is_some_and(|h| guest::http::etag_matches(h, asset.etag)) {
         return Reply { status: 304, headers, body: Cow::Borrowed(&[]) };
     }
     headers.push(("content-type", asset.content_type.to_string()));

@@ -1,5 +1,6 @@
 //! HTTP answers: JSON bodies, errors that say what was wrong (and, for bad input, which
-//! parameter), and the API token check for write endpoints.
+//! parameter), conditional GETs (ETag, 304, Cache-Control), and the API token check for write
+//! endpoints.
 
 use serde::Serialize;
 use serde_json::json;
@@ -82,6 +83,36 @@ pub fn respond(reply: Reply) -> Response {
     reply.unwrap_or_else(Response::from)
 }
 
+/// A strong ETag for `body`, quoted: the first 128 bits of its SHA-256.
+pub fn etag_of(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    format!("\"{}\"", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Whether `header` (an `If-None-Match` value) names `etag`; GETs compare weakly, so a `W/`
+/// tag matches too.
+pub fn etag_matches(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|tag| tag == "*" || tag == etag || tag.strip_prefix("W/") == Some(etag))
+}
+
+/// A read's answer made cacheable at the edge and in browsers: a 200 gets an ETag of its body
+/// and `cache_control`; a request whose `If-None-Match` names that ETag gets a 304 without a
+/// body. Other statuses pass unchanged (errors are not cached).
+pub fn cacheable(req: &Request, mut response: Response, cache_control: &str) -> Response {
+    if *response.status() != 200 {
+        return response;
+    }
+    let etag = etag_of(response.body());
+    let asked = req.header("if-none-match").and_then(|v| v.as_str());
+    if asked.is_some_and(|h| etag_matches(h, &etag)) {
+        return Response::builder().status(304).header("etag", etag).header("cache-control", cache_control).build();
+    }
+    response.set_header("etag", etag);
+    response.set_header("cache-control", cache_control);
+    response
+}
+
 /// The path below the route's prefix (Spin's `spin-path-info` header), without slashes at
 /// either end, as segments.
 pub fn path_segments(req: &Request) -> Vec<String> {
@@ -124,6 +155,31 @@ mod tests {
         assert!(!token_matches("secreT", "secret"));
         assert!(!token_matches("secret1", "secret"));
         assert!(!token_matches("", ""), "an empty token closes write endpoints");
+    }
+
+    fn get(if_none_match: Option<&str>) -> Request {
+        let mut builder = Request::builder();
+        builder.method(spin_sdk::http::Method::Get).uri("/api/things");
+        if let Some(tag) = if_none_match {
+            builder.header("if-none-match", tag);
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn a_read_gets_validators_and_a_known_etag_a_304() {
+        let first = cacheable(&get(None), json_response(200, &json!({"a": 1})), "public, max-age=5");
+        let etag = first.header("etag").and_then(|v| v.as_str()).unwrap().to_string();
+        assert_eq!(etag, etag_of(br#"{"a":1}"#));
+        assert_eq!(first.header("cache-control").and_then(|v| v.as_str()), Some("public, max-age=5"));
+        for asked in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".to_string()] {
+            let again = cacheable(&get(Some(&asked)), json_response(200, &json!({"a": 1})), "public, max-age=5");
+            assert_eq!((*again.status(), again.body().len()), (304, 0), "{asked}");
+        }
+        let changed = cacheable(&get(Some(&etag)), json_response(200, &json!({"a": 2})), "public, max-age=5");
+        assert_eq!(*changed.status(), 200);
+        let error = cacheable(&get(None), json_response(404, &json!({"error": "no"})), "public, max-age=5");
+        assert!(error.header("etag").is_none() && error.header("cache-control").is_none());
     }
 
     #[test]

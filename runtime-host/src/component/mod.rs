@@ -49,9 +49,10 @@ pub fn load_all(
     databases: &[ServiceDatabase],
     kv_labels: &BTreeSet<String>,
     limits: InstanceLimits,
+    platform: crate::state::Platform,
 ) -> anyhow::Result<BTreeMap<String, LoadedComponent>> {
     let mut linker = wasmtime::component::Linker::new(engine.engine());
-    crate::state::add_to_linker(&mut linker)?;
+    crate::state::add_to_linker(&mut linker, platform)?;
     let mut out = BTreeMap::new();
     for (id, component) in &manifest.manifest.components {
         let database = databases.iter().find(|d| d.components.contains(id));
@@ -69,7 +70,7 @@ pub fn load_all(
         let pre = linker
             .instantiate_pre(&compiled)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("component `{id}` imports something this host does not provide"))?;
+            .with_context(|| format!("component `{id}` imports something {} does not provide", platform.name()))?;
         out.insert(id.clone(), LoadedComponent { context: Arc::new(context), pre });
     }
     Ok(out)

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::plan::{self, Call, Endpoint, PlanError};
 use deadline::within;
 use futures::future::join_all;
-use guest::http::{path_segments, HttpError};
+use guest::http::{cacheable, path_segments, HttpError};
 use serde_json::Value;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -38,7 +38,7 @@ async fn handle(req: Request) -> Response {
     let fresh = cache::fresh_wanted(req.header("cache-control").and_then(|v| v.as_str()));
     if let (Some(redis), false) = (&redis, fresh) {
         if let Some(cached) = redis.get(&key).ok().flatten() {
-            return answer_with(200, cached, "hit", remaining_seconds(redis, &key));
+            return answer_with(&req, 200, cached, "hit", remaining_seconds(redis, &key));
         }
     }
     let (status, body) = answer(&endpoint, config.call_timeout).await;
@@ -55,7 +55,7 @@ async fn handle(req: Request) -> Response {
             eprintln!("BFF cache: cannot keep an answer: {e}");
         }
     }
-    answer_with(status, text, if fresh { "refresh" } else { "miss" }, ttl)
+    answer_with(&req, status, text, if fresh { "refresh" } else { "miss" }, ttl)
 }
 
 /// How long a cached answer has left, so a browser or CDN keeps it no longer than Redis does.
@@ -66,18 +66,20 @@ fn remaining_seconds(redis: &Connection, key: &str) -> Option<u64> {
     }
 }
 
-fn answer_with(status: u16, body: Vec<u8>, cache: &str, ttl: Option<u64>) -> Response {
+/// The answer with its cache headers; a browser or CDN that holds the same answer gets a 304.
+fn answer_with(req: &Request, status: u16, body: Vec<u8>, cache: &str, ttl: Option<u64>) -> Response {
     let control = match ttl {
         Some(seconds) => format!("public, max-age={seconds}"),
         None => "no-store".to_string(),
     };
-    Response::builder()
+    let response = Response::builder()
         .status(status)
         .header("content-type", "application/json")
         .header("x-cache", cache)
-        .header("cache-control", control)
+        .header("cache-control", &control)
         .body(body)
-        .build()
+        .build();
+    cacheable(req, response, &control)
 }
 
 async fn answer(endpoint: &Endpoint, limit: Duration) -> Answer {

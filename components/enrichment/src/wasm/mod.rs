@@ -1,35 +1,16 @@
-//! Wasm glue: the Kafka handler, the HTTP API, the cron job that retries unresolved names,
-//! and access to ESI, Redis and the enrichment database through the Spin capabilities.
+//! What the enrichment API and the enrichment worker share inside a component: the ESI client
+//! behind one error budget and breaker (`esi`), name resolution through Redis, the database
+//! and ESI (`resolve`), the enrichment database (`store`) and its counters. The API
+//! (`enrichment-api`, HTTP only, runs on Spin) and the worker (`enrichment-worker`: the Kafka
+//! handler and the name-retry cron, runs on the BattleScope host) are crates of their own.
 
-mod counters;
-mod cron;
-mod esi;
-mod handler;
-mod http;
-mod resolve;
-mod store;
-
-spin_sdk::wit_bindgen::generate!({
-    inline: "
-        package battlescope:enrichment;
-
-        world enrichment {
-            export battlescope:kafka/incoming-handler@0.1.0;
-            use fermyon:spin-cron/cron-types@2.0.0.{metadata, error};
-            export handle-cron-event: func(metadata: metadata) -> result<_, error>;
-        }
-    ",
-    path: ["../../wit/kafka", "../../wit/deps/spin-cron@2.0.0"],
-    world: "battlescope:enrichment/enrichment",
-    runtime_path: "::spin_sdk::wit_bindgen::rt",
-    generate_all,
-});
-
-struct Enrichment;
-export!(Enrichment);
+pub mod counters;
+pub mod esi;
+pub mod resolve;
+pub mod store;
 
 /// The component's settings from its variables.
-fn config() -> Result<crate::config::Config, String> {
+pub fn config() -> Result<crate::config::Config, String> {
     crate::config::Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string())
 }
 

@@ -4,7 +4,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use guest::http::{json_response, path_segments, respond, HttpError, Reply};
+use guest::http::{cacheable, json_response, path_segments, respond, HttpError, Reply};
 use search::collections::Kind;
 use search::config::Config;
 use search::query::{self, BadParameter, Search};
@@ -56,10 +56,8 @@ fn route(req: &Request, segments: &[&str]) -> Reply {
         ["health"] => return health(&client, prefix),
         _ => return Err(HttpError::NotFound(format!("no search endpoint /api/search/{}", segments.join("/")))),
     };
-    let mut response = json_response(200, &body);
     // Results change with every event; a few seconds of caching still spares Typesense bursts.
-    response.set_header("cache-control", "public, max-age=5");
-    Ok(response)
+    Ok(cacheable(req, json_response(200, &body), "public, max-age=5"))
 }
 
 /// One search; an index not built yet finds nothing.

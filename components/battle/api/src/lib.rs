@@ -1,15 +1,25 @@
 //! The battle HTTP API (`openapi/battles.json`): the battle list with filters and cursor
-//! paging, one battle, its killmails, and operators' edits behind the API token.
+//! paging, one battle, its killmails, and operators' edits behind the API token. HTTP only, so
+//! it runs on Spin as well as on the BattleScope host; the battle worker keeps the battles up to
+//! date.
 
-use super::store::Store;
-use super::{config, context};
-use crate::api;
-use crate::config::Config;
-use crate::engine::manual::{self, unavailable};
-use guest::http::{authorise, json_response, path_segments, respond, HttpError, Reply};
+// Only a component: native builds (the workspace's unit tests) compile it empty.
+#![cfg(target_arch = "wasm32")]
+
+use battle::api;
+use battle::config::Config;
+use battle::engine::manual::{self, unavailable};
+use battle::wasm::store::Store;
+use battle::wasm::{config, context};
+use guest::http::{authorise, cacheable, json_response, path_segments, respond, HttpError, Reply};
 use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
+
+/// Lists and open battles change with every kill: caches may keep them a few seconds.
+const CHANGING: &str = "public, max-age=5";
+/// An ended battle changes only by an operator's edit (its ETag then changes).
+const ENDED: &str = "public, max-age=3600";
 
 #[http_component]
 fn handle(req: Request) -> Response {
@@ -17,12 +27,12 @@ fn handle(req: Request) -> Response {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method().clone();
     respond(match (&method, segments.as_slice()) {
-        (Method::Get, []) => list(req.query()),
+        (Method::Get, []) => list(req.query()).map(|r| cacheable(&req, r, CHANGING)),
         (Method::Post, []) => writer(&req).and_then(|mut s| create(&mut s, req.body())),
-        (Method::Get, [id]) => with_id(id).and_then(|id| battle(id, req.query())),
+        (Method::Get, [id]) => with_id(id).and_then(|id| battle(&req, id)),
         (Method::Patch, [id]) => writer(&req).and_then(|mut s| update(&mut s, with_id(id)?, req.body())),
         (Method::Delete, [id]) => writer(&req).and_then(|mut s| delete(&mut s, with_id(id)?)),
-        (Method::Get, [id, "killmails"]) => with_id(id).and_then(killmails),
+        (Method::Get, [id, "killmails"]) => with_id(id).and_then(killmails).map(|r| cacheable(&req, r, CHANGING)),
         (Method::Post, [id, "merge"]) => writer(&req).and_then(|mut s| merge(&mut s, with_id(id)?, req.body())),
         (Method::Post, [id, "split"]) => writer(&req).and_then(|mut s| split(&mut s, with_id(id)?, req.body())),
         (_, [] | [_] | [_, "killmails" | "merge" | "split"]) => {
@@ -69,13 +79,16 @@ fn list(query: &str) -> Reply {
     Ok(json_response(200, &json!({ "battles": battles, "nextCursor": next })))
 }
 
-fn battle(id: &str, query: &str) -> Reply {
-    let view = match api::battle_query(query)? {
+fn battle(req: &Request, id: &str) -> Reply {
+    let view = match api::battle_query(req.query())? {
         None => store()?.battle(id),
         Some(moves) => store()?.battle_with_moves(id, moves),
     };
     match view.map_err(unavailable)? {
-        Some(b) => Ok(json_response(200, &b)),
+        Some(b) => {
+            let ended = serde_json::to_value(b.summary.status).ok() == Some(json!("ended"));
+            Ok(cacheable(req, json_response(200, &b), if ended { ENDED } else { CHANGING }))
+        }
         None => Err(HttpError::NotFound(format!("no battle {id}"))),
     }
 }

@@ -1,7 +1,7 @@
 //! Outbound HTTP for the feeds: a descriptive User-Agent, redirects followed, a pace that
 //! stays well under zKillboard's limits.
 
-use crate::feed::USER_AGENT;
+use ingestion::feed::USER_AGENT;
 use spin_sdk::http::{Method, Request, Response};
 use std::time::{Duration, Instant};
 

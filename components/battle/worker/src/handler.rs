@@ -4,10 +4,11 @@
 
 use super::battlescope::kafka::types::{Error as KafkaError, Message};
 use super::exports::battlescope::kafka::incoming_handler::Guest;
-use super::store::Store;
-use super::{config, context, Battles};
-use crate::engine::{self, StoreError};
-use crate::enriched;
+use super::Battles;
+use battle::engine::{self, StoreError};
+use battle::enriched;
+use battle::wasm::store::Store;
+use battle::wasm::{config, context};
 
 fn kafka_error(e: StoreError) -> KafkaError {
     match e {

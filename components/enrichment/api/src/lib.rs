@@ -1,12 +1,16 @@
 //! The enrichment HTTP API (`/api/enrichment/...`): stored killmails, statistics and metrics,
 //! and the ESI gateway through which every other service fetches killmail bodies, so that
-//! BattleScope spends one ESI error budget behind one breaker.
+//! BattleScope spends one ESI error budget behind one breaker. HTTP only, so it runs on Spin
+//! as well as on the BattleScope host.
 
-use super::config;
-use super::counters::Counters;
-use super::esi::{Esi, EsiError};
-use super::store::Store;
-use guest::http::{json_response, path_segments, respond, HttpError, Reply};
+// Only a component: native builds (the workspace's unit tests) compile it empty.
+#![cfg(target_arch = "wasm32")]
+
+use enrichment::wasm::config;
+use enrichment::wasm::counters::Counters;
+use enrichment::wasm::esi::{Esi, EsiError};
+use enrichment::wasm::store::Store;
+use guest::http::{cacheable, json_response, path_segments, respond, HttpError, Reply};
 use serde_json::{json, Value};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -19,9 +23,11 @@ fn handle(req: Request) -> Response {
         return respond(Err(HttpError::MethodNotAllowed(format!("use GET for /api/enrichment/{}", segments.join("/")))));
     }
     respond(match segments.as_slice() {
-        ["stats"] => stats(),
-        ["metrics"] => metrics(),
-        ["killmails", id] => killmail(id),
+        // Counters move all the time: revalidate every time (the ETag still spares the body).
+        ["stats"] => stats().map(|r| cacheable(&req, r, "no-cache")),
+        ["metrics"] => metrics().map(|r| cacheable(&req, r, "no-cache")),
+        // A stored killmail changes only when it gains names.
+        ["killmails", id] => killmail(id).map(|r| cacheable(&req, r, "public, max-age=60")),
         ["esi", "killmails", id, hash] => esi_killmail(id, hash),
         _ => Err(HttpError::NotFound(format!("no enrichment endpoint /{}", segments.join("/")))),
     })
@@ -31,7 +37,7 @@ fn unavailable(e: String) -> HttpError {
     HttpError::unavailable("the enrichment database", e)
 }
 
-fn settings() -> Result<crate::config::Config, HttpError> {
+fn settings() -> Result<enrichment::config::Config, HttpError> {
     config().map_err(|e| HttpError::unavailable("enrichment's configuration", e))
 }
 

@@ -1,12 +1,15 @@
-//! The ingestion HTTP API (`/api/ingestion/...`, docs/ingestion.md).
+//! The ingestion HTTP API (`/api/ingestion/...`, docs/ingestion.md): health, statistics and
+//! the ruleset. HTTP only, so it runs on Spin as well as on the BattleScope host. Backfill
+//! intake (`POST /api/ingestion/killmails`) runs plugins, so the ingestion worker serves it.
 
-use super::store::Store;
-use super::{config, process};
-use crate::health;
-use crate::intake::Tally;
-use crate::killmail::Killmail;
-use crate::ruleset::Ruleset;
-use guest::http::{authorise, json_response, path_segments, respond, HttpError, Reply};
+// Only a component: native builds (the workspace's unit tests) compile it empty.
+#![cfg(target_arch = "wasm32")]
+
+use guest::http::{authorise, cacheable, json_response, path_segments, respond, HttpError, Reply};
+use ingestion::health;
+use ingestion::ruleset::Ruleset;
+use ingestion::wasm::config;
+use ingestion::wasm::store::Store;
 use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -17,15 +20,19 @@ fn handle(req: Request) -> Response {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     respond(match (req.method(), segments.as_slice()) {
         (Method::Get, ["health"]) => return health_response(),
-        (Method::Get, ["stats"]) => stats(),
-        (Method::Get, ["ruleset"]) => get_ruleset(),
+        // Revalidated every time: the ETag spares the body while nothing changed.
+        (Method::Get, ["stats"]) => stats().map(|r| cacheable(&req, r, "no-cache")),
+        (Method::Get, ["ruleset"]) => get_ruleset().map(|r| cacheable(&req, r, "no-cache")),
         (Method::Put, ["ruleset"]) => writer(&req).and_then(|store| put_ruleset(&store, req.body())),
-        (Method::Post, ["killmails"]) => writer(&req).and_then(|store| intake_batch(&store, req.body())),
         (_, [endpoint @ ("health" | "stats")]) => {
             Err(HttpError::MethodNotAllowed(format!("use GET for /api/ingestion/{endpoint}")))
         }
         (_, ["ruleset"]) => Err(HttpError::MethodNotAllowed("use GET or PUT for /api/ingestion/ruleset".into())),
-        (_, ["killmails"]) => Err(HttpError::MethodNotAllowed("use POST for /api/ingestion/killmails".into())),
+        // Where the worker is deployed its exact route takes these requests (spin.toml).
+        (_, ["killmails"]) => Err(HttpError::NotFound(
+            "backfill intake runs plugins and is served by the ingestion worker on the BattleScope host, not deployed here"
+                .into(),
+        )),
         _ => Err(HttpError::NotFound(format!("no ingestion endpoint /{}", segments.join("/")))),
     })
 }
@@ -68,27 +75,4 @@ fn put_ruleset(store: &Store, body: &[u8]) -> Reply {
     let ruleset = Ruleset::parse(body).map_err(|e| HttpError::bad(e.field.clone(), e.to_string()))?;
     let id = store.replace_ruleset(&ruleset).map_err(unavailable)?;
     Ok(json_response(200, &json!({ "id": id, "ruleset": ruleset })))
-}
-
-/// Backfill intake: one ESI killmail per line (the daily archive format), each through the
-/// same rules and storage as the live feed. Malformed lines are reported, not fatal.
-fn intake_batch(store: &Store, body: &[u8]) -> Reply {
-    let text = std::str::from_utf8(body).map_err(|e| HttpError::bad("body", format!("the body is not UTF-8: {e}")))?;
-    let mut tally = Tally::default();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match Killmail::from_archive_line(line) {
-            Ok(km) => {
-                let (decision, outcome) = process(store, &km, None).map_err(unavailable)?;
-                tally.add(&decision, outcome);
-            }
-            Err(e) => {
-                store.count("malformed:backfill", 1).map_err(unavailable)?;
-                tally.malformed(index + 1, e.to_string());
-            }
-        }
-    }
-    Ok(json_response(200, &tally))
 }

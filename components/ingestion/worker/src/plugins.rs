@@ -2,10 +2,10 @@
 
 use super::battlescope::ruleset_filter::runner;
 use super::battlescope::ruleset_filter::types::{KillmailSummary, Participant as WitParticipant, SecurityBand as WitBand};
-use super::store::Store;
-use crate::intake::PluginVerdict;
-use crate::killmail::{Killmail, Participant};
 use eve_static::SecurityBand;
+use ingestion::intake::PluginVerdict;
+use ingestion::killmail::{Killmail, Participant};
+use ingestion::wasm::store::Store;
 
 fn participant(p: &Participant) -> WitParticipant {
     WitParticipant {

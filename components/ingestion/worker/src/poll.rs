@@ -3,9 +3,9 @@
 
 use super::fetch::Pacer;
 use super::process;
-use super::store::Store;
-use crate::config::Config;
-use crate::feed::{self, R2z2Step, RedisqPackage};
+use ingestion::config::Config;
+use ingestion::feed::{self, R2z2Step, RedisqPackage};
+use ingestion::wasm::store::Store;
 use std::time::Instant;
 
 /// After this many unreadable answers for one sequence, keep the body aside and move on.

@@ -1,13 +1,14 @@
 //! The cron job: ask ESI again for names it could not give, and publish a new version of the
 //! killmails that gained names.
 
-use super::counters::Counters;
-use super::esi::Esi;
 use super::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
-use super::store::Store;
-use super::{config, resolve, Enrichment, Guest};
-use crate::config::Config;
-use crate::{enrich, names};
+use super::{Enrichment, Guest};
+use enrichment::config::Config;
+use enrichment::wasm::counters::Counters;
+use enrichment::wasm::esi::Esi;
+use enrichment::wasm::store::Store;
+use enrichment::wasm::{config, resolve};
+use enrichment::{enrich, names};
 
 impl Guest for Enrichment {
     fn handle_cron_event(_: Metadata) -> Result<(), CronError> {

@@ -2,9 +2,10 @@
 //! and changes that waited for a coalesced announcement get their `battle.updated`.
 
 use super::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
-use super::store::Store;
-use super::{config, context, Battles, Guest};
-use crate::engine::lifecycle;
+use super::{Battles, Guest};
+use battle::engine::lifecycle;
+use battle::wasm::store::Store;
+use battle::wasm::{config, context};
 
 impl Guest for Battles {
     fn handle_cron_event(_: Metadata) -> Result<(), CronError> {

@@ -1,13 +1,14 @@
 //! `killmail.ingested` → `killmail.enriched`.
 
 use super::battlescope::kafka::types::{Error as KafkaError, Message};
-use super::counters::Counters;
-use super::esi::{Esi, EsiError};
 use super::exports::battlescope::kafka::incoming_handler::Guest;
-use super::store::Store;
-use super::{config, resolve, Enrichment};
-use crate::config::Config;
-use crate::{enrich, ingested, names};
+use super::Enrichment;
+use enrichment::config::Config;
+use enrichment::wasm::counters::Counters;
+use enrichment::wasm::esi::{Esi, EsiError};
+use enrichment::wasm::store::Store;
+use enrichment::wasm::{config, resolve};
+use enrichment::{enrich, ingested, names};
 
 impl Guest for Enrichment {
     /// Idempotent: an already-enriched killmail is acknowledged without fetching or

@@ -1,0 +1,61 @@
+//! The ingestion worker: the cron-driven feed pollers (`poll`, paced by `fetch`) and backfill
+//! intake (`backfill`), every killmail through the ruleset and the ruleset-filter plugins
+//! (`plugins`). It needs the BattleScope host (cron trigger, plugin runner); the ingestion API
+//! is the part that runs on Spin. Decisions are made by the pure modules of `ingestion`.
+
+// Only a component: native builds (the workspace's unit tests) compile it empty.
+#![cfg(target_arch = "wasm32")]
+
+mod backfill;
+mod fetch;
+mod plugins;
+mod poll;
+
+use ingestion::config::Feed;
+use ingestion::intake::{self, Outcome};
+use ingestion::killmail::Killmail;
+use ingestion::wasm::config;
+use ingestion::wasm::store::Store;
+
+spin_sdk::wit_bindgen::generate!({
+    inline: "
+        package battlescope:ingestion-worker;
+
+        world ingestion-worker {
+            import battlescope:ruleset-filter/runner@0.1.0;
+            use fermyon:spin-cron/cron-types@2.0.0.{metadata, error};
+            export handle-cron-event: func(metadata: metadata) -> result<_, error>;
+        }
+    ",
+    path: ["../../../wit/deps/spin-cron@2.0.0", "../../../wit/ruleset-filter"],
+    world: "battlescope:ingestion-worker/ingestion-worker",
+    runtime_path: "::spin_sdk::wit_bindgen::rt",
+    generate_all,
+});
+
+struct Cron;
+export!(Cron);
+
+impl Guest for Cron {
+    /// One poll of the configured feed (`feed` variable: r2z2, redisq or off).
+    fn handle_cron_event(_: fermyon::spin_cron::cron_types::Metadata) -> Result<(), fermyon::spin_cron::cron_types::Error> {
+        let run = || -> Result<(), String> {
+            let config = config()?;
+            match config.feed {
+                Feed::R2z2 => poll::Tick::start(config)?.r2z2(),
+                Feed::Redisq => poll::Tick::start(config)?.redisq(),
+                Feed::Off => Ok(()),
+            }
+        };
+        run().map_err(fermyon::spin_cron::cron_types::Error::Other)
+    }
+}
+
+/// The one path every killmail takes, whatever the feed: rules, plugins, then the decision
+/// stored (and, if accepted, the killmail and its event) in one statement.
+fn process(store: &Store, km: &Killmail, feed_position: Option<(&str, i64)>) -> Result<(intake::Decision, Outcome), String> {
+    let (_, ruleset) = store.ruleset()?;
+    let decision = intake::decide(&ruleset, km, |km| plugins::run(store, km));
+    let outcome = store.record(km, &decision, feed_position)?;
+    Ok((decision, outcome))
+}
