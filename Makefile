@@ -10,7 +10,7 @@ COMPONENTS := ingestion-api ingestion-worker enrichment-api enrichment-worker ba
 SHARED := contracts eve-static guest
 # Pure libraries of bounded contexts with more than one component.
 LIBRARIES := ingestion enrichment battle notification search
-TEST_COMPONENTS := probe kafka-probe
+TEST_COMPONENTS := probe kafka-probe http-bench
 # Native commands beside the host.
 TOOLS := search-reindex
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.

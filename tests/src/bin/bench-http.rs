@@ -1,8 +1,11 @@
-//! `make bench` (HTTP part): requests/s and latency of one trivial handler served (a) by a
-//! spin-sdk component on our host and (b) by native hyper code, in the same run, and their
-//! ratio. Each server runs in its own process; this process is the load generator.
+//! `make bench` (HTTP part): requests/s and latency of one component that imports only WASI
+//! (`tests/components/http-bench`: a trivial route and a report drawn from recorded killmails)
+//! served by our host and by `wasmtime serve` (the reference host a user could pick instead),
+//! beside native hyper code answering the same, at 1, 16 and 64 connections, in the same run.
+//! `wasmtime serve` runs twice: as it comes (no time limit) and with `-W timeout`, which, like our
+//! host's request budget, instruments the code with epoch checks. Each server runs in its own process; this process is the load generator.
 
-use battlescope_tests::host::{Host, HostOptions};
+use battlescope_tests::http_bench::{on_our_host, WasmtimeServe};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -12,11 +15,10 @@ struct Args {
     host: Option<String>,
     serve_native: Option<u16>,
     seconds: u64,
-    connections: usize,
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { host: None, serve_native: None, seconds: 5, connections: 16 };
+    let mut args = Args { host: None, serve_native: None, seconds: 3 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -24,25 +26,26 @@ fn parse_args() -> Args {
             "--host" => args.host = Some(value()),
             "--serve-native" => args.serve_native = Some(value().parse().expect("port")),
             "--seconds" => args.seconds = value().parse().expect("seconds"),
-            "--connections" => args.connections = value().parse().expect("connections"),
             other => panic!("unknown argument {other}"),
         }
     }
     args
 }
 
-/// The baseline: the same response as the component's `/probe/hello`, from plain hyper.
+/// The baseline: the component's answers from plain hyper, the report drawn by the same code.
 async fn serve_native(port: u16) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     loop {
         let (stream, _) = listener.accept().await.unwrap();
+        stream.set_nodelay(true).unwrap();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(|_req| async {
+            let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                let (kind, body) = match req.uri().path() {
+                    "/report" => ("application/json", Bytes::from(http_bench::report_json())),
+                    _ => ("text/plain", Bytes::from_static(b"hello")),
+                };
                 Ok::<_, std::convert::Infallible>(
-                    hyper::Response::builder()
-                        .header("content-type", "text/plain")
-                        .body(Full::new(Bytes::from_static(b"hello")))
-                        .unwrap(),
+                    hyper::Response::builder().header("content-type", kind).body(Full::new(body)).unwrap(),
                 )
             });
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
@@ -130,38 +133,64 @@ async fn main() -> anyhow::Result<()> {
     }
     let duration = Duration::from_secs(args.seconds);
     let dir = tempfile::tempdir()?;
-    let manifest = battlescope_tests::probe::write_manifest(dir.path(), &[], "", "");
-    let options = HostOptions::new(&manifest, "bench", &dir.path().join("state"))
-        .env("SPIN_VARIABLE_REQUIRED_ONE", "x")
-        .env("BATTLESCOPE_LOG", "warn");
-    let host = Host::start(options).await?;
-
+    let ours = on_our_host(dir.path()).await?;
+    let reference = WasmtimeServe::start().await?;
+    let reference_with_deadline = WasmtimeServe::start_with_deadline().await?;
     let native_port = battlescope_tests::free_port();
     let mut native = tokio::process::Command::new(std::env::current_exe()?)
         .args(["--serve-native", &native_port.to_string()])
         .kill_on_drop(true)
         .spawn()?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let native_url = format!("http://127.0.0.1:{native_port}/probe/hello");
+    let native_url = |path: &str| format!("http://127.0.0.1:{native_port}{path}");
 
     println!(
-        "HTTP: one trivial handler, {} connections, {} s each, load generator on the same machine",
-        args.connections, args.seconds
+        "HTTP: one WASI-only component (tests/components/http-bench) on our host and on wasmtime serve ({}), \
+         native hyper as baseline, {} s per run, load generator on the same machine",
+        wasmtime_version(),
+        args.seconds
     );
-    // Warm both up (instance pool, caches) before measuring.
-    load(&host.url("/probe/hello"), args.connections, Duration::from_secs(1)).await;
-    load(&native_url, args.connections, Duration::from_secs(1)).await;
-    let wasm = load(&host.url("/probe/hello"), args.connections, duration).await;
-    let baseline = load(&native_url, args.connections, duration).await;
-    row("spin-sdk component (host)", &wasm);
-    row("native hyper (baseline)", &baseline);
-    println!(
-        "ratio component/native: throughput {:.2}x, p50 latency {:.2}x, p99 latency {:.2}x",
-        wasm.rps() / baseline.rps(),
-        wasm.percentile(0.5).as_secs_f64() / baseline.percentile(0.5).as_secs_f64(),
-        wasm.percentile(0.99).as_secs_f64() / baseline.percentile(0.99).as_secs_f64(),
-    );
+    for path in ["/hello", "/report"] {
+        for connections in [1, 16, 64] {
+            println!("{path} at {connections} connection(s)");
+            let urls = [
+                ("native hyper (baseline)", native_url(path)),
+                ("our host", ours.url(path)),
+                ("wasmtime serve", reference.url(path)),
+                ("wasmtime serve -W timeout", reference_with_deadline.url(path)),
+            ];
+            let mut results = Vec::new();
+            for (name, url) in &urls {
+                // Warm up (instance pools, compiled code, caches) before measuring.
+                load(url, connections, Duration::from_millis(500)).await;
+                let r = load(url, connections, duration).await;
+                row(name, &r);
+                results.push(r);
+            }
+            let (baseline, host, wasmtime, wasmtime_deadline) = (&results[0], &results[1], &results[2], &results[3]);
+            let p99 = |r: &Result| r.percentile(0.99).as_secs_f64();
+            println!(
+                "  our host / wasmtime serve: throughput {:.2}x, p99 {:.2}x;  / with -W timeout: throughput {:.2}x, p99 {:.2}x;  \
+                 / native: throughput {:.2}x, p99 {:.2}x",
+                host.rps() / wasmtime.rps(),
+                p99(host) / p99(wasmtime),
+                host.rps() / wasmtime_deadline.rps(),
+                p99(host) / p99(wasmtime_deadline),
+                host.rps() / baseline.rps(),
+                p99(host) / p99(baseline),
+            );
+        }
+    }
     native.kill().await?;
-    host.kill().await;
+    ours.kill().await;
     Ok(())
+}
+
+/// `wasmtime --version`, for the record.
+fn wasmtime_version() -> String {
+    std::process::Command::new(battlescope_tests::installed_tool("wasmtime/wasmtime_cli/wasmtime"))
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|e| format!("version unknown: {e}"))
 }
