@@ -24,7 +24,7 @@ impl std::str::FromStr for Feed {
     }
 }
 
-/// Everything ingestion reads from its variables.
+/// What both ingestion components read: the database, its event's topic, the write token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The ingestion database (injected by the host from the component's declared database).
@@ -33,6 +33,22 @@ pub struct Config {
     pub ingested_topic: String,
     /// Bearer token of the write endpoints; empty closes them.
     pub api_token: String,
+}
+
+impl Config {
+    /// Read every setting; the first missing or malformed variable is the error.
+    pub fn load<S: Source>(v: &Variables<S>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            database_url: v.required("database_url")?,
+            ingested_topic: v.required("ingested_topic")?,
+            api_token: v.text("api_token")?,
+        })
+    }
+}
+
+/// How the worker polls zKillboard's feeds: variables only the worker is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedConfig {
     /// The feed the cron job polls.
     pub feed: Feed,
     /// R2Z2's base URL (`…/ephemeral`).
@@ -54,13 +70,10 @@ pub struct Config {
     pub redisq_ttw: u32,
 }
 
-impl Config {
+impl FeedConfig {
     /// Read every setting; the first missing or malformed variable is the error.
     pub fn load<S: Source>(v: &Variables<S>) -> Result<Self, ConfigError> {
         Ok(Self {
-            database_url: v.required("database_url")?,
-            ingested_topic: v.required("ingested_topic")?,
-            api_token: v.text("api_token")?,
             feed: v.parsed("feed", "a feed name")?,
             r2z2_url: v.required("r2z2_url")?,
             redisq_url: v.required("redisq_url")?,
@@ -101,15 +114,29 @@ mod tests {
     #[test]
     fn reads_every_setting() {
         let c = Config::load(&variables(&[])).unwrap();
-        assert_eq!((c.feed, c.feed_tick, c.r2z2_start_sequence), (Feed::R2z2, Duration::from_secs(4), None));
-        assert_eq!(Config::load(&variables(&[("r2z2_start_sequence", "42")])).unwrap().r2z2_start_sequence, Some(42));
+        assert_eq!((c.database_url.as_str(), c.api_token.as_str()), ("postgres://db", ""));
+        let f = FeedConfig::load(&variables(&[])).unwrap();
+        assert_eq!((f.feed, f.feed_tick, f.r2z2_start_sequence), (Feed::R2z2, Duration::from_secs(4), None));
+        assert_eq!(FeedConfig::load(&variables(&[("r2z2_start_sequence", "42")])).unwrap().r2z2_start_sequence, Some(42));
+    }
+
+    #[test]
+    fn the_api_needs_no_feed_settings() {
+        let only_common = Variables(BTreeMap::from([
+            ("database_url", "postgres://db"),
+            ("ingested_topic", "killmail.ingested"),
+            ("api_token", "t"),
+        ]));
+        assert!(Config::load(&only_common).is_ok());
+        let e = FeedConfig::load(&only_common).unwrap_err().to_string();
+        assert!(e.contains("`feed`"), "{e}");
     }
 
     #[test]
     fn a_wrong_value_names_its_variable() {
-        let e = Config::load(&variables(&[("feed", "zkb")])).unwrap_err().to_string();
+        let e = FeedConfig::load(&variables(&[("feed", "zkb")])).unwrap_err().to_string();
         assert!(e.contains("`feed`") && e.contains("none of r2z2, redisq, off"), "{e}");
-        let e = Config::load(&variables(&[("feed_tick_ms", "soon")])).unwrap_err().to_string();
+        let e = FeedConfig::load(&variables(&[("feed_tick_ms", "soon")])).unwrap_err().to_string();
         assert!(e.contains("`feed_tick_ms`"), "{e}");
     }
 }

@@ -11,7 +11,7 @@ mod fetch;
 mod plugins;
 mod poll;
 
-use ingestion::config::Feed;
+use ingestion::config::{Feed, FeedConfig};
 use ingestion::intake::{self, Outcome};
 use ingestion::killmail::Killmail;
 use ingestion::wasm::config;
@@ -41,9 +41,10 @@ impl Guest for Cron {
     fn handle_cron_event(_: fermyon::spin_cron::cron_types::Metadata) -> Result<(), fermyon::spin_cron::cron_types::Error> {
         let run = || -> Result<(), String> {
             let config = config()?;
-            match config.feed {
-                Feed::R2z2 => poll::Tick::start(config)?.r2z2(),
-                Feed::Redisq => poll::Tick::start(config)?.redisq(),
+            let feeds = FeedConfig::load(&guest::config::Variables::spin()).map_err(|e| e.to_string())?;
+            match feeds.feed {
+                Feed::R2z2 => poll::Tick::start(&config, feeds)?.r2z2(),
+                Feed::Redisq => poll::Tick::start(&config, feeds)?.redisq(),
                 Feed::Off => Ok(()),
             }
         };

@@ -3,7 +3,7 @@
 
 use super::fetch::Pacer;
 use super::process;
-use ingestion::config::Config;
+use ingestion::config::{Config, FeedConfig};
 use ingestion::feed::{self, R2z2Step, RedisqPackage};
 use ingestion::wasm::store::Store;
 use std::time::Instant;
@@ -51,19 +51,19 @@ fn backoff(failures: i32) -> f64 {
 }
 
 pub struct Tick {
-    config: Config,
+    feeds: FeedConfig,
     store: Store,
     pacer: Pacer,
     deadline: Instant,
 }
 
 impl Tick {
-    pub fn start(config: Config) -> Result<Self, String> {
+    pub fn start(config: &Config, feeds: FeedConfig) -> Result<Self, String> {
         Ok(Self {
-            store: Store::open(&config)?,
-            pacer: Pacer::new(config.feed_requests_per_second),
-            deadline: Instant::now() + config.feed_tick,
-            config,
+            store: Store::open(config)?,
+            pacer: Pacer::new(feeds.feed_requests_per_second),
+            deadline: Instant::now() + feeds.feed_tick,
+            feeds,
         })
     }
 
@@ -80,7 +80,7 @@ impl Tick {
     /// Walk R2Z2 forward from the stored position until caught up or out of time.
     pub fn r2z2(mut self) -> Result<(), String> {
         const FEED: &str = "r2z2";
-        let base = self.config.r2z2_url.clone();
+        let base = self.feeds.r2z2_url.clone();
         let position = self.store.feed_position(FEED)?;
         if position.wait_seconds > 0.0 {
             return Ok(());
@@ -89,7 +89,7 @@ impl Tick {
             Some(s) => s,
             None => {
                 // First start: begin at the configured sequence, or at the newest one.
-                let start = match self.config.r2z2_start_sequence {
+                let start = match self.feeds.r2z2_start_sequence {
                     Some(s) => s,
                     None => match self.newest(&base)? {
                         Ok(newest) => newest,
@@ -211,7 +211,7 @@ impl Tick {
             }
             self.resolve_reference(pending.killmail_id, &pending.hash, pending.zkb)?;
         }
-        let c = &self.config;
+        let c = &self.feeds;
         let url = format!("{}?queueID={}&ttw={}", c.redisq_url, c.redisq_queue_id, c.redisq_ttw);
         while self.time_left() {
             let fetched = match self.pacer.get(&url) {
@@ -241,7 +241,7 @@ impl Tick {
     fn resolve_reference(&mut self, id: u64, hash: &str, zkb: serde_json::Value) -> Result<(), String> {
         // (error, lasting): ESI's refusal (422 from the gateway) or an unreadable body will not
         // get better by asking again; an unavailable gateway or ESI will.
-        let url = format!("{}/killmails/{id}/{hash}", self.config.esi_gateway_url);
+        let url = format!("{}/killmails/{id}/{hash}", self.feeds.esi_gateway_url);
         let outcome = match Pacer::new(0.0).get(&url) {
             Ok(f) if f.status == 200 => feed::esi_killmail(id, hash, zkb, &f.body).map_err(|e| (e.to_string(), true)),
             Ok(f) => {
