@@ -151,6 +151,10 @@ async fn post_with_retries(endpoint: &hyper::Uri, token: &str, batch: String) ->
             Ok((200, reply)) => {
                 return serde_json::from_slice(&reply).context("the ingestion service answered with something other than a tally")
             }
+            Ok((413, reply)) => bail!(
+                "ingestion refused the batch as too large: {}; send fewer killmails per request (--batch)",
+                String::from_utf8_lossy(&reply).trim()
+            ),
             Ok((status, reply)) if status < 500 => {
                 bail!("ingestion refused the batch: HTTP {status}: {}", String::from_utf8_lossy(&reply))
             }

@@ -100,14 +100,31 @@ impl DatabaseServer {
     }
 }
 
-/// `url` with its password removed, for messages.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
+/// A connection address with its passwords masked, for messages: in a URL's user part or
+/// `password` parameter, or a `password=` of a key-value connection string.
+pub fn redact(address: &str) -> String {
+    match url::Url::parse(address) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            if u.query_pairs().any(|(k, _)| k == "password") {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k == "password" { "***".to_string() } else { v.into_owned() };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
-        _ => url.to_string(),
+        Err(_) => address
+            .split_whitespace()
+            .map(|part| if part.starts_with("password=") { "password=***" } else { part })
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 
@@ -115,6 +132,15 @@ pub fn redact(url: &str) -> String {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn passwords_are_masked_wherever_an_address_carries_them() {
+        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        let query = redact("postgres://u@db/x?password=secret&sslmode=disable");
+        assert!(!query.contains("secret") && query.contains("sslmode=disable"), "{query}");
+        assert_eq!(redact("host=db password=secret dbname=x"), "host=db password=*** dbname=x");
+        assert_eq!(redact("redis://:secret@cache:6379"), "redis://:***@cache:6379");
+    }
 
     fn manifest(components: &str) -> LoadedManifest {
         let text = format!("spin_manifest_version = 2\n[application]\nname = \"t\"\n{components}");

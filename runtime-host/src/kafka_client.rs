@@ -89,7 +89,14 @@ impl Producer {
             missing.iter().map(|t| NewTopic::new(t, self.config.partitions, TopicReplication::Fixed(1))).collect();
         let results = self
             .admin
-            .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+            .create_topics(
+                &new,
+                // Both bounded: with the broker down, the request would otherwise wait out
+                // librdkafka's minute-long socket timeout.
+                &AdminOptions::new()
+                    .operation_timeout(Some(Duration::from_secs(10)))
+                    .request_timeout(Some(Duration::from_secs(10))),
+            )
             .await
             .context("creating Kafka topics")?;
         for result in results {
@@ -115,8 +122,12 @@ impl Producer {
         key: Option<&[u8]>,
         headers: &[(String, Vec<u8>)],
         data: &[u8],
-    ) -> Result<(i32, i64), String> {
-        self.ensure_topics(&[topic.to_string()]).await.map_err(|e| format!("{e:#}"))?;
+    ) -> Result<(i32, i64), ProduceError> {
+        self.ensure_topics(&[topic.to_string()]).await.map_err(|e| ProduceError {
+            topic: topic.to_string(),
+            reason: format!("{e:#}"),
+            permanent: false,
+        })?;
         let mut owned = OwnedHeaders::new_with_capacity(headers.len());
         for (name, value) in headers {
             owned = owned.insert(Header { key: name, value: Some(value.as_slice()) });
@@ -132,8 +143,25 @@ impl Producer {
             }
             Err((e, _)) => {
                 self.metrics.count("kafka_produce_errors_total", "Messages the broker did not take.", &[("topic", topic)], 1);
-                Err(format!("publishing to {topic}: {e}"))
+                let permanent = e.rdkafka_error_code().is_some_and(refused_for_good);
+                Err(ProduceError { topic: topic.to_string(), reason: e.to_string(), permanent })
             }
         }
     }
+}
+
+/// A message the broker did not store.
+#[derive(Debug, thiserror::Error)]
+#[error("publishing to {topic}: {reason}")]
+pub struct ProduceError {
+    pub topic: String,
+    pub reason: String,
+    /// Sending the same message again would be refused again (it is too large, say).
+    pub permanent: bool,
+}
+
+/// Refusals about the message itself rather than the broker's state.
+fn refused_for_good(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(code, C::MessageSizeTooLarge | C::InvalidMessageSize | C::MessageBatchTooLarge | C::InvalidRecord | C::InvalidTopic)
 }

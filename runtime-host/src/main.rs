@@ -15,6 +15,7 @@ mod manifest;
 mod metrics;
 mod migrate;
 mod outbox;
+mod readiness;
 mod runtime_config;
 mod state;
 mod trace;

@@ -8,6 +8,11 @@
 //! so with several host replicas exactly one publishes and per-key order is kept; if it dies,
 //! its session ends and another replica takes over.
 //!
+//! A row the broker refuses for good (bigger than it takes, say) is parked rather than resent
+//! forever: it gets `failed_at` and the reason in `failure`, an error is logged and counted
+//! (`outbox_rows_parked_total`), and the rows behind it go on. Parked rows stay in the table
+//! for an operator to look at.
+//!
 //! The host owns the table: it creates it in every database a component declares with
 //! `outbox = true` (`create_table`), before that database's own migrations run.
 
@@ -40,6 +45,8 @@ const TABLE: &str = "
         created_at   timestamptz NOT NULL DEFAULT now(),
         published_at timestamptz
     );
+    ALTER TABLE outbox ADD COLUMN IF NOT EXISTS failed_at timestamptz;
+    ALTER TABLE outbox ADD COLUMN IF NOT EXISTS failure text;
     CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE published_at IS NULL;
     CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -61,11 +68,16 @@ pub async fn create_table(client: &tokio_postgres::Client) -> anyhow::Result<()>
     Ok(created?)
 }
 
-pub async fn relay(database_url: String, producer: Arc<Producer>, mut shutdown: watch::Receiver<bool>) {
+pub async fn relay(
+    database_url: String,
+    producer: Arc<Producer>,
+    metrics: Arc<crate::metrics::Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let target = crate::databases::redact(&database_url);
     let mut backoff = Duration::from_millis(200);
     loop {
-        match relay_session(&database_url, &target, &producer, &mut shutdown).await {
+        match relay_session(&database_url, &target, &producer, &metrics, &mut shutdown).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(database = %target, error = %format!("{e:#}"), "outbox relay interrupted; reconnecting");
@@ -79,7 +91,13 @@ pub async fn relay(database_url: String, producer: Arc<Producer>, mut shutdown: 
     }
 }
 
-async fn relay_session(url: &str, target: &str, producer: &Producer, shutdown: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn relay_session(
+    url: &str,
+    target: &str,
+    producer: &Producer,
+    metrics: &crate::metrics::Metrics,
+    shutdown: &mut watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     let (notified_tx, mut notified) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -113,7 +131,7 @@ async fn relay_session(url: &str, target: &str, producer: &Producer, shutdown: &
         let rows = client
             .query(
                 "SELECT id, topic, key, payload, headers::text FROM outbox
-                 WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                 WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
                 &[&BATCH],
             )
             .await?;
@@ -141,18 +159,33 @@ async fn relay_session(url: &str, target: &str, producer: &Producer, shutdown: &
             let headers_json: Option<String> = row.get(4);
             let headers = parse_headers(headers_json.as_deref());
             ids.push(id);
-            sends.push(async move {
-                producer
-                    .send(&topic, key.as_deref().map(str::as_bytes), &headers, payload.as_bytes())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("outbox row {id}: {e}"))
-            });
+            sends.push(
+                async move { producer.send(&topic, key.as_deref().map(str::as_bytes), &headers, payload.as_bytes()).await },
+            );
         }
-        for result in futures::future::join_all(sends).await {
-            result?;
+        let mut published = Vec::with_capacity(ids.len());
+        let mut parked = Vec::new();
+        for (id, result) in ids.into_iter().zip(futures::future::join_all(sends).await) {
+            match result {
+                Ok(_) => published.push(id),
+                Err(e) if e.permanent => parked.push((id, e)),
+                // The whole batch is sent again: duplicates, which consumers absorb.
+                Err(e) => return Err(anyhow::anyhow!("outbox row {id}: {e}")),
+            }
         }
-        client.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", &[&ids]).await?;
-        tracing::debug!(database = %target, published = ids.len(), "outbox rows published");
+        client.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", &[&published]).await?;
+        for (id, error) in parked {
+            client.execute("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1", &[&id, &error.to_string()]).await?;
+            tracing::error!(database = %target, row = id, topic = %error.topic, "outbox row parked, the broker refuses it for good: {}",
+                error.reason);
+            metrics.count(
+                "outbox_rows_parked_total",
+                "Outbox rows the broker refused for good, set aside so the rows behind them go on.",
+                &[("topic", &error.topic)],
+                1,
+            );
+        }
+        tracing::debug!(database = %target, published = published.len(), "outbox rows published");
     }
 }
 

@@ -15,6 +15,12 @@ pub struct RuntimeConfig {
     /// Ruleset-filter plugins, run in this order after ingestion's built-in rules.
     #[serde(default)]
     pub ruleset_filter: Vec<crate::capabilities::plugins::config::PluginConfig>,
+    /// Pools and timeouts of components' Postgres connections.
+    #[serde(default)]
+    pub postgres: crate::capabilities::postgres::PoolSettings,
+    /// Timeouts of components' Redis connections.
+    #[serde(default)]
+    pub redis: crate::capabilities::redis::ClientSettings,
 }
 
 /// `[key_value_store.<label>]`.
@@ -77,5 +83,15 @@ mod tests {
         assert!(toml::from_str::<RuntimeConfig>("[key_value_store.x]\ntype = \"azure\"\n").is_err());
         assert!(toml::from_str::<RuntimeConfig>("[key_value_store.x]\ntype = \"spin\"\nfoo = 1\n").is_err());
         assert!(toml::from_str::<RuntimeConfig>("[sqlite_database.x]\n").is_err());
+        assert!(toml::from_str::<RuntimeConfig>("[postgres]\npool_sise = 4\n").is_err());
+    }
+
+    #[test]
+    fn connection_limits_default_and_override_one_by_one() {
+        let c: RuntimeConfig = toml::from_str("[postgres]\npool_size = 4\n[redis]\nresponse_timeout_ms = 250\n").unwrap();
+        assert_eq!(c.postgres.pool_size, 4);
+        assert_eq!(c.postgres.connect_timeout_ms, 5_000);
+        assert_eq!(c.redis.response_timeout_ms, 250);
+        assert_eq!(RuntimeConfig::default().postgres, crate::capabilities::postgres::PoolSettings::default());
     }
 }

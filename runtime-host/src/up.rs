@@ -110,7 +110,8 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         }
         None => None,
     };
-    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins, hub.clone()));
+    let connections = (runtime_config.postgres.clone(), runtime_config.redis.clone());
+    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins, hub.clone(), connections));
     let budget = Duration::from_millis(args.request_timeout_ms);
     let websocket = match (hub, &manifest.manifest.trigger_settings.websocket) {
         (Some(hub), Some(w)) if !manifest.manifest.triggers.websocket.is_empty() => {
@@ -136,7 +137,11 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         &manifest,
         &components,
         capabilities.clone(),
-        HttpSettings { request_timeout: budget },
+        HttpSettings {
+            request_timeout: budget,
+            port: manifest.manifest.trigger_settings.http.clone(),
+            max_instances: args.max_instances,
+        },
         websocket.clone(),
     )?;
     Ok(App { manifest, components, capabilities, kafka, databases, http, websocket, _engine: engine })
@@ -158,10 +163,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     if let (Some(kafka), Some(producer)) = (&app.kafka, &app.capabilities.producer) {
         if !triggers.kafka.is_empty() {
             let trigger = KafkaTrigger::new(&app.manifest, &app.components, app.capabilities.clone(), kafka, budget)?;
-            background.push(tokio::spawn(trigger.run(stopped.clone())));
+            let ready = app.http.readiness().pending("kafka", "connecting to the brokers");
+            background.push(tokio::spawn(trigger.run(ready, stopped.clone())));
         }
         for db in app.databases.iter().filter(|d| d.outbox) {
-            let relay = crate::outbox::relay(db.url.clone(), producer.clone(), stopped.clone());
+            let relay = crate::outbox::relay(db.url.clone(), producer.clone(), app.capabilities.metrics.clone(), stopped.clone());
             background.push(tokio::spawn(async move {
                 relay.await;
                 Ok(())

@@ -112,12 +112,17 @@ serial = {serial}
 
     /// Start a host of this application; `replica` names it in cron runs.
     pub async fn start(&self, replica: &str) -> Host {
+        Host::start(self.options(replica)).await.expect("host starts")
+    }
+
+    /// How `start` runs a host, for tests that change something first.
+    pub fn options(&self, replica: &str) -> HostOptions {
         let mut options = HostOptions::new(&self.manifest, "events", &self.state.join(replica))
             .env("SPIN_VARIABLE_REPLICA", replica)
             .arg("--replica-id")
             .arg(replica);
         options.database_prefix = self.prefix.clone();
-        Host::start(options).await.expect("host starts")
+        options
     }
 
     /// A connection to the probe's database.

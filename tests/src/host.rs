@@ -69,6 +69,16 @@ pub struct Host {
 impl Host {
     /// Start `battlescope up` and wait until its readiness endpoint answers.
     pub async fn start(options: HostOptions) -> anyhow::Result<Self> {
+        Self::start_until(options, "ready").await
+    }
+
+    /// Start `battlescope up` and wait only until it serves HTTP (its health endpoint), for
+    /// tests of a host that is not ready yet.
+    pub async fn start_serving(options: HostOptions) -> anyhow::Result<Self> {
+        Self::start_until(options, "health").await
+    }
+
+    async fn start_until(options: HostOptions, endpoint: &str) -> anyhow::Result<Self> {
         let port = crate::free_port();
         let log = options.state_dir.join(format!("host-{port}.log"));
         std::fs::create_dir_all(&options.state_dir)?;
@@ -90,13 +100,13 @@ impl Host {
             if let Some(status) = host.child.try_wait()? {
                 anyhow::bail!("host exited with {status} before it was ready:\n{}", host.log_text());
             }
-            if let Ok(r) = crate::http::get(&format!("{}/.well-known/battlescope/ready", host.base_url)).await {
+            if let Ok(r) = crate::http::get(&format!("{}/.well-known/battlescope/{endpoint}", host.base_url)).await {
                 if r.status == 200 {
                     return Ok(host);
                 }
             }
             if Instant::now() > deadline {
-                anyhow::bail!("host not ready after 120 s:\n{}", host.log_text());
+                anyhow::bail!("host's {endpoint} endpoint not answering 200 after 120 s:\n{}", host.log_text());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

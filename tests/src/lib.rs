@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod battles;
+pub mod broker;
 pub mod browser;
 pub mod contract;
 pub mod events;

@@ -171,3 +171,67 @@ async fn a_serial_trigger_keeps_handling_other_partitions_while_one_message_wait
     // nothing else could run meanwhile. (Messages of its own partition wait behind it.)
     assert!(before >= 20, "only {before} messages were handled while one waited to retry");
 }
+
+#[tokio::test]
+async fn a_broker_down_at_boot_keeps_the_host_unready_until_it_comes_and_nothing_is_lost() {
+    let port = battlescope_tests::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "late-broker", &Options::default());
+    let options = app.options("a").env("SPIN_VARIABLE_KAFKA_BROKERS", &format!("127.0.0.1:{port}"));
+    let host = battlescope_tests::host::Host::start_serving(options).await.unwrap();
+
+    // Serving, but not ready, and saying what it waits for.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ready = http::get(&host.url("/.well-known/battlescope/ready")).await.unwrap();
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(ready.body.contains("kafka:"), "{}", ready.body);
+
+    let _broker = battlescope_tests::broker::Broker::start(port).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = http::get(&host.url("/.well-known/battlescope/ready")).await.unwrap();
+        if ready.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready 60 s after the broker came: {}\n{}",
+            ready.body,
+            host.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    produce(&host, &app.topic, 20, 2, "ok").await;
+    let db = app.db().await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 20, 60).await, 20, "consumption started\n{}", host.log_text());
+}
+
+#[tokio::test]
+async fn an_outbox_row_the_broker_refuses_for_good_is_parked_and_the_rows_behind_it_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "outbox-big", &Options { outbox: true, ..Options::default() });
+    let host = app.start("a").await;
+    let db = app.db().await;
+    let topic = kafka::unique_topic("outbox-big");
+    // Bigger than the 1 MB a Kafka message may be, then an ordinary one behind it.
+    let huge = format!("{{\"blob\":\"{}\"}}", "x".repeat(2_000_000));
+    db.execute("INSERT INTO outbox (topic, key, payload) VALUES ($1, 'k', $2), ($1, 'k', '{\"ok\":true}')", &[&topic, &huge])
+        .await
+        .unwrap();
+
+    let settled =
+        format!("SELECT count(*) FROM outbox WHERE topic = '{topic}' AND (published_at IS NOT NULL OR failed_at IS NOT NULL)");
+    assert_eq!(wait_for_count(&db, &settled, 2, 60).await, 2, "both rows settled\n{}", host.log_text());
+    let records = kafka::read_topic(&topic, 1, Duration::from_secs(30)).await;
+    assert_eq!(records.len(), 1, "the row behind the refused one was published");
+    assert_eq!(records[0].payload, "{\"ok\":true}");
+    let parked = db
+        .query("SELECT failure FROM outbox WHERE topic = $1 AND failed_at IS NOT NULL AND published_at IS NULL", &[&topic])
+        .await
+        .unwrap();
+    assert_eq!(parked.len(), 1, "the oversize row is parked, not published");
+    let failure: String = parked[0].get(0);
+    assert!(failure.contains("too large") || failure.contains("TooLarge"), "{failure}");
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    assert!(metrics.contains(&format!("outbox_rows_parked_total{{topic=\"{topic}\"}} 1")), "{metrics}");
+}

@@ -136,6 +136,13 @@ async fn outbound_connections_are_limited_to_the_allow_list() {
     let pg = http::get(&host.url("/probe/pg?address=postgres://postgres@127.0.0.1:1/postgres")).await.unwrap().json();
     assert!(pg["open_error"].as_str().unwrap().contains("is not permitted"), "{pg}");
     assert!(pg["open_error"].as_str().unwrap().starts_with("Error::ConnectionFailed"), "{pg}");
+    // An allowed name cannot smuggle in another address: `hostaddr` is where the client would
+    // connect. The refusal does not repeat the password.
+    let smuggled = format!("postgres://postgres:hunter2@{}/postgres?hostaddr=127.0.0.2", postgres_host());
+    let pg = http::get(&host.url(&format!("/probe/pg?address={smuggled}"))).await.unwrap().json();
+    let error = pg["open_error"].as_str().unwrap();
+    assert!(error.contains("is not permitted") && error.contains("127.0.0.2"), "{pg}");
+    assert!(!error.contains("hunter2"), "{pg}");
 
     let redis = http::get(&host.url("/probe/redis?address=redis://127.0.0.1:1")).await.unwrap().json();
     assert_eq!(redis["open_error"], "Error::InvalidAddress", "{redis}");

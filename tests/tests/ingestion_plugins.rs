@@ -141,5 +141,5 @@ async fn a_broken_plugin_configuration_stops_the_host_with_the_reason() {
     let config = write_config(dir.path(), "[[ruleset_filter]]\nname = \"x\"\nsource = \"x.wasm\"\nfuel = 0\n");
     let options = Options { runtime_config: Some(config), ..Options::default() };
     let err = App::start(dir.path(), "badplugin", options).await.err().expect("the host must refuse the config");
-    assert!(format!("{err:#}").contains("fuel must be above 0"), "{err:#}");
+    assert!(format!("{err:#}").contains("fuel must be 1..=2000000000, not 0"), "{err:#}");
 }

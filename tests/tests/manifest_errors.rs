@@ -30,6 +30,12 @@ async fn unknown_field_in_a_component() {
 }
 
 #[tokio::test]
+async fn unknown_http_limit() {
+    let out = up_fails("http-limit", |t| format!("{t}\n[application.trigger.http]\nmax_body_byte = 10\n")).await;
+    assert!(out.contains("application.trigger.http") && out.contains("unknown field `max_body_byte`"), "{out}");
+}
+
+#[tokio::test]
 async fn route_claimed_twice() {
     let out = up_fails("route", |t| {
         t.replace("[component.probe]", "[[trigger.http]]\nroute = \"/probe//...\"\ncomponent = \"probe\"\n\n[component.probe]")

@@ -42,11 +42,12 @@ impl HostCapabilities {
         metrics: Arc<crate::metrics::Metrics>,
         plugins: plugins::PluginSet,
         websocket: Option<Arc<websocket::Hub>>,
+        connections: (postgres::PoolSettings, redis::ClientSettings),
     ) -> Self {
         Self {
             key_value: Arc::new(key_value),
-            postgres: Arc::default(),
-            redis: Arc::default(),
+            postgres: Arc::new(postgres::Pools::new(connections.0)),
+            redis: Arc::new(redis::Clients::new(connections.1)),
             producer,
             metrics,
             plugins: Arc::new(plugins),

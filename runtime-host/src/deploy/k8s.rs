@@ -287,8 +287,19 @@ fn ingress(app: &Manifest, spin_part: &toml::Table, settings: &K8sSettings) -> V
     // SpinKube's operator names the Spin part's Service after the SpinApp.
     paths.push(json!({ "path": "/", "pathType": "Prefix", "backend": backend(SPIN) }));
     let mut meta = metadata(APP);
+    // nginx's own cap (1 MiB unless told) would refuse what a route accepts; the routes' caps
+    // are checked by the host and Spin behind it.
+    let largest_body = app
+        .triggers
+        .http
+        .iter()
+        .filter_map(|t| t.max_body_bytes)
+        .chain([app.trigger_settings.http.max_body_bytes])
+        .max()
+        .unwrap_or_default();
     // A WebSocket stays on the replica that holds its subscriptions; its reads are long.
     meta["annotations"] = json!({
+        "nginx.ingress.kubernetes.io/proxy-body-size": largest_body.to_string(),
         "nginx.ingress.kubernetes.io/affinity": "cookie",
         "nginx.ingress.kubernetes.io/session-cookie-name": "battlescope-route",
         "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
@@ -439,6 +450,7 @@ component = "things-api"
 [[trigger.http]]
 route = "/api/things/import"
 component = "things-worker"
+max_body_bytes = 5000000
 [[trigger.websocket]]
 route = "/ws/live"
 component = "things-worker"
@@ -463,6 +475,8 @@ source = "w.wasm"
         let ingress = ingress(&manifest, &spin, &settings);
         let last = ingress["spec"]["rules"][0]["http"]["paths"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(last["backend"]["service"]["name"], SPIN);
+        // nginx lets through the largest body a route takes.
+        assert_eq!(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"], "5000000");
     }
 
     #[test]

@@ -15,6 +15,11 @@ use toml::{Table, Value};
 /// command triggers, which this application does not use).
 const SPIN_TRIGGERS: &[&str] = &["http", "redis"];
 
+/// Spin's only `[application.trigger.http]` key; the others there are this host's limits.
+const SPIN_HTTP_SETTINGS: &[&str] = &["base"];
+/// Keys of `[[trigger.http]]` that are this host's own.
+const HOST_HTTP_TRIGGER_KEYS: &[&str] = &["max_body_bytes"];
+
 /// Why no Spin manifest could be made.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SpinManifestError {
@@ -59,6 +64,14 @@ pub fn spin_part(app: &Table, to_app_dir: &str) -> Result<Table, SpinManifestErr
         let kept: Vec<Value> = trigger_entries(app, kind)?
             .into_iter()
             .filter(|t| t.get("component").and_then(Value::as_str).is_some_and(|c| deployed.contains(c)))
+            .map(|mut t| {
+                if *kind == "http" {
+                    if let Value::Table(entry) = &mut t {
+                        entry.retain(|key, _| !HOST_HTTP_TRIGGER_KEYS.contains(&key));
+                    }
+                }
+                t
+            })
             .collect();
         if !kept.is_empty() {
             triggers.insert(kind.to_string(), Value::Array(kept));
@@ -129,6 +142,10 @@ fn application(app: &Table) -> Result<Table, SpinManifestError> {
         app.get("application").and_then(Value::as_table).cloned().ok_or_else(|| malformed("no [application]"))?;
     if let Some(Value::Table(settings)) = application.get_mut("trigger") {
         settings.retain(|kind, _| SPIN_TRIGGERS.contains(&kind));
+        if let Some(Value::Table(http)) = settings.get_mut("http") {
+            http.retain(|key, _| SPIN_HTTP_SETTINGS.contains(&key));
+        }
+        settings.retain(|_, table| table.as_table().is_none_or(|t| !t.is_empty()));
         if settings.is_empty() {
             application.remove("trigger");
         }
@@ -249,6 +266,9 @@ name = "app"
 brokers = "{{ brokers }}"
 [application.trigger.redis]
 address = "{{ redis }}"
+[application.trigger.http]
+max_body_bytes = 4096
+cors_origins = ["https://fleet.example"]
 
 [variables]
 brokers = { default = "k:9092" }
@@ -259,6 +279,7 @@ unused = { default = "x" }
 [[trigger.http]]
 route = "/api/things/..."
 component = "things-api"
+max_body_bytes = 65536
 [[trigger.kafka]]
 component = "things-worker"
 topics = ["t"]
@@ -300,7 +321,9 @@ allowed_outbound_hosts = ["http://things-api.spin.internal"]
         let triggers: Vec<&String> = m["trigger"].as_table().unwrap().keys().collect();
         assert_eq!(triggers, ["http", "redis"]);
         let settings: Vec<&String> = m["application"]["trigger"].as_table().unwrap().keys().collect();
-        assert_eq!(settings, ["redis"]);
+        assert_eq!(settings, ["redis"], "the host's HTTP limits are not Spin's");
+        let route = m["trigger"]["http"][0].as_table().unwrap();
+        assert!(route.get("max_body_bytes").is_none() && route.contains_key("route"), "{route:?}");
     }
 
     #[test]

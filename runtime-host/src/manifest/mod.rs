@@ -126,8 +126,7 @@ fn trigger_settings(file: &Path, tables: &BTreeMap<String, toml::Table>) -> Resu
             "redis" => settings.redis = Some(typed(file, kind, table)?),
             "cron" => settings.cron = Some(typed(file, kind, table)?),
             "websocket" => settings.websocket = Some(typed(file, kind, table)?),
-            // Spin's own HTTP settings (base path) are accepted and not needed here.
-            "http" => {}
+            "http" => settings.http = typed(file, kind, table)?,
             other => {
                 return Err(ManifestError::Invalid {
                     file: file.to_path_buf(),

@@ -56,6 +56,7 @@ pub struct Application {
 /// Application-level trigger settings.
 #[derive(Debug, Clone, Default)]
 pub struct TriggerSettings {
+    pub http: HttpSettings,
     pub kafka: Option<KafkaSettings>,
     pub redis: Option<RedisSettings>,
     pub cron: Option<CronSettings>,
@@ -299,6 +300,63 @@ pub struct HttpTrigger {
     /// Only `{ type = "spin" }` (wasi:http) is supported.
     #[serde(default)]
     pub executor: Option<HttpExecutor>,
+    /// Largest request body this route takes, in bytes (host-only); default
+    /// `[application.trigger.http] max_body_bytes`.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
+}
+
+/// `[application.trigger.http]`: what one client may take of the HTTP port. Every key but
+/// Spin's `base` is this host's; `battlescope deploy spin` leaves them out.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Spin's base path; accepted for Spin manifests, routes here are absolute.
+    #[serde(default)]
+    pub base: Option<String>,
+    /// Largest request body a route takes unless its trigger says otherwise, in bytes; a
+    /// bigger one is answered 413 without running the component.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Connections held open at once; further clients wait in the listen backlog.
+    #[serde(default = "default_http_max_connections")]
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many milliseconds, or its
+    /// connection is closed (slow clients cannot hold connections).
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+    /// Component instances HTTP requests may hold at once, chained ones included; beyond it a
+    /// request is answered 503 with `Retry-After`. Default: half of `--max-instances`, so a
+    /// flood of requests cannot take the instances Kafka, cron and WebSocket work needs.
+    #[serde(default)]
+    pub max_concurrent_requests: Option<u32>,
+    /// Origins browsers may call the API from (CORS): the host answers their preflights and
+    /// marks responses readable; `"*"` allows any. Empty: no cross-origin reads.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            base: None,
+            max_body_bytes: default_max_body_bytes(),
+            max_connections: default_http_max_connections(),
+            header_timeout_ms: default_header_timeout_ms(),
+            max_concurrent_requests: None,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+fn default_max_body_bytes() -> u64 {
+    1 << 20
+}
+fn default_http_max_connections() -> usize {
+    1024
+}
+fn default_header_timeout_ms() -> u64 {
+    10_000
 }
 
 /// A route string, or `{ private = true }` for a component reachable only internally.

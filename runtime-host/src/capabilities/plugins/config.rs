@@ -36,6 +36,10 @@ pub enum FailurePolicy {
     Reject,
 }
 
+/// The most fuel a call may be given: about a second of work, so one plugin call cannot hold
+/// a thread without end.
+pub const MAX_FUEL: u64 = 2_000_000_000;
+
 fn default_fuel() -> u64 {
     10_000_000
 }
@@ -55,8 +59,8 @@ impl PluginConfig {
         if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(format!("ruleset_filter name {:?}: use letters, digits, `-` and `_`", self.name));
         }
-        if self.fuel == 0 {
-            return Err(format!("ruleset_filter `{}`: fuel must be above 0", self.name));
+        if self.fuel == 0 || self.fuel > MAX_FUEL {
+            return Err(format!("ruleset_filter `{}`: fuel must be 1..={MAX_FUEL}, not {}", self.name, self.fuel));
         }
         if self.memory_mib == 0 || self.memory_mib > 1024 {
             return Err(format!("ruleset_filter `{}`: memory_mib must be 1..=1024, not {}", self.name, self.memory_mib));
@@ -87,5 +91,7 @@ mod tests {
         assert!(c.check().unwrap_err().contains("name"));
         let c: PluginConfig = toml::from_str("name = \"v\"\nsource = \"v.wasm\"\nmemory_mib = 0\n").unwrap();
         assert!(c.check().unwrap_err().contains("memory_mib"));
+        let c: PluginConfig = toml::from_str("name = \"v\"\nsource = \"v.wasm\"\nfuel = 3000000000\n").unwrap();
+        assert!(c.check().unwrap_err().contains("fuel must be 1..=2000000000"));
     }
 }

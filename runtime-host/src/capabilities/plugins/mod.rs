@@ -5,6 +5,7 @@
 
 pub mod config;
 mod host;
+mod limits;
 
 use crate::bindings::plugins::filter::RulesetFilterPre;
 use crate::bindings::plugins::runner::battlescope::ruleset_filter::runner::{Failure, Outcome, Rejection};
@@ -15,11 +16,11 @@ use config::{FailurePolicy, PluginConfig};
 use std::sync::Arc;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store};
 
 /// What a plugin call's store holds: its limits, nothing else.
 struct PluginState {
-    limits: StoreLimits,
+    limits: limits::CallLimits,
 }
 
 /// A loaded plugin, or the reason it was refused.
@@ -151,8 +152,7 @@ impl PluginSet {
             Ok(pre) => pre,
             Err(refused) => return PluginAnswer::Failed(format!("refused at load: {refused}")),
         };
-        let limits =
-            StoreLimitsBuilder::new().memory_size(plugin.config.memory_mib << 20).instances(4).trap_on_grow_failure(true).build();
+        let limits = limits::CallLimits::new(plugin.config.memory_mib << 20);
         let mut store = Store::new(&self.engine, PluginState { limits });
         store.limiter(|s| &mut s.limits);
         if let Err(e) = store.set_fuel(plugin.config.fuel) {

@@ -44,7 +44,10 @@ impl HostConnection for PostgresState {
         if let Some((host, port)) = targets.iter().find(|(h, p)| !allowed.allows("postgres", h, Some(*p))) {
             tracing::warn!(component = %self.access.component, host = %host, port = *port,
                 "denied Postgres connection: address is not in allowed_outbound_hosts");
-            return Ok(Err(Error::ConnectionFailed(format!("address {address} is not permitted"))));
+            return Ok(Err(Error::ConnectionFailed(format!(
+                "address {} is not permitted: {host}:{port} is not in allowed_outbound_hosts",
+                crate::databases::redact(&address)
+            ))));
         }
         let pool = match self.pools.pool(&address).await {
             Ok(p) => p,

@@ -9,11 +9,41 @@ use super::access::Access;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 use wasmtime::component::ResourceTable;
 
-/// Connections a pool keeps per address.
-const POOL_SIZE: usize = 16;
+/// `[postgres]` of the runtime config: how the host's pools reach Postgres, so a dead or
+/// unreachable server makes a guest's call fail in bounded time instead of hanging it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSettings {
+    /// Connections one pool keeps per address.
+    pub pool_size: usize,
+    /// Distinct addresses (connection strings) the host keeps pools for; one more is refused,
+    /// so a component varying its address cannot open connections without end.
+    pub max_pools: usize,
+    /// Giving up on connecting to the server, in milliseconds (unless the address sets
+    /// `connect_timeout` itself).
+    pub connect_timeout_ms: u64,
+    /// Giving up on a free pooled connection, in milliseconds.
+    pub pool_wait_timeout_ms: u64,
+    /// Data the server has not acknowledged for this long, in milliseconds, ends the
+    /// connection (a half-open socket fails instead of waiting forever).
+    pub tcp_user_timeout_ms: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            max_pools: 32,
+            connect_timeout_ms: 5_000,
+            pool_wait_timeout_ms: 10_000,
+            tcp_user_timeout_ms: 30_000,
+        }
+    }
+}
 
 /// Run on a pooled connection before it is handed out again: an instance that trapped or
 /// returned mid-transaction (or holding a session lock) must not pass either to the next one.
@@ -41,23 +71,43 @@ impl PostgresState {
 /// Pools by connection string.
 #[derive(Default)]
 pub struct Pools {
+    settings: PoolSettings,
     by_address: Mutex<HashMap<String, deadpool_postgres::Pool>>,
 }
 
 impl Pools {
+    pub fn new(settings: PoolSettings) -> Self {
+        Self { settings, by_address: Mutex::default() }
+    }
+
     async fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, String> {
         let mut map = self.by_address.lock().await;
         if let Some(p) = map.get(address) {
             return Ok(p.clone());
         }
-        let config = tokio_postgres::Config::from_str(address).map_err(|e| format!("invalid address: {e}"))?;
+        if map.len() >= self.settings.max_pools {
+            return Err(format!(
+                "the host already keeps pools for {} distinct Postgres addresses (max_pools); use one of them",
+                map.len()
+            ));
+        }
+        let mut config = tokio_postgres::Config::from_str(address).map_err(|e| format!("invalid address: {e}"))?;
+        let s = &self.settings;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_millis(s.connect_timeout_ms));
+        }
+        config.tcp_user_timeout(Duration::from_millis(s.tcp_user_timeout_ms));
+        config.keepalives(true).keepalives_idle(Duration::from_secs(30)).keepalives_interval(Duration::from_secs(10));
         let manager = deadpool_postgres::Manager::from_config(
             config,
             tokio_postgres::NoTls,
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Custom(RECYCLE_SQL.into()) },
         );
         let pool = deadpool_postgres::Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(s.pool_size)
+            .wait_timeout(Some(Duration::from_millis(s.pool_wait_timeout_ms)))
+            .create_timeout(Some(Duration::from_millis(s.connect_timeout_ms)))
+            .recycle_timeout(Some(Duration::from_millis(s.connect_timeout_ms)))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| e.to_string())?;
@@ -66,17 +116,22 @@ impl Pools {
     }
 }
 
-/// The `(host, port)` pairs a connection string would reach, for the allow-list check.
+/// The `(host, port)` pairs a connection string would reach, for the allow-list check. A
+/// `hostaddr` is where the client really connects (the host name then only serves TLS and
+/// authentication), so it must be allowed as well as the name.
 fn targets(address: &str) -> Result<Vec<(String, u16)>, String> {
     let config = tokio_postgres::Config::from_str(address).map_err(|e| format!("invalid address: {e}"))?;
     let ports = config.get_ports();
+    let port_of = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
     let mut out = Vec::new();
     for (i, host) in config.get_hosts().iter().enumerate() {
-        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
         match host {
-            tokio_postgres::config::Host::Tcp(h) => out.push((h.clone(), port)),
-            tokio_postgres::config::Host::Unix(p) => out.push((p.display().to_string(), port)),
+            tokio_postgres::config::Host::Tcp(h) => out.push((h.clone(), port_of(i))),
+            tokio_postgres::config::Host::Unix(p) => out.push((p.display().to_string(), port_of(i))),
         }
+    }
+    for (i, ip) in config.get_hostaddrs().iter().enumerate() {
+        out.push((ip.to_string(), port_of(i)));
     }
     if out.is_empty() {
         return Err("address names no host".into());
@@ -94,5 +149,13 @@ mod tests {
         assert_eq!(targets("postgres://u@db/x").unwrap(), vec![("db".to_string(), 5432)]);
         assert_eq!(targets("host=a port=7 dbname=x").unwrap(), vec![("a".to_string(), 7)]);
         assert!(targets("user=x").is_err());
+    }
+
+    #[test]
+    fn a_hostaddr_is_a_target_beside_its_host_name() {
+        let both = targets("postgres://u@db:6000/x?hostaddr=10.1.2.3").unwrap();
+        assert_eq!(both, vec![("db".to_string(), 6000), ("10.1.2.3".to_string(), 6000)]);
+        let key_value = targets("host=db hostaddr=192.168.0.9 dbname=x").unwrap();
+        assert!(key_value.contains(&("192.168.0.9".to_string(), 5432)), "{key_value:?}");
     }
 }

@@ -25,10 +25,12 @@ impl Host for ProducerState {
             let parent = self.trace.as_ref().map(|t| t.child()).unwrap_or_else(crate::trace::TraceParent::new_root);
             headers.push(("traceparent".into(), parent.header().into_bytes()));
         }
-        Ok(producer
-            .send(&message.topic, message.key.as_deref(), &headers, &message.data)
-            .await
-            .map(|_| ())
-            .map_err(Error::Retryable))
+        Ok(producer.send(&message.topic, message.key.as_deref(), &headers, &message.data).await.map(|_| ()).map_err(|e| {
+            if e.permanent {
+                Error::Failed(e.to_string())
+            } else {
+                Error::Retryable(e.to_string())
+            }
+        }))
     }
 }

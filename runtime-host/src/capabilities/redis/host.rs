@@ -76,14 +76,14 @@ impl Host for RedisState {}
 impl HostConnection for RedisState {
     async fn open(&mut self, address: String) -> R<Resource<Connection>> {
         if !self.access.allowed_hosts.allows_url(&address) {
-            tracing::warn!(component = %self.access.component, %address,
+            tracing::warn!(component = %self.access.component, address = %crate::databases::redact(&address),
                 "denied Redis connection: address is not in allowed_outbound_hosts");
             return Ok(Err(Error::InvalidAddress));
         }
         let connection = match self.clients.connect(&address).await {
             Ok(c) => c,
             Err(e) if e.kind() == redis::ErrorKind::InvalidClientConfig => return Ok(Err(Error::InvalidAddress)),
-            Err(e) => return Ok(Err(Error::Other(format!("connecting to {address}: {e}")))),
+            Err(e) => return Ok(Err(Error::Other(format!("connecting to {}: {e}", crate::databases::redact(&address))))),
         };
         Ok(Ok(self.table.push(Connection { address, connection })?))
     }

@@ -6,8 +6,26 @@ mod host;
 use super::access::Access;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 use wasmtime::component::ResourceTable;
+
+/// `[redis]` of the runtime config: bounds on the host's connections for components, so an
+/// unreachable or stalled server fails a guest's call instead of hanging it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSettings {
+    /// Giving up on connecting, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Giving up on one command's reply, in milliseconds.
+    pub response_timeout_ms: u64,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self { connect_timeout_ms: 5_000, response_timeout_ms: 10_000 }
+    }
+}
 
 /// What a component holds after `connection.open`.
 pub struct Connection {
@@ -31,19 +49,27 @@ impl RedisState {
 /// Shared connections by address.
 #[derive(Default)]
 pub struct Clients {
+    settings: ClientSettings,
     by_address: Mutex<HashMap<String, redis::aio::MultiplexedConnection>>,
 }
 
 impl Clients {
+    pub fn new(settings: ClientSettings) -> Self {
+        Self { settings, by_address: Mutex::default() }
+    }
+
+    /// The shared connection to `address`, made if there is none. The map is not locked while
+    /// connecting: one unreachable server must not hold up every other server's callers.
     async fn connect(&self, address: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-        let mut map = self.by_address.lock().await;
-        if let Some(c) = map.get(address) {
+        if let Some(c) = self.by_address.lock().await.get(address) {
             return Ok(c.clone());
         }
-        let client = redis::Client::open(address)?;
-        let c = client.get_multiplexed_async_connection().await?;
-        map.insert(address.to_string(), c.clone());
-        Ok(c)
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Duration::from_millis(self.settings.connect_timeout_ms))
+            .set_response_timeout(Duration::from_millis(self.settings.response_timeout_ms));
+        let made = redis::Client::open(address)?.get_multiplexed_async_connection_with_config(&config).await?;
+        // Two callers may have connected at once; both keep using the first one stored.
+        Ok(self.by_address.lock().await.entry(address.to_string()).or_insert(made).clone())
     }
 
     /// Forget a connection that failed, so the next `open` reconnects.

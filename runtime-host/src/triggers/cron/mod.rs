@@ -154,14 +154,20 @@ async fn run_once(job: &Job, timestamp: u64) -> Result<(), String> {
     // A run may take up to the job's period before it is stopped.
     let budget = period(&job.schedule).max(Duration::from_secs(1));
     let mut store = LoadedComponent::store(&job.context, job.pre.engine(), &job.capabilities, budget);
-    let instance = job.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
-    let outcome = instance.call_handle_cron_event(&mut store, Metadata { timestamp }).await;
     job.capabilities.metrics.count("cron_runs_total", "Cron runs started on this replica.", &[("job", job.name.as_str())], 1);
-    match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(CronError::Other(e))) => Err(e),
-        Err(trap) => Err(describe_failure(&trap)),
-    }
+    // Also bounds a run waiting in a host call, which the epoch deadline does not reach: the
+    // job's `running` flag must come down for the next tick.
+    let call = async {
+        let instance = job.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+        match instance.call_handle_cron_event(&mut store, Metadata { timestamp }).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(CronError::Other(e))) => Err(e),
+            Err(trap) => Err(describe_failure(&trap)),
+        }
+    };
+    tokio::time::timeout(budget, call)
+        .await
+        .unwrap_or_else(|_| Err(format!("no result within {budget:?} (waiting in a host call)")))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! One request: route it, add Spin's headers, run a fresh instance under its deadline.
 
 use super::routes::RouteMatch;
-use super::{HttpComponent, HttpTrigger};
+use super::{limits, HttpComponent, HttpTrigger, RouteTarget};
 use crate::component::LoadedComponent;
 use crate::engine::describe_failure;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -24,7 +24,7 @@ fn plain(status: StatusCode, body: impl Into<String>) -> Response<HyperOutgoingB
 }
 
 /// The headers Spin gives a routed request.
-fn add_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_, Arc<HttpComponent>>, full_url: String, client: String) {
+fn add_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_, RouteTarget>, full_url: String, client: String) {
     let spin_headers = [
         ("spin-full-url", full_url),
         ("spin-path-info", matched.path_info.clone()),
@@ -41,6 +41,14 @@ fn add_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_, Arc<HttpCo
     }
 }
 
+/// Why the host, not the component, answered.
+enum Refusal {
+    /// The component did not answer within the request's budget.
+    Deadline,
+    /// The component trapped, returned no response, or failed otherwise.
+    Failed,
+}
+
 impl HttpTrigger {
     pub(super) async fn handle(
         self: Arc<Self>,
@@ -55,10 +63,20 @@ impl HttpTrigger {
         if let Some(ws) = self.websocket.as_ref().filter(|ws| ws.claims(&req)) {
             return Ok(ws.clone().upgrade(req).await);
         }
+        if self.cors.is_preflight(req.method(), req.headers()) {
+            let (status, headers) = self.cors.preflight(req.headers());
+            let mut r = plain(status, "");
+            r.headers_mut().extend(headers);
+            return Ok(r);
+        }
         let Some(matched) = self.router.route(&path) else {
             return Ok(plain(StatusCode::NOT_FOUND, format!("no route for {path}\n")));
         };
         let target = matched.target.clone();
+        let origin = req.headers().get(http::header::ORIGIN).cloned();
+        if let Some(length) = limits::declared_length(req.headers()).filter(|l| *l > target.max_body_bytes) {
+            return Ok(too_large(&path, length, target.max_body_bytes));
+        }
         // Only the host may say a request is chained.
         if req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).is_some_and(|h| h.ends_with(".spin.internal")) {
             req.headers_mut().remove(http::header::HOST);
@@ -69,8 +87,17 @@ impl HttpTrigger {
             req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
         );
         add_spin_headers(&mut req, &matched, full_url, client.to_string());
-        let response = self.run_component(target.clone(), req).await;
-        self.count(&target.id, response.status());
+        let (req, exceeded) = {
+            let (parts, body) = req.into_parts();
+            let (body, exceeded) = limits::CappedBody::new(body, target.max_body_bytes);
+            (Request::from_parts(parts, body), exceeded)
+        };
+        let mut response = self.run_within_budget(&target.component, req).await;
+        if exceeded.load(Ordering::Relaxed) {
+            response = too_large(&path, target.max_body_bytes + 1, target.max_body_bytes);
+        }
+        self.cors.decorate(origin.as_ref(), response.headers_mut());
+        self.count(&target.component.id, response.status());
         Ok(response)
     }
 
@@ -82,18 +109,18 @@ impl HttpTrigger {
         mut req: Request<WasiBody>,
     ) -> Result<Response<WasiBody>, wasmtime_wasi_http::Error> {
         let path = req.uri().path().to_string();
-        let Some(matched) = self.router.route(&path).filter(|m| m.target.id == component) else {
+        let Some(matched) = self.router.route(&path).filter(|m| m.target.component.id == component) else {
             tracing::warn!(component, path, "a chained request that no route of the component matches");
             return Err(wasmtime_wasi_http::Error::DestinationNotFound);
         };
-        let target = matched.target.clone();
+        let target = matched.target.component.clone();
         let host = format!("{component}.spin.internal");
         let full_url = format!("http://{host}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
         add_spin_headers(&mut req, &matched, full_url, "127.0.0.1:0".into());
         if let Ok(v) = HeaderValue::from_str(&host) {
             req.headers_mut().insert(http::header::HOST, v);
         }
-        let response = self.run_component(target.clone(), req).await;
+        let response = self.run_within_budget(&target, req).await;
         self.count(&target.id, response.status());
         Ok(response)
     }
@@ -105,6 +132,29 @@ impl HttpTrigger {
             &[("component", component), ("status", status.as_str())],
             1,
         );
+    }
+
+    /// Run the component if the HTTP share of instances has room; 503 at once if not.
+    async fn run_within_budget<B>(&self, target: &Arc<HttpComponent>, req: Request<B>) -> Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let Some(_permit) = self.budget.try_take() else {
+            self.capabilities.metrics.count(
+                "http_requests_shed_total",
+                "Requests answered 503 because HTTP held all the instances it may (max_concurrent_requests).",
+                &[("component", &target.id)],
+                1,
+            );
+            let mut r = plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("busy: {} requests are running, the most this host takes at once; retry shortly\n", self.budget.size()),
+            );
+            r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        };
+        self.run_component(target.clone(), req).await
     }
 
     async fn run_component<B>(&self, target: Arc<HttpComponent>, req: Request<B>) -> Response<HyperOutgoingBody>
@@ -122,7 +172,7 @@ impl HttpTrigger {
         })();
         let (wasi_req, out) = match prepared {
             Ok(p) => p,
-            Err(e) => return self.failure(&target, "preparing the request", describe_failure(&e)),
+            Err(e) => return self.failure(&target, Refusal::Failed, "preparing the request", describe_failure(&e)),
         };
         let component = target.clone();
         let task = tokio::spawn(async move {
@@ -131,32 +181,53 @@ impl HttpTrigger {
         });
         match tokio::time::timeout(timeout, receiver).await {
             Ok(Ok(Ok(response))) => response,
-            Ok(Ok(Err(code))) => self.failure(&target, "handling the request", format!("{code:?}")),
+            Ok(Ok(Err(code))) => self.failure(&target, Refusal::Failed, "handling the request", format!("{code:?}")),
             Ok(Err(_)) => {
-                let cause = match task.await {
-                    Ok(Ok(())) => "the component returned without setting a response".to_string(),
-                    Ok(Err(e)) => describe_failure(&e),
-                    Err(e) => format!("the instance task failed: {e}"),
+                let (refusal, cause) = match task.await {
+                    Ok(Ok(())) => (Refusal::Failed, "the component returned without setting a response".to_string()),
+                    Ok(Err(e)) if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => {
+                        (Refusal::Deadline, describe_failure(&e))
+                    }
+                    Ok(Err(e)) => (Refusal::Failed, describe_failure(&e)),
+                    Err(e) => (Refusal::Failed, format!("the instance task failed: {e}")),
                 };
-                self.failure(&target, "handling the request", cause)
+                self.failure(&target, refusal, "handling the request", cause)
             }
             Err(_) => {
                 task.abort();
-                self.failure(&target, "handling the request", format!("no response within {timeout:?}"))
+                self.failure(&target, Refusal::Deadline, "handling the request", format!("no response within {timeout:?}"))
             }
         }
     }
 
-    fn failure(&self, target: &HttpComponent, what: &str, cause: String) -> Response<HyperOutgoingBody> {
-        tracing::error!(component = %target.id, "{what} failed: {cause}");
-        plain(StatusCode::INTERNAL_SERVER_ERROR, format!("component `{}` failed: {cause}\n", target.id))
+    /// The cause goes to the log, with an id the client is given: traps carry backtraces and
+    /// database errors carry addresses, neither of which is the client's business.
+    fn failure(&self, target: &HttpComponent, refusal: Refusal, what: &str, cause: String) -> Response<HyperOutgoingBody> {
+        let incident = next_incident();
+        tracing::error!(component = %target.id, incident, "{what} failed: {cause}");
+        match refusal {
+            Refusal::Deadline => plain(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "component `{}` did not answer within {:?} (incident {incident})\n",
+                    target.id, self.settings.request_timeout
+                ),
+            ),
+            Refusal::Failed => plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("component `{}` failed (incident {incident}; the host's log has the cause)\n", target.id),
+            ),
+        }
     }
 
     fn host_endpoint(&self, endpoint: &str) -> Response<HyperOutgoingBody> {
         match endpoint {
             "health" => plain(StatusCode::OK, "ok\n"),
-            "ready" if self.ready.load(Ordering::SeqCst) => plain(StatusCode::OK, "ready\n"),
-            "ready" => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+            "ready" if !self.ready.load(Ordering::SeqCst) => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+            "ready" => match self.readiness.waiting_for() {
+                None => plain(StatusCode::OK, "ready\n"),
+                Some(waiting) => plain(StatusCode::SERVICE_UNAVAILABLE, format!("waiting for\n{waiting}")),
+            },
             "metrics" => {
                 let mut r = plain(StatusCode::OK, self.capabilities.metrics.render());
                 r.headers_mut()
@@ -166,4 +237,20 @@ impl HttpTrigger {
             _ => plain(StatusCode::NOT_FOUND, format!("no host endpoint {endpoint}\n")),
         }
     }
+}
+
+fn too_large(path: &str, length: u64, limit: u64) -> Response<HyperOutgoingBody> {
+    plain(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body of a request to {path} may be at most {limit} bytes; this one is {length} or more\n"),
+    )
+}
+
+/// Ids that tie a client's error to the host's log line, unique within this process's run.
+fn next_incident() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let start = START
+        .get_or_init(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+    format!("{start:x}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }

@@ -1,7 +1,9 @@
 //! The HTTP trigger: serves the routes of `[[trigger.http]]`, a fresh component instance per
 //! request, plus the host's own health and readiness endpoints under `/.well-known/battlescope/`.
 
+mod cors;
 mod handler;
+mod limits;
 pub mod routes;
 
 use crate::capabilities::outbound_http::{LocalDispatch, LocalResponse};
@@ -20,11 +22,21 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-/// A route's target.
+/// How long the accept loop rests after a failed accept.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// A route's component.
 pub struct HttpComponent {
     pub id: String,
     pub context: Arc<crate::component::ComponentContext>,
     pub pre: ProxyPre<InstanceState>,
+}
+
+/// A route: its component and the largest body it takes.
+#[derive(Clone)]
+pub struct RouteTarget {
+    pub component: Arc<HttpComponent>,
+    pub max_body_bytes: u64,
 }
 
 /// Settings of the HTTP trigger.
@@ -32,13 +44,21 @@ pub struct HttpComponent {
 pub struct HttpSettings {
     /// Wall-clock budget of one request; wasm still running after it traps (epoch deadline).
     pub request_timeout: Duration,
+    /// The manifest's limits of the port (`[application.trigger.http]`).
+    pub port: crate::manifest::HttpSettings,
+    /// Instances the host may run at once (`--max-instances`), of which HTTP takes its share.
+    pub max_instances: u32,
 }
 
 pub struct HttpTrigger {
-    router: Router<Arc<HttpComponent>>,
+    router: Router<RouteTarget>,
     capabilities: Arc<HostCapabilities>,
     settings: HttpSettings,
+    budget: limits::RequestBudget,
+    cors: cors::Cors,
+    /// Listening (the other parts' readiness is in `readiness`).
     ready: AtomicBool,
+    readiness: Arc<crate::readiness::Readiness>,
     /// Itself, for chained requests that outlive the call that made them.
     this: Weak<HttpTrigger>,
     /// WebSocket routes share the port: upgrade requests for them go there.
@@ -61,7 +81,7 @@ impl HttpTrigger {
         for trigger in &manifest.manifest.triggers.http {
             let HttpRoute::Path(route) = &trigger.route else { continue };
             let id = &trigger.component;
-            let target = match proxies.get(id) {
+            let component = match proxies.get(id) {
                 Some(t) => t.clone(),
                 None => {
                     let loaded = &components[id];
@@ -76,20 +96,37 @@ impl HttpTrigger {
                     t
                 }
             };
-            routes.push((RoutePattern::parse(route).map_err(anyhow::Error::msg)?, target));
+            let max_body_bytes = trigger.max_body_bytes.unwrap_or(settings.port.max_body_bytes);
+            routes.push((RoutePattern::parse(route).map_err(anyhow::Error::msg)?, RouteTarget { component, max_body_bytes }));
         }
         let router = Router::new(routes);
+        let share = settings.port.max_concurrent_requests.unwrap_or(settings.max_instances / 2).max(1);
+        if share > settings.max_instances {
+            anyhow::bail!(
+                "[application.trigger.http] max_concurrent_requests = {share} is more than the {} instances the host may run \
+                 (--max-instances)",
+                settings.max_instances
+            );
+        }
         let trigger = Arc::new_cyclic(|this| Self {
             router,
             capabilities,
+            budget: limits::RequestBudget::new(share as usize),
+            cors: cors::Cors::new(&settings.port.cors_origins),
             settings,
             websocket,
             ready: AtomicBool::new(false),
+            readiness: Arc::default(),
             this: this.clone(),
         });
         let local: Weak<dyn LocalDispatch> = Arc::downgrade(&trigger) as Weak<dyn LocalDispatch>;
         let _ = trigger.capabilities.local_http.set(local);
         Ok(trigger)
+    }
+
+    /// Where the other parts of the host register until they run; `/ready` waits for them.
+    pub fn readiness(&self) -> Arc<crate::readiness::Readiness> {
+        self.readiness.clone()
     }
 
     /// Serve until `shutdown` resolves. Logs every route before accepting connections.
@@ -101,20 +138,37 @@ impl HttpTrigger {
         let listener = TcpListener::bind(listen).await.with_context(|| format!("binding HTTP listener on {listen}"))?;
         let local = listener.local_addr()?;
         for (pattern, target) in self.router.routes() {
-            tracing::info!(route = pattern.raw(), component = %target.id, "http route");
+            tracing::info!(route = pattern.raw(), component = %target.component.id, max_body_bytes = target.max_body_bytes, "http route");
         }
+        let port = &self.settings.port;
+        tracing::info!(
+            max_connections = port.max_connections,
+            header_timeout_ms = port.header_timeout_ms,
+            max_concurrent_requests = self.budget.size(),
+            cors_origins = ?port.cors_origins,
+            "http limits"
+        );
+        let connections = Arc::new(tokio::sync::Semaphore::new(port.max_connections));
+        let header_timeout = Duration::from_millis(port.header_timeout_ms);
         tracing::info!(url = %format!("http://{local}"), "serving HTTP");
         // A line for people and scripts that wait for the host to come up.
         println!("battlescope: serving http://{local}");
         self.ready.store(true, std::sync::atomic::Ordering::SeqCst);
         tokio::pin!(shutdown);
         loop {
+            // At the connection cap, further clients wait in the kernel's backlog.
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                permit = connections.clone().acquire_owned() => permit.expect("the connection semaphore is never closed"),
+            };
             let (stream, client) = tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok(a) => a,
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
+                        // Out of file descriptors, say: retrying at once would spin a core.
+                        tracing::warn!(error = %e, "accept failed; pausing before the next");
+                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                         continue;
                     }
                 },
@@ -130,8 +184,11 @@ impl HttpTrigger {
                     let trigger = trigger.clone();
                     async move { trigger.handle(req, client, local).await }
                 });
+                let _held = permit;
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades()
                     .await

@@ -134,17 +134,25 @@ impl Dispatcher {
             data: msg.payload().unwrap_or_default().to_vec(),
             timestamp_ms: msg.timestamp().to_millis(),
         };
-        let instance = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| Failure::Retryable(format!("instantiating: {}", describe_failure(&e))))?;
-        match instance.battlescope_kafka_incoming_handler().call_handle(&mut store, &message).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(HandlerError::Retryable(r))) => Err(Failure::Retryable(r)),
-            Ok(Err(HandlerError::Failed(r))) => Err(Failure::Failed(r)),
-            Ok(Err(HandlerError::Fatal(r))) => Err(Failure::Fatal(r)),
-            Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+        // The epoch deadline stops running wasm; this also stops a guest waiting in a host call
+        // (a query on a half-open socket, say), which no epoch tick reaches.
+        let call = async {
+            let instance = self
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| Failure::Retryable(format!("instantiating: {}", describe_failure(&e))))?;
+            match instance.battlescope_kafka_incoming_handler().call_handle(&mut store, &message).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(HandlerError::Retryable(r))) => Err(Failure::Retryable(r)),
+                Ok(Err(HandlerError::Failed(r))) => Err(Failure::Failed(r)),
+                Ok(Err(HandlerError::Fatal(r))) => Err(Failure::Fatal(r)),
+                Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+            }
+        };
+        match tokio::time::timeout(self.budget, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::Retryable(format!("no result within {:?} (waiting in a host call)", self.budget))),
         }
     }
 

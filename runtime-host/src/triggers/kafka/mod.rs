@@ -86,8 +86,10 @@ impl KafkaTrigger {
         Ok(Self { entries, config: config.clone(), producer })
     }
 
-    /// Consume until shutdown; then store nothing more and commit what was settled.
-    pub async fn run(self, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    /// Consume until shutdown; then store nothing more and commit what was settled. The host is
+    /// not ready (`ready`) until the topics exist and every consumer has subscribed: a broker
+    /// down at boot is waited for, with the reason on `/ready` and in the log.
+    pub async fn run(self, ready: crate::readiness::Pending, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         let mut topics: Vec<String> = Vec::new();
         for e in &self.entries {
             for t in &e.topics {
@@ -97,8 +99,23 @@ impl KafkaTrigger {
         }
         topics.sort();
         topics.dedup();
-        self.producer.ensure_topics(&topics).await?;
+        let mut pause = Duration::from_millis(500);
+        for attempt in 1.. {
+            match self.producer.ensure_topics(&topics).await {
+                Ok(()) => break,
+                Err(e) => {
+                    let why = format!("creating topics (attempt {attempt}, next in {pause:?}): {e:#}");
+                    tracing::warn!(brokers = %self.config.brokers, "kafka trigger not consuming yet: {why}");
+                    ready.waiting_on(why);
+                }
+            }
+            if sleep_or_shutdown(pause, &mut shutdown).await {
+                return Ok(());
+            }
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
         let consumers = self.entries.iter().map(|e| self.consumer(e)).collect::<anyhow::Result<Vec<_>>>()?;
+        ready.running();
         let mut tasks = Vec::new();
         for (entry, consumer) in self.entries.into_iter().zip(consumers) {
             tracing::info!(trigger = %entry.dispatcher.name, component = %entry.dispatcher.context.id,

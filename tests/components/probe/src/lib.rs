@@ -18,6 +18,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     }
     let body = match info.as_str() {
         "/echo" => echo(&req),
+        "/body" => json!({ "bytes": req.body().len() }),
         "/variables" => variable(&param("name").unwrap_or_default()),
         "/kv" => key_value_roundtrip(param("store").as_deref().unwrap_or("default")),
         "/redis" => redis_roundtrip(param("address")),
