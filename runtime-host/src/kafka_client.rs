@@ -22,6 +22,8 @@ pub struct KafkaConfig {
     pub schemas: Option<PathBuf>,
     /// Partitions of topics the host creates.
     pub partitions: i32,
+    /// Replicas of topics the host creates.
+    pub replication: i32,
     /// Extra librdkafka settings.
     pub client: BTreeMap<String, String>,
 }
@@ -85,8 +87,10 @@ impl Producer {
         if missing.is_empty() {
             return Ok(());
         }
-        let new: Vec<NewTopic> =
-            missing.iter().map(|t| NewTopic::new(t, self.config.partitions, TopicReplication::Fixed(1))).collect();
+        let new: Vec<NewTopic> = missing
+            .iter()
+            .map(|t| NewTopic::new(t, self.config.partitions, TopicReplication::Fixed(self.config.replication)))
+            .collect();
         let results = self
             .admin
             .create_topics(
@@ -102,7 +106,12 @@ impl Producer {
         for result in results {
             match result {
                 Ok(topic) => {
-                    tracing::info!(topic, partitions = self.config.partitions, "created topic");
+                    tracing::info!(
+                        topic,
+                        partitions = self.config.partitions,
+                        replication = self.config.replication,
+                        "created topic"
+                    );
                     known.insert(topic);
                 }
                 Err((topic, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {

@@ -48,6 +48,7 @@ fn kafka_config(manifest: &LoadedManifest) -> Option<KafkaConfig> {
         brokers: k.brokers.clone(),
         schemas: k.schemas.as_ref().map(|d| manifest.base_dir.join(d)),
         partitions: k.partitions,
+        replication: k.replication,
         client: k.client.clone(),
     })
 }

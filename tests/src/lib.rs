@@ -7,6 +7,7 @@ pub mod broker;
 pub mod browser;
 pub mod contract;
 pub mod events;
+pub mod fuzz;
 pub mod host;
 pub mod http;
 pub mod http_bench;

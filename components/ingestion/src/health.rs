@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 /// What the health query read from the ingestion database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseState {
-    /// Rows in `killmail_events`.
+    /// Rows in `killmail_events`; estimated past 100,000.
     pub killmails: i64,
     /// Highest applied migration.
     pub schema_version: i32,

@@ -1,7 +1,7 @@
 //! Killmails as the feeds deliver them: the ESI body, validated, and the summary that rules
 //! and plugins look at.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -37,10 +37,14 @@ pub enum KillmailError {
     Shape(String),
     #[error("field `killmail_time`: {0:?} is not an RFC 3339 time")]
     Time(String),
+    #[error("field `killmail_time`: {0} is not a time EVE has killmails for (2003 to 9999)")]
+    TimeOutOfRange(String),
     #[error("field `attackers`: a killmail has at least one attacker")]
     NoAttackers,
-    #[error("field `killmail_id`: must be positive")]
+    #[error("field `killmail_id`: must be 1 to 9223372036854775807")]
     Id,
+    #[error("field `solar_system_id`: {0} is past 2147483647")]
+    SystemId(u32),
     #[error("killmail {id}: hash {hash:?} is not 40 lower-case hex digits")]
     Hash { id: u64, hash: String },
     #[error("the envelope says killmail {envelope} but its ESI body is killmail {body}")]
@@ -117,12 +121,19 @@ impl Killmail {
     /// the body's own `killmail_hash` key).
     pub fn from_esi(esi: Value, hash: Option<&str>, zkb: Option<Value>, source: Source) -> Result<Self, KillmailError> {
         let body: EsiBody = serde_json::from_value(esi.clone()).map_err(|e| KillmailError::Shape(e.to_string()))?;
-        if body.killmail_id == 0 {
+        // The database keeps ids as bigint and integer: larger ones would not fit.
+        if body.killmail_id == 0 || body.killmail_id > i64::MAX as u64 {
             return Err(KillmailError::Id);
+        }
+        if body.solar_system_id > i32::MAX as u32 {
+            return Err(KillmailError::SystemId(body.solar_system_id));
         }
         let time = DateTime::parse_from_rfc3339(&body.killmail_time)
             .map_err(|_| KillmailError::Time(body.killmail_time.clone()))?
             .with_timezone(&Utc);
+        if !(2003..=9999).contains(&time.year()) {
+            return Err(KillmailError::TimeOutOfRange(time.to_rfc3339()));
+        }
         if body.attackers.is_empty() {
             return Err(KillmailError::NoAttackers);
         }
@@ -236,6 +247,15 @@ pub(crate) mod tests {
         let mut v = sample();
         v["killmail_time"] = json!("yesterday");
         assert!(err(v).contains("killmail_time"));
+        let mut v = sample();
+        v["killmail_time"] = json!("0000-01-01T00:00:00Z");
+        assert!(err(v).contains("2003 to 9999"));
+        let mut v = sample();
+        v["killmail_id"] = json!(u64::MAX);
+        assert!(err(v).contains("killmail_id"));
+        let mut v = sample();
+        v["solar_system_id"] = json!(u32::MAX);
+        assert!(err(v).contains("solar_system_id"));
         let mut v = sample();
         v["attackers"] = json!([]);
         assert!(err(v).contains("attackers"));

@@ -165,6 +165,13 @@ fn page(p: &mut Params) -> Result<Page, BadParameter> {
 const BANDS: [&str; 7] = ["highsec", "lowsec", "nullsec", "wormhole", "pochven", "abyssal", "unknown"];
 const ID_MAX: u64 = i64::MAX as u64;
 
+/// An ISK amount as Typesense reads it in a filter: in whole cents, rounded up so `>=` keeps
+/// its meaning. Typesense refuses the long decimals Rust writes for tiny values (5e-324 is
+/// 0.000…0049 with 324 digits: "Not a float").
+fn isk_filter_value(isk: f64) -> String {
+    format!("{:.2}", (isk * 100.0).ceil() / 100.0)
+}
+
 /// `GET /api/search/battles`.
 pub fn battles(query: &str) -> Result<(Search, Page), BadParameter> {
     let mut p = Params::parse(query)?;
@@ -190,7 +197,7 @@ pub fn battles(query: &str) -> Result<(Search, Page), BadParameter> {
         filters.push(format!("kills:>={n}"));
     }
     if let Some(isk) = p.number("minIsk", 0f64, MAX_ISK)? {
-        filters.push(format!("isk_destroyed:>={isk}"));
+        filters.push(format!("isk_destroyed:>={}", isk_filter_value(isk)));
     }
     let sort = match p.choice("sort", &["time", "kills", "isk", "relevance"])?.as_deref() {
         Some("kills") => "kills:desc,start_time:desc",
@@ -320,7 +327,7 @@ pub fn killmails(query: &str) -> Result<(Search, Page), BadParameter> {
         filters.push(format!("(victim_alliance_id:={id} || attacker_alliance_ids:={id})"));
     }
     if let Some(v) = p.number("minValue", 0f64, MAX_ISK)? {
-        filters.push(format!("value:>={v}"));
+        filters.push(format!("value:>={}", isk_filter_value(v)));
     }
     let sort = match p.choice("sort", &["time", "value", "relevance"])?.as_deref() {
         Some("value") => "value:desc,time:desc",
@@ -418,6 +425,16 @@ mod tests {
         assert_eq!(page, Page { page: 1, per_page: 5 });
         let (s, _) = battles("").unwrap();
         assert_eq!((param(&s, "q"), param(&s, "sort_by")), ("*", "start_time:desc"));
+    }
+
+    #[test]
+    fn isk_filters_are_short_decimals_typesense_reads() {
+        let (s, _) = battles("minIsk=5e-324").unwrap();
+        assert!(param(&s, "filter_by").ends_with("isk_destroyed:>=0.01"), "{}", param(&s, "filter_by"));
+        let (s, _) = battles("minIsk=1500000000").unwrap();
+        assert!(param(&s, "filter_by").ends_with("isk_destroyed:>=1500000000.00"), "{}", param(&s, "filter_by"));
+        let (s, _) = killmails("minValue=0.001").unwrap();
+        assert!(param(&s, "filter_by").contains("value:>=0.01"), "{}", param(&s, "filter_by"));
     }
 
     #[test]

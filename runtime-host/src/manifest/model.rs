@@ -255,6 +255,10 @@ pub struct KafkaSettings {
     /// topics that do not exist yet).
     #[serde(default = "default_partitions")]
     pub partitions: i32,
+    /// Replicas of the topics the host creates: 1 suits a single broker; a production
+    /// cluster wants 3, so a broker's loss loses no events.
+    #[serde(default = "default_replication")]
+    pub replication: i32,
     /// Extra librdkafka settings for consumers and the producer.
     #[serde(default)]
     pub client: BTreeMap<String, String>,
@@ -262,6 +266,9 @@ pub struct KafkaSettings {
 
 fn default_partitions() -> i32 {
     4
+}
+fn default_replication() -> i32 {
+    1
 }
 
 /// `[application.trigger.redis]`, as Spin defines it.

@@ -114,6 +114,9 @@ pub(super) fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), Man
         if kafka.partitions < 1 {
             return Err(invalid("application.trigger.kafka.partitions".into(), "must be at least 1".into()));
         }
+        if kafka.replication < 1 {
+            return Err(invalid("application.trigger.kafka.replication".into(), "must be at least 1".into()));
+        }
     }
     for (index, t) in m.triggers.kafka.iter().enumerate() {
         let location = format!("trigger.kafka[{index}]");

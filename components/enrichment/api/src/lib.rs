@@ -28,7 +28,7 @@ fn handle(req: Request) -> Response {
         ["metrics"] => metrics().map(|r| cacheable(&req, r, "no-cache")),
         // A stored killmail changes only when it gains names.
         ["killmails", id] => killmail(id).map(|r| cacheable(&req, r, "public, max-age=60")),
-        ["esi", "killmails", id, hash] => esi_killmail(id, hash),
+        ["esi", "killmails", id, hash] => esi_killmail(&req, id, hash),
         _ => Err(HttpError::NotFound(format!("no enrichment endpoint /{}", segments.join("/")))),
     })
 }
@@ -55,12 +55,17 @@ fn killmail(id: &str) -> Reply {
 
 /// A killmail body from ESI, through the shared error budget, breaker and HTTP cache: 200
 /// with the body; 422 when ESI refused it (a wrong hash: asking again will not help); 503
-/// when ESI cannot be asked now.
-fn esi_killmail(id: &str, hash: &str) -> Reply {
+/// when ESI cannot be asked now. Only for holders of the API token: each wrong hash costs
+/// the error budget every ESI call of BattleScope shares.
+fn esi_killmail(req: &Request, id: &str, hash: &str) -> Reply {
     let id = killmail_id(id)?;
     if hash.len() != 40 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(HttpError::bad("hash", format!("killmail hash {hash:?} is not 40 hex digits")));
     }
+    let token = guest::config::Variables::spin()
+        .text("api_token")
+        .map_err(|e| HttpError::unavailable("enrichment's configuration", e))?;
+    guest::http::authorise(req, &token)?;
     let config = settings()?;
     let store = Store::open(&config).map_err(unavailable)?;
     let mut counters = Counters::default();

@@ -56,7 +56,11 @@ fn writer(req: &Request) -> Result<Store, HttpError> {
 fn health_response() -> Response {
     let report = match store().map_err(|e| e.to_string()).and_then(|s| s.health()) {
         Ok(db) => health::HealthReport::healthy(db),
-        Err(e) => health::HealthReport::database_unreachable(e),
+        // The cause goes to the log: database errors name servers and tables.
+        Err(e) => {
+            eprintln!("ingestion health: the database did not answer: {e}");
+            health::HealthReport::database_unreachable("the ingestion database is unavailable".into())
+        }
     };
     json_response(report.http_status(), &report.to_json())
 }

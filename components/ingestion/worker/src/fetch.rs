@@ -38,15 +38,24 @@ impl Pacer {
 
     /// GET `url`, following redirects; the status is the final one.
     pub fn get(&mut self, url: &str) -> Result<Fetched, String> {
+        self.get_with(url, &[])
+    }
+
+    /// `get` with extra request headers, sent only to `url`'s origin (a redirect elsewhere
+    /// does not carry a token along).
+    pub fn get_with(&mut self, url: &str, headers: &[(&str, &str)]) -> Result<Fetched, String> {
+        let origin = origin_of(url).to_string();
         let mut url = url.to_string();
         for _ in 0..=MAX_REDIRECTS {
             self.wait();
-            let request = Request::builder()
-                .method(Method::Get)
-                .uri(&url)
-                .header("user-agent", USER_AGENT)
-                .header("accept", "application/json")
-                .build();
+            let mut builder = Request::builder();
+            builder.method(Method::Get).uri(&url).header("user-agent", USER_AGENT).header("accept", "application/json");
+            if origin_of(&url) == origin {
+                for (name, value) in headers {
+                    builder.header(*name, *value);
+                }
+            }
+            let request = builder.build();
             let response: Response = spin_executor::run(spin_sdk::http::send(request)).map_err(|e| format!("GET {url}: {e}"))?;
             let status = *response.status();
             if matches!(status, 301 | 302 | 303 | 307 | 308) {
@@ -74,5 +83,14 @@ fn resolve(base: &str, location: &str) -> String {
     } else {
         let dir_end = base.rfind('/').filter(|i| *i >= origin_end).unwrap_or(origin_end);
         format!("{}/{location}", &base[..dir_end])
+    }
+}
+
+/// `scheme://authority` of an absolute URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
     }
 }

@@ -52,6 +52,8 @@ fn backoff(failures: i32) -> f64 {
 
 pub struct Tick {
     feeds: FeedConfig,
+    /// Shown to enrichment's ESI gateway, which answers token holders only.
+    api_token: String,
     store: Store,
     pacer: Pacer,
     deadline: Instant,
@@ -64,6 +66,7 @@ impl Tick {
             pacer: Pacer::new(feeds.feed_requests_per_second),
             deadline: Instant::now() + feeds.feed_tick,
             feeds,
+            api_token: config.api_token.clone(),
         })
     }
 
@@ -242,7 +245,8 @@ impl Tick {
         // (error, lasting): ESI's refusal (422 from the gateway) or an unreadable body will not
         // get better by asking again; an unavailable gateway or ESI will.
         let url = format!("{}/killmails/{id}/{hash}", self.feeds.esi_gateway_url);
-        let outcome = match Pacer::new(0.0).get(&url) {
+        let authorization = format!("Bearer {}", self.api_token);
+        let outcome = match Pacer::new(0.0).get_with(&url, &[("authorization", authorization.as_str())]) {
             Ok(f) if f.status == 200 => feed::esi_killmail(id, hash, zkb, &f.body).map_err(|e| (e.to_string(), true)),
             Ok(f) => {
                 Err((format!("ESI killmail {id}: HTTP {}: {}", f.status, String::from_utf8_lossy(&f.body)), f.status == 422))
