@@ -77,7 +77,7 @@ impl Summary {
     }
 }
 
-fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+pub(crate) fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let reader: Box<dyn Read> =
         if path.extension().is_some_and(|e| e == "gz") { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };

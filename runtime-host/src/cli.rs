@@ -34,6 +34,16 @@ pub enum Command {
     /// Generate deployment files from the manifest.
     #[command(subcommand)]
     Deploy(crate::deploy::DeployTarget),
+    /// Tools for ruleset-filter plugin authors.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Run one plugin over recorded days of killmails, without Postgres, Kafka or a feed, and
+    /// report its verdicts, speed, fuel and first failures.
+    Test(crate::plugin_test::PluginTestArgs),
 }
 
 #[derive(Debug, Args)]

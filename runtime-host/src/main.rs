@@ -15,6 +15,7 @@ mod manifest;
 mod metrics;
 mod migrate;
 mod outbox;
+mod plugin_test;
 mod readiness;
 mod runtime_config;
 mod state;
@@ -51,6 +52,7 @@ async fn run(command: cli::Command) -> anyhow::Result<()> {
         cli::Command::Check(args) => crate::up::check(&args).await.map(|_| ()),
         cli::Command::Backfill(args) => crate::backfill::run(args).await,
         cli::Command::Deploy(target) => crate::deploy::run(target),
+        cli::Command::Plugin(cli::PluginCommand::Test(args)) => crate::plugin_test::run(args),
         cli::Command::Migrate(args) => {
             let manifest = crate::manifest::load(&args.manifest)?;
             let server = args.database.server();

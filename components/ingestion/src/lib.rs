@@ -12,6 +12,7 @@ pub mod feed;
 pub mod health;
 pub mod intake;
 pub mod killmail;
+pub mod plugin_summary;
 pub mod ruleset;
 pub mod stats;
 

@@ -96,7 +96,7 @@ impl PluginSet {
         for plugin in &self.plugins {
             let name = plugin.config.name.as_str();
             let started = std::time::Instant::now();
-            let answer = self.call(plugin, killmail);
+            let (answer, _fuel) = self.call(plugin, killmail);
             // A sum and a count give the mean call time (fresh instance included).
             let micros = started.elapsed().as_micros() as u64;
             self.metrics.count(
@@ -146,26 +146,40 @@ impl PluginSet {
         );
     }
 
-    /// One call in a fresh instance under the plugin's fuel and memory limits.
-    fn call(&self, plugin: &Plugin, killmail: &KillmailSummary) -> PluginAnswer {
+    /// Why each refused plugin could not be loaded, by name.
+    pub fn refusals(&self) -> Vec<(&str, &str)> {
+        self.plugins.iter().filter_map(|p| p.pre.as_ref().err().map(|e| (p.config.name.as_str(), e.as_str()))).collect()
+    }
+
+    /// One call of the first plugin, as `battlescope plugin test` makes it: its answer and the
+    /// fuel it burnt.
+    pub fn call_first(&self, killmail: &KillmailSummary) -> Option<(PluginAnswer, u64)> {
+        self.plugins.first().map(|plugin| self.call(plugin, killmail))
+    }
+
+    /// One call in a fresh instance under the plugin's fuel and memory limits; the answer and
+    /// the fuel burnt.
+    fn call(&self, plugin: &Plugin, killmail: &KillmailSummary) -> (PluginAnswer, u64) {
         let pre = match &plugin.pre {
             Ok(pre) => pre,
-            Err(refused) => return PluginAnswer::Failed(format!("refused at load: {refused}")),
+            Err(refused) => return (PluginAnswer::Failed(format!("refused at load: {refused}")), 0),
         };
         let limits = limits::CallLimits::new(plugin.config.memory_mib << 20);
         let mut store = Store::new(&self.engine, PluginState { limits });
         store.limiter(|s| &mut s.limits);
         if let Err(e) = store.set_fuel(plugin.config.fuel) {
-            return PluginAnswer::Failed(format!("setting fuel: {e}"));
+            return (PluginAnswer::Failed(format!("setting fuel: {e}")), 0);
         }
         let outcome = pre.instantiate(&mut store).and_then(|instance| {
             instance.battlescope_ruleset_filter_filter().call_evaluate(&mut store, killmail, &plugin.settings)
         });
-        match outcome {
+        let burnt = plugin.config.fuel - store.get_fuel().unwrap_or(0);
+        let answer = match outcome {
             Ok(Verdict::Accept) => PluginAnswer::Accept,
             Ok(Verdict::Reject(reason)) => PluginAnswer::Reject(reason),
             Err(e) => PluginAnswer::Failed(describe(&e)),
-        }
+        };
+        (answer, burnt)
     }
 }
 
