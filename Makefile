@@ -16,6 +16,10 @@ TOOLS := search-reindex
 # Ruleset-filter plugins build for wasm32-unknown-unknown: they import nothing.
 PLUGINS := min-value-filter capital-ships-filter plugin-template
 TEST_PLUGINS := hostile-plugin
+# The same capital-ships example in Python and JavaScript (scripts/language-plugins.sh).
+LANGUAGE_PLUGINS_DIR := $(TARGET_DIR)/language-plugins
+LANGUAGE_PLUGINS := $(LANGUAGE_PLUGINS_DIR)/capital_ships_python.wasm $(LANGUAGE_PLUGINS_DIR)/capital_ships_js.wasm
+PLUGIN_WIT := $(wildcard wit/ruleset-filter/*.wit)
 
 export BATTLESCOPE_BIN := $(TARGET_DIR)/debug/battlescope
 export BATTLESCOPE_WASM_DIR := $(WASM_DIR)
@@ -40,7 +44,7 @@ REPLAY_PORT ?= 8090
 # The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
 REPLAY_DAY ?= 2021-11-30
 
-.PHONY: run replay-server test gates bench stack stack-down components host host-release migrate reindex check fmt clippy coverage web-ui browser-deps deploy
+.PHONY: run replay-server test gates bench stack stack-down components language-plugins host host-release migrate reindex check fmt clippy coverage web-ui browser-deps deploy
 
 # The web UI's sources (npm packages from the lockfile, bundled by esbuild); the web
 # component embeds what `web-ui` makes in $(WEB_UI)/dist.
@@ -69,7 +73,7 @@ replay-server:
 
 ## Everything CI runs: the quality gates, unit tests (host and components, natively) and
 ## integration tests.
-test: stack gates components host browser-deps
+test: stack gates components language-plugins host browser-deps
 	$(CARGO) test --no-fail-fast -p battlescope-host $(addprefix -p ,$(SHARED) $(LIBRARIES) $(COMPONENTS) $(PLUGINS) $(TOOLS)) -p battlescope-tests -- --test-threads=4
 
 ## Formatting and lints, warnings as errors, over every crate (components for their target too).
@@ -111,6 +115,15 @@ components: web-ui
 	    mkdir -p target/$$t/release && cp -p $(TARGET_DIR)/$$t/release/*.wasm target/$$t/release/; \
 	  done; \
 	fi
+
+## Build the Python and JavaScript example plugins (their toolchains are installed on first use).
+language-plugins: $(LANGUAGE_PLUGINS)
+
+$(LANGUAGE_PLUGINS_DIR)/capital_ships_python.wasm: components/plugins/capital-ships-python/app.py $(PLUGIN_WIT) scripts/language-plugins.sh
+	scripts/language-plugins.sh python $@
+
+$(LANGUAGE_PLUGINS_DIR)/capital_ships_js.wasm: $(addprefix components/plugins/capital-ships-js/,capital-ships.js build.mjs package-lock.json) $(PLUGIN_WIT) scripts/language-plugins.sh
+	scripts/language-plugins.sh javascript $@
 
 ## Bundle the pages; only when a source or the lockfile changed (the web component rebuilds
 ## whenever dist/ is written).

@@ -4,8 +4,8 @@
 //! how much fuel it burnt and where it failed.
 
 use crate::bindings::plugins::types::{KillmailSummary, Participant as WitParticipant, SecurityBand as WitBand};
-use crate::capabilities::plugins::config::{FailurePolicy, PluginConfig};
-use crate::capabilities::plugins::{PluginAnswer, PluginSet};
+use crate::capabilities::plugins::config::{FailurePolicy, PluginConfig, PluginLanguage};
+use crate::capabilities::plugins::{CallCost, PluginAnswer, PluginSet};
 use anyhow::{bail, Context};
 use clap::Args;
 use ingestion::killmail::Killmail;
@@ -26,12 +26,16 @@ pub struct PluginTestArgs {
     /// A TOML file whose keys are the plugin's settings (as `[ruleset_filter.settings]`).
     #[arg(long)]
     pub settings: Option<PathBuf>,
-    /// Fuel one call may burn.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub fuel: u64,
-    /// Memory one call may take, in MiB.
-    #[arg(long, default_value_t = 16)]
-    pub memory_mib: usize,
+    /// The language the plugin was written in; picks the default fuel and memory, as the
+    /// `language` key of `[[ruleset_filter]]` does.
+    #[arg(long, value_enum, default_value_t)]
+    pub language: PluginLanguage,
+    /// Fuel one call may burn (default: the language's).
+    #[arg(long)]
+    pub fuel: Option<u64>,
+    /// Memory one call may take, in MiB (default: the language's).
+    #[arg(long)]
+    pub memory_mib: Option<usize>,
 }
 
 /// Lines, errors and calls to list at most.
@@ -47,13 +51,13 @@ struct Report {
     first_errors: Vec<(u64, String)>,
     /// (duration, killmail id) of every call, for percentiles and the slowest.
     calls: Vec<(Duration, u64)>,
-    fuel: Vec<u64>,
+    costs: Vec<CallCost>,
 }
 
 impl Report {
-    fn record(&mut self, killmail_id: u64, answer: PluginAnswer, took: Duration, fuel: u64) {
+    fn record(&mut self, killmail_id: u64, answer: PluginAnswer, took: Duration, cost: CallCost) {
         self.calls.push((took, killmail_id));
-        self.fuel.push(fuel);
+        self.costs.push(cost);
         match answer {
             PluginAnswer::Accept => self.accepted += 1,
             PluginAnswer::Reject(reason) => *self.rejected.entry(reason).or_default() += 1,
@@ -66,7 +70,8 @@ impl Report {
         }
     }
 
-    fn print(&mut self, name: &str, fuel_budget: u64) {
+    fn print(&mut self, config: &PluginConfig) {
+        let name = &config.name;
         let rejected: u64 = self.rejected.values().sum();
         let failed: u64 = self.failed.values().sum();
         println!("plugin {name}: {} killmails", self.calls.len());
@@ -96,9 +101,17 @@ impl Report {
             let slowest: Vec<String> =
                 self.calls.iter().rev().take(SHOWN).map(|(d, id)| format!("killmail {id} {d:.1?}")).collect();
             println!("  slowest: {}", slowest.join(", "));
-            let most = self.fuel.iter().max().copied().unwrap_or(0);
-            let mean = self.fuel.iter().sum::<u64>() / self.fuel.len() as u64;
-            println!("fuel: mean {mean}, most {most} of {fuel_budget} per call");
+            let fuel: Vec<u64> = self.costs.iter().map(|c| c.fuel).collect();
+            let most = fuel.iter().max().copied().unwrap_or(0);
+            println!("fuel: mean {}, most {most} of {} per call", fuel.iter().sum::<u64>() / fuel.len() as u64, config.fuel());
+            let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+            let memory: Vec<usize> = self.costs.iter().map(|c| c.memory_bytes).collect();
+            println!(
+                "memory: mean {:.1} MiB, most {:.1} MiB of {} MiB per call",
+                mib(memory.iter().sum::<usize>() / memory.len()),
+                mib(memory.iter().max().copied().unwrap_or(0)),
+                config.memory_mib()
+            );
         }
         if !self.first_errors.is_empty() {
             println!("first failures:");
@@ -133,6 +146,7 @@ pub fn run(args: PluginTestArgs) -> anyhow::Result<()> {
     let config = PluginConfig {
         name: name.clone(),
         source: args.plugin.clone(),
+        language: args.language,
         on_failure: FailurePolicy::Accept,
         fuel: args.fuel,
         memory_mib: args.memory_mib,
@@ -157,11 +171,11 @@ pub fn run(args: PluginTestArgs) -> anyhow::Result<()> {
             };
             let summary = summary(&killmail);
             let call_started = Instant::now();
-            let (answer, fuel) = plugins.call_first(&summary).expect("one plugin is loaded");
-            report.record(killmail.id, answer, call_started.elapsed(), fuel);
+            let (answer, cost) = plugins.call_first(&summary).expect("one plugin is loaded");
+            report.record(killmail.id, answer, call_started.elapsed(), cost);
         }
     }
-    report.print(&name, args.fuel);
+    report.print(&config);
     println!("{} file(s) in {:.1?}", args.days.len(), started.elapsed());
     Ok(())
 }

@@ -99,7 +99,8 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         Some(k) => Some(Arc::new(Producer::new(k, metrics.clone())?)),
         None => None,
     };
-    let plugins = crate::capabilities::plugins::PluginSet::load(&runtime_config.ruleset_filter, metrics.clone())?;
+    let plugins = Arc::new(crate::capabilities::plugins::PluginSet::load(&runtime_config.ruleset_filter, metrics.clone())?);
+    plugins.watch().context("starting the plugin file watcher")?;
     let hub = match &manifest.manifest.trigger_settings.websocket {
         Some(w) => {
             let limits =

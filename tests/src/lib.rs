@@ -61,6 +61,15 @@ pub fn plugin_wasm(name: &str, wasip2: bool) -> PathBuf {
     path
 }
 
+/// A ruleset-filter plugin written in Python or JavaScript (`make language-plugins` builds
+/// them beside the Rust ones: `capital_ships_python`, `capital_ships_js`).
+pub fn language_plugin_wasm(name: &str) -> PathBuf {
+    let wasip2_dir = wasm("probe").parent().expect("a wasm dir").to_path_buf();
+    let path = wasip2_dir.join("../../language-plugins").join(format!("{name}.wasm"));
+    assert!(path.is_file(), "{} is missing: run `make language-plugins` first", path.display());
+    path
+}
+
 /// Postgres URL of the stack's admin database.
 pub fn postgres_admin_url() -> String {
     std::env::var("BATTLESCOPE_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())

@@ -1,11 +1,12 @@
-//! Ruleset-filter plugins in the pipeline: the two examples on real killmails, and hostile
-//! plugins (a loop, an unbounded allocation, a trap, one that imports WASI) stopped or refused
-//! while killmails keep flowing.
+//! Ruleset-filter plugins in the pipeline: the two examples on real killmails; hostile plugins
+//! (a loop, an unbounded allocation, a trap, one that imports WASI) stopped or refused while
+//! killmails keep flowing; a plugin file replaced while the host runs (Rust, then Python, then
+//! JavaScript, then a broken file that is refused).
 
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::http;
 use battlescope_tests::replay::{data, Replay, ReplayData};
-use battlescope_tests::{plugin_wasm, repo_root};
+use battlescope_tests::{language_plugin_wasm, plugin_wasm, repo_root};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -132,6 +133,88 @@ async fn hostile_plugins_are_stopped_or_refused_and_killmails_keep_flowing() {
     assert_eq!(r.json()["rejected"]["plugin:hoarder"], 5, "{}", r.body);
     let reason: String = app.db.query_one("SELECT reason FROM killmail_decisions LIMIT 1", &[]).await.unwrap().get(0);
     assert!(reason.contains("fails closed") && reason.contains("memory"), "{reason}");
+    app.stop().await;
+}
+
+/// Waits until the host's log holds `times` lines with `what` (the watcher looks every 2 s and
+/// loads a changed file on the look after; compiling a Python plugin takes seconds).
+async fn wait_for_log(app: &App, what: &str, times: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let log = app.host.log_text();
+        if log.lines().filter(|l| l.contains(what)).count() >= times {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {times}× `{what}` in the host's log:\n{log}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_replaced_plugin_file_is_swapped_in_and_a_broken_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("swap.wasm");
+    std::fs::copy(plugin_wasm("min_value_filter", false), &source).unwrap();
+    // A budget every language fits, since one entry gets files of three languages here.
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[ruleset_filter]]\nname = \"swap\"\nsource = {:?}\nfuel = 1000000000\nmemory_mib = 64\n\
+             [ruleset_filter.settings]\nmin_value = 1\n",
+            source.display().to_string()
+        ),
+    );
+    let app = App::start(dir.path(), "reload", Options { runtime_config: Some(config), ..Options::default() }).await.unwrap();
+
+    // Batches of four killmails without a capital ship and one with, new ones each time.
+    let capitals: Vec<u64> = std::fs::read_to_string(repo_root().join("data/sde/capital_ship_types.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let (with, without): (Vec<_>, Vec<_>) = data::load_day(&data::day_file("2021-11-30")).unwrap().into_iter().partition(|km| {
+        std::iter::once(&km["victim"])
+            .chain(km["attackers"].as_array().unwrap())
+            .any(|p| p["ship_type_id"].as_u64().is_some_and(|t| capitals.contains(&t)))
+    });
+    let batch = |n: usize| {
+        let mut lines: Vec<String> = without[n * 4..n * 4 + 4].iter().map(|k| k.to_string()).collect();
+        lines.push(with[n].to_string());
+        lines.join("\n")
+    };
+    let reasons =
+        |r: &http::Reply| (r.json()["accepted"].as_i64().unwrap(), r.json()["rejected"]["plugin:swap"].as_i64().unwrap_or(0));
+
+    // The Rust min-value filter: posted killmails carry no value, so all five are dropped.
+    let r = app.post_killmails(&batch(0)).await;
+    assert_eq!(reasons(&r), (0, 5), "{}", r.body);
+
+    let reloaded = "ruleset-filter plugin reloaded";
+    for (n, language_plugin) in ["capital_ships_python", "capital_ships_js"].into_iter().enumerate() {
+        std::fs::copy(language_plugin_wasm(language_plugin), &source).unwrap();
+        wait_for_log(&app, reloaded, n + 1).await;
+        let r = app.post_killmails(&batch(n + 1)).await;
+        assert_eq!(reasons(&r), (1, 4), "{language_plugin} keeps the capital kill only: {}", r.body);
+    }
+    let reason: String = app
+        .db
+        .query_one(
+            "SELECT reason FROM killmail_decisions WHERE killmail_id = $1",
+            &[&without[8]["killmail_id"].as_i64().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "no capital ship on the killmail");
+
+    // A broken file is refused and the JavaScript version keeps deciding.
+    std::fs::write(&source, b"\0asm but not really").unwrap();
+    wait_for_log(&app, "new file refused, the running version stays", 1).await;
+    let r = app.post_killmails(&batch(3)).await;
+    assert_eq!(reasons(&r), (1, 4), "{}", r.body);
+    let metrics = http::get(&app.host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    assert!(metrics.contains("plugin_reloads_total{plugin=\"swap\",outcome=\"loaded\"} 2"), "{metrics}");
+    assert!(metrics.contains("plugin_reloads_total{plugin=\"swap\",outcome=\"refused\"} 1"), "{metrics}");
     app.stop().await;
 }
 

@@ -1,10 +1,12 @@
-//! `battlescope plugin test`: the example capital-ships plugin over a whole recorded day
-//! (2021-11-30, 11,721 killmails) without Postgres, Kafka or a feed, its verdicts matching a
-//! count made here from the same data; a plugin that traps is reported with the killmail that
-//! made it fail; a file that is no plugin stops the command with the reason.
+//! `battlescope plugin test`: the capital-ships example, written in Rust, Python and JavaScript,
+//! over a whole recorded day (2021-11-30, 11,721 killmails) without Postgres, Kafka or a feed,
+//! each language's verdicts matching one count made here from the same data (the plugins ask
+//! the host's static data which ships are capitals); a plugin that traps is reported with the
+//! killmail that made it fail; a file that is no plugin stops the command with the reason.
 
 use battlescope_tests::replay::data;
-use battlescope_tests::{host_binary, plugin_wasm, repo_root};
+use battlescope_tests::{host_binary, language_plugin_wasm, plugin_wasm, repo_root};
+use std::path::Path;
 use std::process::Command;
 
 fn plugin_test(args: &[&str]) -> (bool, String, String) {
@@ -21,8 +23,9 @@ fn count(report: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{label}` count in:\n{report}"))
 }
 
-#[test]
-fn the_capital_ships_plugin_over_a_recorded_day_decides_as_counted() {
+/// Runs the plugin over 2021-11-30 and checks its verdicts against a count of the killmails
+/// with a capital ship on them.
+fn decides_as_counted(plugin: &Path, language: &str) {
     let day = data::day_file("2021-11-30");
     let killmails = data::load_day(&day).unwrap();
     let capitals: Vec<u64> = std::fs::read_to_string(repo_root().join("data/sde/capital_ship_types.txt"))
@@ -39,14 +42,31 @@ fn the_capital_ships_plugin_over_a_recorded_day_decides_as_counted() {
         })
         .count() as u64;
 
-    let plugin = plugin_wasm("capital_ships_filter", false).display().to_string();
-    let (ok, report, stderr) = plugin_test(&[&plugin, &day.display().to_string()]);
+    let (ok, report, stderr) = plugin_test(&[&plugin.display().to_string(), "--language", language, &day.display().to_string()]);
     assert!(ok, "{stderr}\n{report}");
     assert_eq!(count(&report, "accepted"), with_capital, "{report}");
     assert_eq!(count(&report, "rejected"), killmails.len() as u64 - with_capital, "{report}");
-    assert_eq!(count(&report, "failed"), 0, "{report}");
+    assert!(report.contains("no capital ship on the killmail"), "{report}");
+    assert_eq!(count(&report, "failed"), 0, "the language's default budget suffices:\n{report}");
     assert!(report.contains(&format!("{} killmails", killmails.len())), "{report}");
-    assert!(report.contains("calls (fresh instance + call): mean") && report.contains("fuel: mean"), "{report}");
+    for measured in ["calls (fresh instance + call): mean", "fuel: mean", "memory: mean"] {
+        assert!(report.contains(measured), "{measured}: {report}");
+    }
+}
+
+#[test]
+fn the_rust_capital_ships_plugin_over_a_recorded_day_decides_as_counted() {
+    decides_as_counted(&plugin_wasm("capital_ships_filter", false), "rust");
+}
+
+#[test]
+fn the_python_capital_ships_plugin_decides_as_the_rust_one() {
+    decides_as_counted(&language_plugin_wasm("capital_ships_python"), "python");
+}
+
+#[test]
+fn the_javascript_capital_ships_plugin_decides_as_the_rust_one() {
+    decides_as_counted(&language_plugin_wasm("capital_ships_js"), "javascript");
 }
 
 #[test]

@@ -17,15 +17,7 @@ macro_rules! plugin_summary {
             ship_type_id: p.ship_type_id,
             final_blow: p.final_blow,
         };
-        let band = |b: ::eve_static::SecurityBand| match b {
-            ::eve_static::SecurityBand::Highsec => Some($band::Highsec),
-            ::eve_static::SecurityBand::Lowsec => Some($band::Lowsec),
-            ::eve_static::SecurityBand::Nullsec => Some($band::Nullsec),
-            ::eve_static::SecurityBand::Wormhole => Some($band::Wormhole),
-            ::eve_static::SecurityBand::Pochven => Some($band::Pochven),
-            ::eve_static::SecurityBand::Abyssal => Some($band::Abyssal),
-            ::eve_static::SecurityBand::Unknown => None,
-        };
+        let band = $crate::plugin_band!($band);
         let location = km.location();
         $summary {
             killmail_id: km.id,
@@ -41,4 +33,21 @@ macro_rules! plugin_summary {
             pilots: km.pilot_count() as u32,
         }
     }};
+}
+
+/// `plugin_band!(SecurityBand)` with the caller's generated enum: a closure from the static
+/// data's band to the plugin's (none for a system the static data does not know).
+#[macro_export]
+macro_rules! plugin_band {
+    ($band:ident) => {
+        |b: ::eve_static::SecurityBand| match b {
+            ::eve_static::SecurityBand::Highsec => Some($band::Highsec),
+            ::eve_static::SecurityBand::Lowsec => Some($band::Lowsec),
+            ::eve_static::SecurityBand::Nullsec => Some($band::Nullsec),
+            ::eve_static::SecurityBand::Wormhole => Some($band::Wormhole),
+            ::eve_static::SecurityBand::Pochven => Some($band::Pochven),
+            ::eve_static::SecurityBand::Abyssal => Some($band::Abyssal),
+            ::eve_static::SecurityBand::Unknown => None,
+        }
+    };
 }

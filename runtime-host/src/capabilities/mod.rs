@@ -40,7 +40,7 @@ impl HostCapabilities {
         key_value: key_value::Stores,
         producer: Option<Arc<crate::kafka_client::Producer>>,
         metrics: Arc<crate::metrics::Metrics>,
-        plugins: plugins::PluginSet,
+        plugins: Arc<plugins::PluginSet>,
         websocket: Option<Arc<websocket::Hub>>,
         connections: (postgres::PoolSettings, redis::ClientSettings),
     ) -> Self {
@@ -50,7 +50,7 @@ impl HostCapabilities {
             redis: Arc::new(redis::Clients::new(connections.1)),
             producer,
             metrics,
-            plugins: Arc::new(plugins),
+            plugins,
             local_http: std::sync::OnceLock::new(),
             websocket,
         }

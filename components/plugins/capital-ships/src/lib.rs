@@ -1,19 +1,18 @@
 //! Keep only killmails with a capital ship on them: titans, supercarriers, carriers,
-//! dreadnoughts, force auxiliaries and Rorquals, by ship type from the static data
-//! (`data/sde/capital_ship_types.txt`, written by `scripts/trim-sde.py`).
+//! dreadnoughts, force auxiliaries and capital industrials, as the host's static data classes
+//! them (the `static-data` import: the plugin bundles no table of its own).
 //!
 //! Settings: `match` = `any` (default: victim or an attacker) or `victim` (capital losses only).
 
-const CAPITAL_TYPES: &str = include_str!("../../../../data/sde/capital_ship_types.txt");
-
-pub fn is_capital(ship_type_id: u32) -> bool {
-    CAPITAL_TYPES.lines().any(|l| l.parse() == Ok(ship_type_id))
-}
-
 /// The decision, apart from the WIT types, so it is unit-tested natively.
-pub fn decide(victim_ship: Option<u32>, attacker_ships: &[Option<u32>], settings: &[(String, String)]) -> Result<(), String> {
+pub fn decide(
+    victim_ship: Option<u32>,
+    attacker_ships: &[Option<u32>],
+    settings: &[(String, String)],
+    is_capital: impl Fn(u32) -> bool,
+) -> Result<(), String> {
     let scope = settings.iter().find(|(k, _)| k == "match").map(|(_, v)| v.as_str()).unwrap_or("any");
-    let capital = |s: &Option<u32>| s.is_some_and(is_capital);
+    let capital = |s: &Option<u32>| s.is_some_and(&is_capital);
     let found = match scope {
         "victim" => capital(&victim_ship),
         "any" => capital(&victim_ship) || attacker_ships.iter().any(capital),
@@ -32,6 +31,7 @@ pub fn decide(victim_ship: Option<u32>, attacker_ships: &[Option<u32>], settings
 mod component {
     wit_bindgen::generate!({ path: "../../../wit/ruleset-filter", world: "battlescope:ruleset-filter/ruleset-filter" });
 
+    use battlescope::ruleset_filter::static_data::lookup_type;
     use battlescope::ruleset_filter::types::{KillmailSummary, Setting, Verdict};
     use exports::battlescope::ruleset_filter::filter::Guest;
 
@@ -42,7 +42,8 @@ mod component {
         fn evaluate(killmail: KillmailSummary, settings: Vec<Setting>) -> Verdict {
             let settings: Vec<(String, String)> = settings.into_iter().map(|s| (s.key, s.value)).collect();
             let attackers: Vec<Option<u32>> = killmail.attackers.iter().map(|a| a.ship_type_id).collect();
-            match super::decide(killmail.victim.ship_type_id, &attackers, &settings) {
+            let is_capital = |ship: u32| lookup_type(ship).is_some_and(|t| t.capital);
+            match super::decide(killmail.victim.ship_type_id, &attackers, &settings, is_capital) {
                 Ok(()) => Verdict::Accept,
                 Err(reason) => Verdict::Reject(reason),
             }
@@ -58,18 +59,18 @@ mod tests {
     const NYX: u32 = 23913;
     const RIFTER: u32 = 587;
 
-    #[test]
-    fn knows_capitals_from_the_static_data() {
-        assert!(is_capital(EREBUS) && is_capital(NYX));
-        assert!(!is_capital(RIFTER));
+    fn is_capital(ship: u32) -> bool {
+        [EREBUS, NYX].contains(&ship)
     }
 
     #[test]
     fn any_or_victim() {
-        assert_eq!(decide(Some(RIFTER), &[Some(NYX)], &[]), Ok(()));
+        assert_eq!(decide(Some(RIFTER), &[Some(NYX)], &[], is_capital), Ok(()));
         let victim_only = vec![("match".to_string(), "victim".to_string())];
-        assert!(decide(Some(RIFTER), &[Some(NYX)], &victim_only).is_err());
-        assert_eq!(decide(Some(EREBUS), &[None], &victim_only), Ok(()));
-        assert_eq!(decide(Some(RIFTER), &[Some(RIFTER), None], &[]).unwrap_err(), "no capital ship on the killmail");
+        assert!(decide(Some(RIFTER), &[Some(NYX)], &victim_only, is_capital).is_err());
+        assert_eq!(decide(Some(EREBUS), &[None], &victim_only, is_capital), Ok(()));
+        assert_eq!(decide(Some(RIFTER), &[Some(RIFTER), None], &[], is_capital).unwrap_err(), "no capital ship on the killmail");
+        let odd = vec![("match".to_string(), "attackers".to_string())];
+        assert!(decide(Some(EREBUS), &[], &odd, is_capital).unwrap_err().contains("misconfigured"));
     }
 }

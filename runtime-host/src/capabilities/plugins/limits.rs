@@ -6,21 +6,29 @@ use wasmtime::ResourceLimiter;
 
 /// Table elements one call may hold across its tables (each costs a pointer of host memory).
 const TABLE_ELEMENTS: usize = 100_000;
-/// Core instances, memories and tables one call may create: a wit-bindgen plugin needs a few.
-const INSTANCES: usize = 4;
-const MEMORIES: usize = 4;
-const TABLES: usize = 8;
+/// Core instances, memories and tables one call may create. A Rust plugin needs a few; a
+/// Python one (componentize-py links CPython's libraries as separate core modules) a few dozen.
+/// The memory and table totals above bound what they cost together.
+const INSTANCES: usize = 64;
+const MEMORIES: usize = 16;
+const TABLES: usize = 32;
 
 /// The limiter of one call's store.
 pub struct CallLimits {
     memory_cap: usize,
     memory_used: usize,
+    memory_peak: usize,
     table_elements_used: usize,
 }
 
 impl CallLimits {
     pub fn new(memory_cap: usize) -> Self {
-        Self { memory_cap, memory_used: 0, table_elements_used: 0 }
+        Self { memory_cap, memory_used: 0, memory_peak: 0, table_elements_used: 0 }
+    }
+
+    /// The most memory the call's memories held together.
+    pub fn peak(&self) -> usize {
+        self.memory_peak
     }
 }
 
@@ -36,6 +44,7 @@ impl ResourceLimiter for CallLimits {
             );
         }
         self.memory_used = after;
+        self.memory_peak = self.memory_peak.max(after);
         Ok(true)
     }
 
@@ -76,6 +85,7 @@ mod tests {
         assert!(error.contains("18 MiB") && error.contains("16 MiB"), "a third memory passes the total: {error}");
         assert!(limits.memory_growing(4 * MIB, 6 * MIB, None).unwrap(), "growing within the cap is fine");
         assert!(limits.memory_growing(10 * MIB, 11 * MIB, None).is_err(), "16 MiB are taken");
+        assert_eq!(limits.peak(), 16 * MIB);
     }
 
     #[test]

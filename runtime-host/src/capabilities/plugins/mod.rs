@@ -1,11 +1,14 @@
 //! Ruleset-filter plugins: third-party components the host runs for the ingestion component,
-//! each call in a fresh instance with no imports at all, a fuel budget and a memory cap, on an
-//! engine of their own (fuel metering costs the other components nothing). A plugin that
-//! traps, spends its budget or cannot be loaded is reported and its failure policy decides.
+//! each call in a fresh instance with no capability but static-data lookups, a fuel budget and
+//! a memory cap, on an engine of their own (fuel metering costs the other components nothing).
+//! A plugin that traps, spends its budget or cannot be loaded is reported and its failure
+//! policy decides. Changed plugin files are swapped in while the host runs (`reload`).
 
 pub mod config;
 mod host;
 mod limits;
+mod reload;
+mod static_data;
 
 use crate::bindings::plugins::filter::RulesetFilterPre;
 use crate::bindings::plugins::runner::battlescope::ruleset_filter::runner::{Failure, Outcome, Rejection};
@@ -13,9 +16,9 @@ use crate::bindings::plugins::types::{KillmailSummary, Setting, Verdict};
 use crate::metrics::Metrics;
 use anyhow::Context;
 use config::{FailurePolicy, PluginConfig};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
 /// What a plugin call's store holds: its limits, nothing else.
@@ -23,11 +26,27 @@ struct PluginState {
     limits: limits::CallLimits,
 }
 
-/// A loaded plugin, or the reason it was refused.
+/// A plugin's compiled code, or the reason it was refused.
+type Linked = Result<RulesetFilterPre<PluginState>, String>;
+
+/// A configured plugin: the version calls use now, swapped whole when its file changes.
 struct Plugin {
     config: PluginConfig,
     settings: Vec<Setting>,
-    pre: Result<RulesetFilterPre<PluginState>, String>,
+    current: RwLock<Version>,
+}
+
+/// One load of a plugin's file.
+struct Version {
+    linked: Arc<Linked>,
+    /// The file as it was when loaded (or refused); a different stamp means it changed.
+    stamp: Option<reload::FileStamp>,
+}
+
+impl Plugin {
+    fn linked(&self) -> Arc<Linked> {
+        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).linked.clone()
+    }
 }
 
 /// What one plugin said about one killmail.
@@ -39,7 +58,14 @@ pub enum PluginAnswer {
     Failed(String),
 }
 
-/// Every configured plugin, in order.
+/// What one call used of its budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCost {
+    pub fuel: u64,
+    /// The most linear memory the call's instance held at once, all memories together.
+    pub memory_bytes: usize,
+}
+
 /// One instance's runner: the configured plugins.
 pub struct PluginsState {
     plugins: Arc<PluginSet>,
@@ -51,6 +77,7 @@ impl PluginsState {
     }
 }
 
+/// Every configured plugin, in order.
 pub struct PluginSet {
     engine: Engine,
     plugins: Vec<Plugin>,
@@ -60,7 +87,7 @@ pub struct PluginSet {
 impl PluginSet {
     /// Compile and link every plugin. Configuration errors stop the host; a plugin that
     /// cannot be loaded (unreadable, not a ruleset filter, imports a capability) is refused:
-    /// logged, and failed by its policy on every call.
+    /// logged, and failed by its policy on every call until a loadable file replaces it.
     pub fn load(configs: &[PluginConfig], metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let mut engine_config = wasmtime::Config::new();
         engine_config.wasm_component_model(true).consume_fuel(true);
@@ -70,17 +97,19 @@ impl PluginSet {
         for config in configs {
             config.check().map_err(anyhow::Error::msg)?;
             anyhow::ensure!(seen.insert(config.name.clone()), "ruleset_filter `{}` is configured twice", config.name);
-            let pre = link(&engine, config);
-            match &pre {
-                Ok(_) => tracing::info!(plugin = %config.name, source = %config.source.display(), fuel = config.fuel,
-                    memory_mib = config.memory_mib, on_failure = ?config.on_failure, "ruleset-filter plugin loaded"),
+            let stamp = reload::FileStamp::of(&config.source);
+            let linked = link(&engine, config);
+            match &linked {
+                Ok(_) => tracing::info!(plugin = %config.name, source = %config.source.display(), fuel = config.fuel(),
+                    memory_mib = config.memory_mib(), on_failure = ?config.on_failure, "ruleset-filter plugin loaded"),
                 Err(e) => {
                     tracing::error!(plugin = %config.name, source = %config.source.display(), on_failure = ?config.on_failure,
                     "ruleset-filter plugin refused: {e}")
                 }
             }
             let settings = config.setting_pairs().into_iter().map(|(key, value)| Setting { key, value }).collect();
-            plugins.push(Plugin { config: config.clone(), settings, pre });
+            let current = RwLock::new(Version { linked: Arc::new(linked), stamp });
+            plugins.push(Plugin { config: config.clone(), settings, current });
         }
         Ok(Self { engine, plugins, metrics })
     }
@@ -96,7 +125,7 @@ impl PluginSet {
         for plugin in &self.plugins {
             let name = plugin.config.name.as_str();
             let started = std::time::Instant::now();
-            let (answer, _fuel) = self.call(plugin, killmail);
+            let (answer, _cost) = self.call(plugin, killmail);
             // A sum and a count give the mean call time (fresh instance included).
             let micros = started.elapsed().as_micros() as u64;
             self.metrics.count(
@@ -114,7 +143,7 @@ impl PluginSet {
                 }
                 PluginAnswer::Failed(error) => {
                     // A refused plugin was reported once, at load.
-                    if plugin.pre.is_ok() {
+                    if plugin.linked().is_ok() {
                         tracing::warn!(plugin = name, killmail_id = killmail.killmail_id, policy = ?plugin.config.on_failure,
                             "ruleset-filter plugin failed: {error}");
                     }
@@ -147,39 +176,44 @@ impl PluginSet {
     }
 
     /// Why each refused plugin could not be loaded, by name.
-    pub fn refusals(&self) -> Vec<(&str, &str)> {
-        self.plugins.iter().filter_map(|p| p.pre.as_ref().err().map(|e| (p.config.name.as_str(), e.as_str()))).collect()
+    pub fn refusals(&self) -> Vec<(String, String)> {
+        self.plugins
+            .iter()
+            .filter_map(|p| p.linked().as_ref().as_ref().err().map(|e| (p.config.name.clone(), e.clone())))
+            .collect()
     }
 
-    /// One call of the first plugin, as `battlescope plugin test` makes it: its answer and the
-    /// fuel it burnt.
-    pub fn call_first(&self, killmail: &KillmailSummary) -> Option<(PluginAnswer, u64)> {
+    /// One call of the first plugin, as `battlescope plugin test` makes it: its answer and
+    /// what it used.
+    pub fn call_first(&self, killmail: &KillmailSummary) -> Option<(PluginAnswer, CallCost)> {
         self.plugins.first().map(|plugin| self.call(plugin, killmail))
     }
 
-    /// One call in a fresh instance under the plugin's fuel and memory limits; the answer and
-    /// the fuel burnt.
-    fn call(&self, plugin: &Plugin, killmail: &KillmailSummary) -> (PluginAnswer, u64) {
-        let pre = match &plugin.pre {
+    /// One call in a fresh instance of the plugin's current version under its fuel and memory
+    /// limits; the answer and what it used.
+    fn call(&self, plugin: &Plugin, killmail: &KillmailSummary) -> (PluginAnswer, CallCost) {
+        let linked = plugin.linked();
+        let pre = match linked.as_ref() {
             Ok(pre) => pre,
-            Err(refused) => return (PluginAnswer::Failed(format!("refused at load: {refused}")), 0),
+            Err(refused) => return (PluginAnswer::Failed(format!("refused at load: {refused}")), CallCost::default()),
         };
-        let limits = limits::CallLimits::new(plugin.config.memory_mib << 20);
+        let fuel = plugin.config.fuel();
+        let limits = limits::CallLimits::new(plugin.config.memory_mib() << 20);
         let mut store = Store::new(&self.engine, PluginState { limits });
         store.limiter(|s| &mut s.limits);
-        if let Err(e) = store.set_fuel(plugin.config.fuel) {
-            return (PluginAnswer::Failed(format!("setting fuel: {e}")), 0);
+        if let Err(e) = store.set_fuel(fuel) {
+            return (PluginAnswer::Failed(format!("setting fuel: {e}")), CallCost::default());
         }
         let outcome = pre.instantiate(&mut store).and_then(|instance| {
             instance.battlescope_ruleset_filter_filter().call_evaluate(&mut store, killmail, &plugin.settings)
         });
-        let burnt = plugin.config.fuel - store.get_fuel().unwrap_or(0);
+        let cost = CallCost { fuel: fuel - store.get_fuel().unwrap_or(0), memory_bytes: store.data().limits.peak() };
         let answer = match outcome {
             Ok(Verdict::Accept) => PluginAnswer::Accept,
             Ok(Verdict::Reject(reason)) => PluginAnswer::Reject(reason),
             Err(e) => PluginAnswer::Failed(describe(&e)),
         };
-        (answer, burnt)
+        (answer, cost)
     }
 }
 
@@ -208,10 +242,19 @@ fn link(engine: &Engine, config: &PluginConfig) -> Result<RulesetFilterPre<Plugi
     };
     let component = Component::new(engine, &component_bytes).map_err(|e| format!("compiling: {e:#}"))?;
     // The filter world imports the `types` interface, which holds types only; an empty
-    // instance satisfies it. Any import with a function or resource in it is a capability.
+    // instance satisfies it. Static data is served; any other import with a function or
+    // resource in it is a capability.
     let mut linker: Linker<PluginState> = Linker::new(engine);
+    crate::bindings::plugins::filter::battlescope::ruleset_filter::static_data::add_to_linker::<_, HasSelf<PluginState>>(
+        &mut linker,
+        |s| s,
+    )
+    .map_err(|e| format!("linking static data: {e:#}"))?;
     let mut capabilities = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
+        if name == static_data::IMPORT {
+            continue;
+        }
         let types_only = match &item.ty {
             ComponentItem::ComponentInstance(instance) => {
                 instance.exports(engine).all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
