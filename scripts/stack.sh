@@ -52,6 +52,8 @@ install_packages() {
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   command -v chromium >/dev/null || missing+=(chromium)
+  # Observability tests: promtool checks the alert rules, a real Prometheus scrapes a host.
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing apt packages: ${missing[*]}"
     [ "$(id -u)" = 0 ] || die "apt packages missing (${missing[*]}) and not running as root"

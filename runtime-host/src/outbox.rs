@@ -135,6 +135,15 @@ async fn relay_session(
                 &[&BATCH],
             )
             .await?;
+        // A full batch read after full batch means the relay is behind (or stuck, when the
+        // gauge stays up while nothing is published).
+        let database = target.rsplit('/').next().unwrap_or(target).split('?').next().unwrap_or_default();
+        metrics.gauge(
+            "outbox_pending_rows",
+            "Unpublished outbox rows the relay read in its last pass (at most one batch of 500).",
+            &[("database", database)],
+            rows.len() as f64,
+        );
         if rows.is_empty() {
             if last_cleanup.elapsed() > Duration::from_secs(600) {
                 client.execute(&format!("DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'"), &[]).await?;

@@ -55,7 +55,7 @@ impl InstanceState {
             outbound_http: OutboundHttp::new(access.clone(), capabilities.local_http.get().cloned()),
             variables: VariablesState::new(component.variables.clone()),
             key_value: KeyValueState::new(capabilities.key_value.clone(), access.clone()),
-            postgres: PostgresState::new(capabilities.postgres.clone(), access.clone()),
+            postgres: PostgresState::new(capabilities.postgres.clone(), access.clone(), capabilities.metrics.clone()),
             redis: RedisState::new(capabilities.redis.clone(), access.clone()),
             producer: ProducerState::new(capabilities.producer.clone(), access.clone()),
             plugins: PluginsState::new(capabilities.plugins.clone()),

@@ -13,6 +13,7 @@ pub mod http;
 pub mod http_bench;
 pub mod kafka;
 pub mod probe;
+pub mod prometheus;
 pub mod replay;
 pub mod samples;
 pub mod typesense;

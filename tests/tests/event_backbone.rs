@@ -150,6 +150,34 @@ async fn outbox_rows_reach_the_consumer_even_when_the_relay_is_killed() {
     }
 }
 
+/// `kafka_messages_consumed_total` of the probe's topic on one host.
+async fn consumed_by(host: &battlescope_tests::host::Host, topic: &str) -> u64 {
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    let prefix = format!("kafka_messages_consumed_total{{topic=\"{topic}\"");
+    metrics.lines().filter(|l| l.starts_with(&prefix)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
+}
+
+#[tokio::test]
+async fn a_member_joining_mid_stream_takes_partitions_without_redelivering_handled_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "rebalance", &Options { handle_delay_ms: 25, ..Options::default() });
+    let a = app.start("a").await;
+    // Hundreds of messages per partition: a's workers have queues full when b joins.
+    produce(&a, &app.topic, 1200, 16, "ok").await;
+    let db = app.db().await;
+    assert!(wait_for_count(&db, EFFECTS, 80, 60).await >= 80, "a started:\n{}", a.log_text());
+    let b = app.start("b").await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 1200, 240).await, 1200, "{}\n{}", a.log_text(), b.log_text());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let (by_a, by_b) = (consumed_by(&a, &app.topic).await, consumed_by(&b, &app.topic).await);
+    assert!(by_b > 0, "b took partitions over (a handled {by_a}):\n{}", b.log_text());
+    assert!(a.log_text().contains("kafka partitions revoked after settling the messages in hand"), "{}", a.log_text());
+    let deliveries: i64 = db.query_one("SELECT count(*) FROM deliveries", &[]).await.unwrap().get(0);
+    assert_eq!(deliveries, 1200, "a message handled before the rebalance was delivered again (a handled {by_a}, b {by_b})");
+    println!("rebalance: a handled {by_a}, b {by_b}, 1200 deliveries for 1200 events");
+}
+
 #[tokio::test]
 async fn a_serial_trigger_keeps_handling_other_partitions_while_one_message_waits_to_retry() {
     let dir = tempfile::tempdir().unwrap();

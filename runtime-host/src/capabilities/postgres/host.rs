@@ -60,14 +60,18 @@ impl HostConnection for PostgresState {
     }
 
     async fn query(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<RowSet> {
+        let started = std::time::Instant::now();
         let client = &self.table.get(&c)?.client;
-        let (stmt, params) = match prepare(client, &statement, values).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
+        let rows = match prepare(client, &statement, values).await {
+            Ok((stmt, params)) => {
+                client.query(&stmt, &bind(&params)).await.map(|rows| (stmt, rows)).map_err(bad_parameter_or_query)
+            }
+            Err(e) => Err(e),
         };
-        let rows = match client.query(&stmt, &bind(&params)).await {
-            Ok(rows) => rows,
-            Err(e) => return Ok(Err(bad_parameter_or_query(e))),
+        self.time("query", started);
+        let (stmt, rows) = match rows {
+            Ok(answer) => answer,
+            Err(e) => return Ok(Err(e)),
         };
         let columns: Vec<Column> = stmt.columns().iter().map(decode_column).collect();
         let mut out = Vec::with_capacity(rows.len());
@@ -85,12 +89,14 @@ impl HostConnection for PostgresState {
     }
 
     async fn execute(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<u64> {
+        let started = std::time::Instant::now();
         let client = &self.table.get(&c)?.client;
-        let (stmt, params) = match prepare(client, &statement, values).await {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
+        let affected = match prepare(client, &statement, values).await {
+            Ok((stmt, params)) => client.execute(&stmt, &bind(&params)).await.map_err(bad_parameter_or_query),
+            Err(e) => Err(e),
         };
-        Ok(client.execute(&stmt, &bind(&params)).await.map_err(bad_parameter_or_query))
+        self.time("execute", started);
+        Ok(affected)
     }
 
     async fn drop(&mut self, c: Resource<Connection>) -> wasmtime::Result<()> {

@@ -59,12 +59,23 @@ pub struct Connection {
 pub struct PostgresState {
     pools: Arc<Pools>,
     access: Arc<Access>,
+    metrics: Arc<crate::metrics::Metrics>,
     table: ResourceTable,
 }
 
 impl PostgresState {
-    pub fn new(pools: Arc<Pools>, access: Arc<Access>) -> Self {
-        Self { pools, access, table: ResourceTable::new() }
+    pub fn new(pools: Arc<Pools>, access: Arc<Access>, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        Self { pools, access, metrics, table: ResourceTable::new() }
+    }
+
+    /// Time one statement (preparing included) into `database_query_duration_seconds`.
+    fn time(&self, operation: &'static str, started: std::time::Instant) {
+        self.metrics.observe(
+            "database_query_duration_seconds",
+            "Time a component's Postgres statement took, preparation included.",
+            &[("component", self.access.component.as_str()), ("operation", operation)],
+            started.elapsed(),
+        );
     }
 }
 

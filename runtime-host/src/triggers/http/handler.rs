@@ -41,6 +41,48 @@ fn add_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_, RouteTarge
     }
 }
 
+/// One routed request's metrics: counted by status, timed to its response head.
+struct Measure {
+    component: String,
+    route: String,
+    method: &'static str,
+    started: std::time::Instant,
+}
+
+impl Measure {
+    fn start(component: &str, route: &str, method: &http::Method) -> Self {
+        // Methods outside the standard set share one label, so clients cannot add series.
+        let method = match *method {
+            http::Method::GET => "GET",
+            http::Method::HEAD => "HEAD",
+            http::Method::POST => "POST",
+            http::Method::PUT => "PUT",
+            http::Method::PATCH => "PATCH",
+            http::Method::DELETE => "DELETE",
+            http::Method::OPTIONS => "OPTIONS",
+            _ => "other",
+        };
+        Self { component: component.to_string(), route: route.to_string(), method, started: std::time::Instant::now() }
+    }
+
+    fn record(self, metrics: &crate::metrics::Metrics, status: StatusCode) {
+        let labels = [("component", self.component.as_str()), ("route", self.route.as_str()), ("method", self.method)];
+        metrics.observe(
+            "http_request_duration_seconds",
+            "Time from a routed request's arrival to its response head.",
+            &labels,
+            self.started.elapsed(),
+        );
+        let [component, route, method] = labels;
+        metrics.count(
+            "http_requests_total",
+            "Requests routed to components, by response status.",
+            &[component, route, method, ("status", status.as_str())],
+            1,
+        );
+    }
+}
+
 /// Why the host, not the component, answered.
 enum Refusal {
     /// The component did not answer within the request's budget.
@@ -73,6 +115,7 @@ impl HttpTrigger {
             return Ok(plain(StatusCode::NOT_FOUND, format!("no route for {path}\n")));
         };
         let target = matched.target.clone();
+        let measure = Measure::start(&target.component.id, matched.pattern.as_str(), req.method());
         let origin = req.headers().get(http::header::ORIGIN).cloned();
         if let Some(length) = limits::declared_length(req.headers()).filter(|l| *l > target.max_body_bytes) {
             return Ok(too_large(&path, length, target.max_body_bytes));
@@ -97,7 +140,7 @@ impl HttpTrigger {
             response = too_large(&path, target.max_body_bytes + 1, target.max_body_bytes);
         }
         self.cors.decorate(origin.as_ref(), response.headers_mut());
-        self.count(&target.component.id, response.status());
+        measure.record(&self.capabilities.metrics, response.status());
         Ok(response)
     }
 
@@ -114,6 +157,7 @@ impl HttpTrigger {
             return Err(wasmtime_wasi_http::Error::DestinationNotFound);
         };
         let target = matched.target.component.clone();
+        let measure = Measure::start(&component, matched.pattern.as_str(), req.method());
         let host = format!("{component}.spin.internal");
         let full_url = format!("http://{host}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
         add_spin_headers(&mut req, &matched, full_url, "127.0.0.1:0".into());
@@ -121,17 +165,8 @@ impl HttpTrigger {
             req.headers_mut().insert(http::header::HOST, v);
         }
         let response = self.run_within_budget(&target, req).await;
-        self.count(&target.id, response.status());
+        measure.record(&self.capabilities.metrics, response.status());
         Ok(response)
-    }
-
-    fn count(&self, component: &str, status: StatusCode) {
-        self.capabilities.metrics.count(
-            "http_requests_total",
-            "Requests routed to components, by response status.",
-            &[("component", component), ("status", status.as_str())],
-            1,
-        );
     }
 
     /// Run the component if the HTTP share of instances has room; 503 at once if not.

@@ -29,6 +29,11 @@ impl RoutePattern {
         Ok(Self { raw: route.to_string(), segments, wildcard })
     }
 
+    /// The route as the manifest writes it (a metrics label: bounded, unlike request paths).
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
     /// A normal form: two routes with the same normal form claim the same requests.
     pub fn canonical(&self) -> String {
         let mut s = format!("/{}", self.segments.join("/"));

@@ -2,10 +2,12 @@
 //! partition handled in order by one worker, partitions in parallel (or one message at a time
 //! with `serial = true`), at-least-once delivery
 //! (an offset is stored for commit only after its message was settled: handled, or
-//! dead-lettered after bounded retries).
+//! dead-lettered after bounded retries). Rebalances settle and commit before partitions go
+//! (`ownership`); a partition whose worker falls behind is paused, not the whole consumer.
 
 mod dispatch;
 pub mod envelope;
+mod ownership;
 mod retry;
 
 use crate::bindings::kafka::KafkaTriggerPre;
@@ -17,16 +19,25 @@ use crate::triggers::sleep_or_shutdown;
 use anyhow::Context;
 use dispatch::{dead_letter_topic, Dispatcher};
 use envelope::EnvelopeValidator;
+use ownership::{Lease, Ownership, PartitionKey, TriggerContext};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
 use retry::RetryPolicy;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
-/// Messages buffered per partition worker before the consumer loop waits.
+/// The trigger's consumer: its context follows the group's rebalances.
+type TriggerConsumer = StreamConsumer<TriggerContext>;
+
+/// Messages buffered per partition worker; past that the partition is paused (the others go
+/// on) until its worker catches up.
 const PARTITION_QUEUE: usize = 256;
+/// How often messages held for a paused partition are offered to its worker again.
+const RESUME_CHECK: Duration = Duration::from_millis(20);
 /// How often consumer lag is measured.
 const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -128,7 +139,7 @@ impl KafkaTrigger {
         Ok(())
     }
 
-    fn consumer(&self, entry: &Entry) -> anyhow::Result<Arc<StreamConsumer>> {
+    fn consumer(&self, entry: &Entry) -> anyhow::Result<(Arc<TriggerConsumer>, Arc<Ownership>)> {
         let mut c = self.config.client_config();
         // Defaults first; `[application.trigger.kafka.client]` settings win.
         for (k, v) in [
@@ -144,24 +155,65 @@ impl KafkaTrigger {
             }
         }
         c.set("group.id", &entry.dispatcher.group);
-        let consumer: StreamConsumer = c.create().context("creating a Kafka consumer")?;
+        let ownership = Arc::new(Ownership::default());
+        let context = TriggerContext { trigger: entry.dispatcher.name.clone(), ownership: ownership.clone() };
+        let consumer: TriggerConsumer = c.create_with_context(context).context("creating a Kafka consumer")?;
         let topics: Vec<&str> = entry.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics).with_context(|| format!("subscribing to {topics:?}"))?;
-        Ok(Arc::new(consumer))
+        Ok((Arc::new(consumer), ownership))
     }
 }
 
+/// One partition's worker as the consumer loop sees it.
+struct Worker {
+    lease: Arc<Lease>,
+    queue: mpsc::Sender<OwnedMessage>,
+    /// Messages its full queue could not take, in offset order; the partition is paused while
+    /// any are held.
+    held: VecDeque<OwnedMessage>,
+}
+
+impl Worker {
+    /// Hand over held messages while the queue takes them; true when none are left.
+    fn offer_held(&mut self) -> bool {
+        while let Some(msg) = self.held.pop_front() {
+            match self.queue.try_send(msg) {
+                Ok(()) => {}
+                Err(TrySendError::Full(msg)) => {
+                    self.held.push_front(msg);
+                    return false;
+                }
+                // The worker stopped (revoked or shut down): what it did not take is not ours.
+                Err(TrySendError::Closed(_)) => self.held.clear(),
+            }
+        }
+        true
+    }
+}
+
+fn partition_list(key: &PartitionKey) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    // A partition without an offset: pause and resume take the partition only.
+    let _ = tpl.add_partition_offset(&key.0, key.1, Offset::Invalid);
+    tpl
+}
+
 async fn consume(
-    consumer: Arc<StreamConsumer>,
+    (consumer, ownership): (Arc<TriggerConsumer>, Arc<Ownership>),
     dispatcher: Arc<Dispatcher>,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let mut workers: HashMap<(String, i32), mpsc::Sender<OwnedMessage>> = HashMap::new();
+    let mut workers: HashMap<PartitionKey, Worker> = HashMap::new();
     let mut handles = Vec::new();
     let lag = tokio::spawn(report_lag(consumer.clone(), dispatcher.clone(), shutdown.clone()));
+    let mut resume_check = tokio::time::interval(RESUME_CHECK);
     loop {
         let received = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = resume_check.tick() => {
+                offer_held(&consumer, &mut workers);
+                continue;
+            }
             r = consumer.recv() => r,
         };
         let msg = match received {
@@ -175,14 +227,41 @@ async fn consume(
             }
         };
         let key = (msg.topic().to_string(), msg.partition());
-        let sender = workers.entry(key.clone()).or_insert_with(|| {
+        let Some(lease) = ownership.lease(&key) else {
+            tracing::debug!(topic = %key.0, partition = key.1, offset = msg.offset(), "message of a partition not owned; dropped");
+            continue;
+        };
+        let current = workers.get(&key).is_some_and(|w| Arc::ptr_eq(&w.lease, &lease));
+        if !current {
+            // A new assignment: a fresh worker (the previous one, if any, stops on its revoked lease).
             let (tx, rx) = mpsc::channel(PARTITION_QUEUE);
-            handles.push(tokio::spawn(partition_worker(consumer.clone(), dispatcher.clone(), rx, shutdown.clone())));
-            tx
-        });
-        if sender.send(msg).await.is_err() {
-            tracing::error!(topic = %key.0, partition = key.1, "partition worker stopped unexpectedly");
-            workers.remove(&key);
+            handles.push(tokio::spawn(partition_worker(
+                consumer.clone(),
+                dispatcher.clone(),
+                lease.clone(),
+                rx,
+                shutdown.clone(),
+            )));
+            workers.insert(key.clone(), Worker { lease, queue: tx, held: VecDeque::new() });
+        }
+        let worker = workers.get_mut(&key).expect("inserted above");
+        if !worker.held.is_empty() {
+            worker.held.push_back(msg);
+            continue;
+        }
+        match worker.queue.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(msg)) => {
+                // Only this partition waits; messages already fetched for it are held in order.
+                worker.held.push_back(msg);
+                if let Err(e) = consumer.pause(&partition_list(&key)) {
+                    tracing::warn!(topic = %key.0, partition = key.1, error = %e, "pausing a partition that fell behind");
+                }
+            }
+            Err(TrySendError::Closed(_)) => {
+                tracing::error!(topic = %key.0, partition = key.1, "partition worker stopped unexpectedly");
+                workers.remove(&key);
+            }
         }
     }
     drop(workers);
@@ -198,32 +277,50 @@ async fn consume(
     Ok(())
 }
 
-/// Handles one partition's messages in offset order.
+/// Offer held messages to their workers again; resume a partition once all of its are taken,
+/// and forget workers whose partition was revoked.
+fn offer_held(consumer: &TriggerConsumer, workers: &mut HashMap<PartitionKey, Worker>) {
+    workers.retain(|_, w| !w.lease.is_revoked());
+    for (key, worker) in workers.iter_mut().filter(|(_, w)| !w.held.is_empty()) {
+        if worker.offer_held() {
+            if let Err(e) = consumer.resume(&partition_list(key)) {
+                tracing::warn!(topic = %key.0, partition = key.1, error = %e, "resuming a partition");
+            }
+        }
+    }
+}
+
+/// Handles one partition's messages in offset order while its lease lasts.
 async fn partition_worker(
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<TriggerConsumer>,
     dispatcher: Arc<Dispatcher>,
+    lease: Arc<Lease>,
     mut rx: mpsc::Receiver<OwnedMessage>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     while let Some(msg) = rx.recv().await {
-        if *shutdown.borrow() {
+        if *shutdown.borrow() || !lease.begin() {
             return;
         }
-        if !dispatcher.settle(&msg, &mut shutdown).await {
-            return;
+        let settled = dispatcher.settle(&msg, &mut shutdown).await;
+        if settled {
+            // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself
+            // commits `offset + 1` (the next message to read): pass the handled message's own
+            // offset. Adding one here would skip a message after every restart.
+            if let Err(e) = consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
+                // The partition went after waiting too long for this message; it will redeliver.
+                tracing::debug!(topic = %msg.topic(), partition = msg.partition(), error = %e, "offset not stored");
+            }
         }
-        // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself
-        // commits `offset + 1` (the next message to read): pass the handled message's own
-        // offset. Adding one here would skip a message after every restart.
-        if let Err(e) = consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
-            // The partition moved to another member in a rebalance; it will redeliver.
-            tracing::debug!(topic = %msg.topic(), partition = msg.partition(), error = %e, "offset not stored");
+        lease.end();
+        if !settled {
+            return;
         }
     }
 }
 
 /// Consumer lag per assigned partition: high watermark minus our position.
-async fn report_lag(consumer: Arc<StreamConsumer>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>) {
+async fn report_lag(consumer: Arc<TriggerConsumer>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>) {
     loop {
         if sleep_or_shutdown(LAG_INTERVAL, &mut shutdown).await {
             return;

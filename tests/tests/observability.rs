@@ -1,0 +1,110 @@
+//! The operators' files and the host's metrics against the real tools: the alert rules and the
+//! scrape config pass promtool, and the rules' unit tests show each alert firing on the series
+//! that should raise it and staying quiet on healthy ones; a real Prometheus scraping a host
+//! while 200 real killmails flow from the replayed feed to battles sees the pipeline's series
+//! move, and accepts every query of the Grafana dashboard and of the alert rules.
+
+use battlescope_tests::app::{App, Options};
+use battlescope_tests::prometheus::{promtool, Prometheus};
+use battlescope_tests::replay::{data, Replay, ReplayData};
+use battlescope_tests::{http, repo_root};
+use serde_json::Value;
+use std::time::Duration;
+
+const KILLMAILS: usize = 200;
+
+fn observability_dir() -> std::path::PathBuf {
+    repo_root().join("deploy/observability")
+}
+
+#[test]
+fn alert_rules_and_the_scrape_config_pass_promtool_and_their_unit_tests() {
+    let dir = observability_dir();
+    let checked = promtool(&dir, &["check", "rules", "alerts.yml"]).unwrap();
+    assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
+    promtool(&dir, &["check", "config", "prometheus.yml"]).unwrap();
+    let tested = promtool(&dir, &["test", "rules", "alerts.test.yml"]).unwrap();
+    assert!(tested.contains("SUCCESS"), "{tested}");
+}
+
+/// Every PromQL expression of the dashboard and of the alert rules.
+fn expressions() -> Vec<String> {
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(observability_dir().join("grafana-pipeline.json")).unwrap()).unwrap();
+    let mut exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter().map(|t| t["expr"].as_str().unwrap().to_string()))
+        .collect();
+    // The rule file's `expr:` blocks, read as text: one expression per rule.
+    let rules = std::fs::read_to_string(observability_dir().join("alerts.yml")).unwrap();
+    let mut lines = rules.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.trim_start().strip_prefix("expr:") else { continue };
+        let mut expr = rest.trim().trim_start_matches('|').trim().to_string();
+        let indent = line.len() - line.trim_start().len();
+        while let Some(next) = lines.peek().filter(|l| l.len() - l.trim_start().len() > indent && !l.trim().is_empty()) {
+            expr.push(' ');
+            expr.push_str(next.trim());
+            lines.next();
+        }
+        exprs.push(expr);
+    }
+    exprs
+}
+
+#[tokio::test]
+async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let killmails: Vec<Value> = data::load_day(&data::day_file("2021-11-30")).unwrap().into_iter().take(KILLMAILS).collect();
+    let replay = Replay::start(ReplayData::new(killmails).unwrap(), 0).await.unwrap();
+    // Nothing in the feed until Prometheus has scraped the idle host once.
+    replay.set_window(1, 0);
+    let options = Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), ..Options::default() };
+    let app = App::start(dir.path(), "observability", options).await.unwrap();
+    let target = app.host.url("").trim_start_matches("http://").to_string();
+    std::fs::create_dir_all(dir.path().join("prometheus")).unwrap();
+    let prometheus =
+        Prometheus::start(&dir.path().join("prometheus"), &target, "/.well-known/battlescope/metrics").await.unwrap();
+    // `up` is 0 when the host's exposition text does not parse.
+    prometheus.wait_for("up{job=\"battlescope\"} == 1", Duration::from_secs(30)).await.unwrap();
+    app.stats().await;
+
+    replay.set_window(1, KILLMAILS);
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", KILLMAILS as i64, Duration::from_secs(300)).await;
+    for _ in 0..3 {
+        app.stats().await;
+        let r = http::get(&app.host.url("/api/ingestion/health")).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // Two more scrapes after the last request.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let moved = |metric: &str| format!("sum by (job) (changes({metric}[10m])) > 0");
+    for metric in [
+        "kafka_messages_consumed_total",
+        "kafka_messages_produced_total",
+        "http_requests_total",
+        "http_request_duration_seconds_count",
+        "database_query_duration_seconds_count",
+    ] {
+        prometheus.wait_for(&moved(metric), Duration::from_secs(10)).await.unwrap_or_else(|e| panic!("{metric}: {e}"));
+    }
+    let stages = prometheus.query("sum by (group) (kafka_messages_consumed_total) > 0").await.unwrap();
+    assert!(stages.len() >= 3, "ingested, enriched and battle stages all consumed: {stages:?}");
+    let routes = prometheus.query("sum by (route, method) (http_requests_total{status=\"200\"})").await.unwrap();
+    assert!(
+        routes.iter().any(|s| s["metric"]["route"] == "/api/ingestion/..." && s["metric"]["method"] == "GET"),
+        "requests are labelled with their manifest route: {routes:?}"
+    );
+    for gauge in ["kafka_consumer_lag", "outbox_pending_rows"] {
+        prometheus.wait_for(gauge, Duration::from_secs(10)).await.unwrap_or_else(|e| panic!("{gauge}: {e}"));
+    }
+    let exprs = expressions();
+    assert!(exprs.len() >= 18, "the dashboard's and the rules' expressions were all found: {exprs:#?}");
+    for expr in &exprs {
+        prometheus.query(expr).await.unwrap();
+    }
+    app.stop().await;
+}
