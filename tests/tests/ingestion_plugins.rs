@@ -6,7 +6,7 @@
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::http;
 use battlescope_tests::replay::{data, Replay, ReplayData};
-use battlescope_tests::{language_plugin_wasm, plugin_wasm, repo_root};
+use battlescope_tests::{language_plugin_wasm, plugin_wasm};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,19 +25,11 @@ async fn the_example_plugins_filter_real_killmails() {
     let window = 3000;
     // What the plugins should decide, worked out here from the same data: capital ship types
     // from the static data, values as the replay estimates them (marked synthetic).
-    let capitals: Vec<u64> = std::fs::read_to_string(repo_root().join("data/sde/capital_ship_types.txt"))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
     let replay_data = ReplayData::new(killmails.clone()).unwrap();
     let mut expected_capital_rejects = 0;
     let mut expected_value_rejects = 0;
     for km in &killmails[..window] {
-        let has_capital = std::iter::once(&km["victim"])
-            .chain(km["attackers"].as_array().unwrap())
-            .any(|p| p["ship_type_id"].as_u64().is_some_and(|t| capitals.contains(&t)));
-        if !has_capital {
+        if !data::has_capital_ship(km) {
             expected_capital_rejects += 1;
         } else if replay_data.synthetic_zkb(km)["totalValue"].as_f64().unwrap() < 1e9 {
             expected_value_rejects += 1;
@@ -167,16 +159,8 @@ async fn a_replaced_plugin_file_is_swapped_in_and_a_broken_one_refused() {
     let app = App::start(dir.path(), "reload", Options { runtime_config: Some(config), ..Options::default() }).await.unwrap();
 
     // Batches of four killmails without a capital ship and one with, new ones each time.
-    let capitals: Vec<u64> = std::fs::read_to_string(repo_root().join("data/sde/capital_ship_types.txt"))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
-    let (with, without): (Vec<_>, Vec<_>) = data::load_day(&data::day_file("2021-11-30")).unwrap().into_iter().partition(|km| {
-        std::iter::once(&km["victim"])
-            .chain(km["attackers"].as_array().unwrap())
-            .any(|p| p["ship_type_id"].as_u64().is_some_and(|t| capitals.contains(&t)))
-    });
+    let (with, without): (Vec<_>, Vec<_>) =
+        data::load_day(&data::day_file("2021-11-30")).unwrap().into_iter().partition(data::has_capital_ship);
     let batch = |n: usize| {
         let mut lines: Vec<String> = without[n * 4..n * 4 + 4].iter().map(|k| k.to_string()).collect();
         lines.push(with[n].to_string());

@@ -5,7 +5,7 @@
 //! killmail that made it fail; a file that is no plugin stops the command with the reason.
 
 use battlescope_tests::replay::data;
-use battlescope_tests::{host_binary, language_plugin_wasm, plugin_wasm, repo_root};
+use battlescope_tests::{host_binary, language_plugin_wasm, plugin_wasm};
 use std::path::Path;
 use std::process::Command;
 
@@ -28,19 +28,7 @@ fn count(report: &str, label: &str) -> u64 {
 fn decides_as_counted(plugin: &Path, language: &str) {
     let day = data::day_file("2021-11-30");
     let killmails = data::load_day(&day).unwrap();
-    let capitals: Vec<u64> = std::fs::read_to_string(repo_root().join("data/sde/capital_ship_types.txt"))
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
-    let with_capital = killmails
-        .iter()
-        .filter(|km| {
-            std::iter::once(&km["victim"])
-                .chain(km["attackers"].as_array().unwrap())
-                .any(|p| p["ship_type_id"].as_u64().is_some_and(|t| capitals.contains(&t)))
-        })
-        .count() as u64;
+    let with_capital = killmails.iter().filter(|km| data::has_capital_ship(km)).count() as u64;
 
     let (ok, report, stderr) = plugin_test(&[&plugin.display().to_string(), "--language", language, &day.display().to_string()]);
     assert!(ok, "{stderr}\n{report}");

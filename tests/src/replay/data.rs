@@ -26,6 +26,20 @@ pub fn load_day(path: &Path) -> anyhow::Result<Vec<Value>> {
         .collect()
 }
 
+/// Whether a victim or attacker of `km` flew a capital ship, by the static data's own list
+/// (`data/sde/capital_ship_types.txt`): the count plugin tests compare verdicts with.
+pub fn has_capital_ship(km: &Value) -> bool {
+    static CAPITALS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    let capitals = CAPITALS.get_or_init(|| {
+        let path = crate::repo_root().join("data/sde/capital_ship_types.txt");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        text.lines().map(|l| l.parse().unwrap_or_else(|e| panic!("{}: {l:?}: {e}", path.display()))).collect()
+    });
+    std::iter::once(&km["victim"])
+        .chain(km["attackers"].as_array().into_iter().flatten())
+        .any(|p| p["ship_type_id"].as_u64().is_some_and(|t| capitals.contains(&t)))
+}
+
 /// `type id → adjusted price` (2025–26 prices: estimates, never zKillboard's values).
 pub fn load_prices() -> anyhow::Result<HashMap<u32, f64>> {
     let path = crate::repo_root().join("data/prices/adjusted_prices.json");
