@@ -34,6 +34,20 @@ pub mod kafka {
     });
 }
 
+/// `battlescope:kafka`'s batch export (`batch-handler`); its imports are those of [`kafka`].
+pub mod kafka_batch {
+    wasmtime::component::bindgen!({
+        path: "../wit/kafka",
+        world: "battlescope:kafka/kafka-batch-trigger",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "battlescope:kafka/types": super::kafka::battlescope::kafka::types,
+            "battlescope:kafka/producer": super::kafka::battlescope::kafka::producer,
+        },
+    });
+}
+
 /// `battlescope:websocket` (`wit/websocket/`): the WebSocket trigger's export and the
 /// `connections` and `publisher` imports.
 pub mod websocket {

@@ -17,6 +17,10 @@ pub struct Options {
     pub handle_delay_ms: u32,
     /// The Kafka trigger handles one message at a time across partitions.
     pub serial: bool,
+    /// How long the Kafka trigger waits for a batch to fill (`batch_linger_ms`).
+    pub batch_linger_ms: u64,
+    /// Most messages per call (`batch_size`); the host's default when unset.
+    pub batch_size: Option<usize>,
 }
 
 /// One test's application: manifest, topic and database.
@@ -94,7 +98,8 @@ max_attempts = 3
 initial_backoff_ms = 50
 max_backoff_ms = 200
 serial = {serial}
-
+batch_linger_ms = {linger}
+{batch_size}
 {triggers}{producer}
 {consumer}"#,
             app = topic,
@@ -102,6 +107,8 @@ serial = {serial}
             redis = crate::redis_url(),
             brokers = crate::kafka::brokers(),
             serial = options.serial,
+            linger = options.batch_linger_ms,
+            batch_size = options.batch_size.map(|n| format!("batch_size = {n}\n")).unwrap_or_default(),
             producer = component("producer"),
             consumer = component("consumer"),
         );

@@ -105,9 +105,14 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
     stop.send(true).unwrap();
     let pushes = listener.await.unwrap();
-    let about_it: Vec<&Value> = pushes.iter().filter(|p| p["data"]["battleId"] == id).collect();
+    let mut about_it: Vec<&Value> = pushes.iter().filter(|p| p["data"]["battleId"] == id).collect();
+    // Created and updated travel on their own topics and may overtake each other: a client
+    // orders a battle's pushes by version, as this does.
+    about_it.sort_by_key(|p| p["data"]["version"].as_u64());
     let kinds: Vec<&str> = about_it.iter().map(|p| p["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds.first(), Some(&"battle.created"), "{kinds:?}");
+    // The fight starts as a skirmish without Goonswarm in some arrival orders (and batches):
+    // then its creation goes to other channels, and Goonswarm's first push is an update.
+    assert!(!kinds.iter().skip(1).any(|k| *k == "battle.created"), "created comes first when it comes: {kinds:?}");
     assert!(kinds.iter().filter(|k| **k == "battle.updated").count() >= 3, "the battle is pushed as it grows: {kinds:?}");
     let last = about_it.last().unwrap();
     assert!(last["channel"] == "alliance:1354830081" && last["data"]["kills"].as_u64().unwrap() > 1000, "{last}");

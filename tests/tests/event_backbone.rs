@@ -70,7 +70,9 @@ async fn sigkill_mid_stream_loses_nothing_and_applies_each_event_once() {
 #[tokio::test]
 async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_moves_on() {
     let dir = tempfile::tempdir().unwrap();
-    let app = EventApp::new(dir.path(), "dlq", &Options::default());
+    // One message per call, so each attempt the component counts is one the host counts
+    // (batches: `a_batch_settles_each_message_alone_when_some_fail_or_one_traps`).
+    let app = EventApp::new(dir.path(), "dlq", &Options { batch_size: Some(1), ..Options::default() });
     let host = app.start("a").await;
     // One key, so one partition, in this order.
     produce(&host, &app.topic, 1, 1, "fail-then-ok").await;
@@ -101,6 +103,39 @@ async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_mov
     assert!(fatal.header("traceparent").is_some(), "original headers are kept");
     let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
     assert!(metrics.contains(&format!("kafka_messages_dead_lettered_total{{topic=\"{}\"", app.topic)), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_batch_settles_each_message_alone_when_some_fail_or_one_traps() {
+    let dir = tempfile::tempdir().unwrap();
+    // The worker waits for a batch to fill, so the six events below arrive as one call.
+    let app = EventApp::new(dir.path(), "batch", &Options { batch_linger_ms: 500, ..Options::default() });
+    let host = app.start("a").await;
+    produce(&host, &app.topic, 6, 1, "ok,fail-then-ok,fatal,trap,ok,ok").await;
+    let db = app.db().await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 4, 60).await, 4, "the four good events applied\n{}", host.log_text());
+    let largest: i32 = db.query_one("SELECT max(size) FROM batches", &[]).await.unwrap().get(0);
+    assert_eq!(largest, 6, "one call had all six events");
+
+    let dead = kafka::read_topic(&format!("{}.dlq", app.topic), 2, Duration::from_secs(30)).await;
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let fatal = dead.iter().find(|r| r.payload.contains("\"fatal\"")).expect("fatal dead-lettered");
+    // The trap failed the batch as a whole, which is nobody's attempt: the fatal event's own
+    // first attempt comes alone.
+    assert_eq!(fatal.header("battlescope-dlq-attempts"), Some("1"), "{fatal:?}");
+    let trapped = dead.iter().find(|r| r.payload.contains("\"trap\"")).expect("the trapping event dead-lettered");
+    assert_eq!(trapped.header("battlescope-dlq-attempts"), Some("3"), "{trapped:?}");
+    let recovered: i32 = db
+        .query_one("SELECT a.n FROM attempts a JOIN seen s USING (event_id) WHERE s.payload LIKE '%fail-then-ok%'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recovered, 6, "the transient failure was waited out");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let effects: i64 = db.query_one(EFFECTS, &[]).await.unwrap().get(0);
+    assert_eq!(effects, 4, "events handled in the failed batch and again alone are applied once");
+    let order: Vec<i32> = db.query("SELECT seq FROM seen ORDER BY seq", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(order, [0, 1, 4, 5], "exactly the good events, none twice");
 }
 
 #[tokio::test]
@@ -160,7 +195,8 @@ async fn consumed_by(host: &battlescope_tests::host::Host, topic: &str) -> u64 {
 #[tokio::test]
 async fn a_member_joining_mid_stream_takes_partitions_without_redelivering_handled_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let app = EventApp::new(dir.path(), "rebalance", &Options { handle_delay_ms: 25, ..Options::default() });
+    // About 15 s of work for one host, so that b joins while a is busy.
+    let app = EventApp::new(dir.path(), "rebalance", &Options { handle_delay_ms: 50, ..Options::default() });
     let a = app.start("a").await;
     // Hundreds of messages per partition: a's workers have queues full when b joins.
     produce(&a, &app.topic, 1200, 16, "ok").await;

@@ -1,6 +1,7 @@
 //! The incremental path against the batch one, on whole recorded days: kills arrive one by
-//! one in a shuffled order, some twice, while the store fails now and then (each failed kill
-//! is delivered again, as the Kafka trigger would). At the end the stored battles must be the
+//! one, or in Kafka batches of varying sizes, in a shuffled order, some twice, while the store
+//! fails now and then (each failed kill or batch is delivered again, as the Kafka trigger
+//! would). At the end the stored battles must be the
 //! battles clustering finds over all the kills at once, every battle quiet long enough must
 //! have ended, every event published must match its JSON Schema (the contract test of the
 //! battle events), and folding the events must give the stored battles.
@@ -88,8 +89,9 @@ fn fold(store: &MemoryStore) -> BTreeMap<String, BattleCreated> {
     battles
 }
 
-/// Run a day through the engine in the order `seed` gives, with redeliveries and faults.
-fn run(events: &[Enriched], seed: u64, fail_one_in: Option<u64>) -> MemoryStore {
+/// Run a day through the engine in the order `seed` gives, with redeliveries and faults, in
+/// batches of 1 to `largest_batch` kills.
+fn run(events: &[Enriched], seed: u64, fail_one_in: Option<u64>, largest_batch: usize) -> MemoryStore {
     let mut order: Vec<&Enriched> = events.iter().collect();
     // About one kill in eight comes twice.
     order.extend(events.iter().enumerate().filter(|(i, _)| (*i as u64).wrapping_mul(seed | 1).is_multiple_of(8)).map(|(_, e)| e));
@@ -100,28 +102,37 @@ fn run(events: &[Enriched], seed: u64, fail_one_in: Option<u64>) -> MemoryStore 
     }
     let mut now_ms = 1_700_000_000_000;
     let (mut failures, mut ticks) = (0, 0);
-    for (i, e) in order.iter().enumerate() {
+    let (mut next, mut batches) = (0, 0);
+    while next < order.len() {
+        let size = 1 + (seed.wrapping_add(batches).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize % largest_batch;
+        let batch: Vec<Enriched> = order[next..(next + size).min(order.len())].iter().map(|e| (*e).clone()).collect();
         now_ms += 100;
-        while let Err(err) = engine::handle(&mut store, e, &context(now_ms)) {
+        while let Err(err) = engine::handle_batch(&mut store, &batch, &context(now_ms)) {
             assert!(matches!(err, StoreError::Transient(_)), "{err}");
             failures += 1;
         }
-        if i % 500 == 0 {
+        // About every 500 kills, the lifecycle tick.
+        if next / 500 != (next + batch.len()) / 500 || next == 0 {
             while lifecycle::tick(&mut store, &context(now_ms)).is_err() {
                 ticks += 1;
             }
         }
+        next += batch.len();
+        batches += 1;
     }
     *store.faults.borrow_mut() = None;
     lifecycle::tick(&mut store, &context(now_ms + lifecycle::ANNOUNCE_WITHIN_MS + 1)).unwrap();
-    eprintln!("{} deliveries, {failures} failed and were delivered again, {ticks} ticks failed", order.len());
+    eprintln!(
+        "{} deliveries in {batches} batches, {failures} failed and were delivered again, {ticks} ticks failed",
+        order.len()
+    );
     store
 }
 
-fn check(date: &str, seed: u64, fail_one_in: Option<u64>) {
+fn check(date: &str, seed: u64, fail_one_in: Option<u64>, largest_batch: usize) {
     let events: Vec<Enriched> = support::day(date).iter().map(support::enriched).collect();
     let expected = batch(&events);
-    let store = run(&events, seed, fail_one_in);
+    let store = run(&events, seed, fail_one_in, largest_batch);
     let stored = store.battles();
     let got: Battles = stored.iter().map(|(id, (_, kills))| (id.clone(), kills.clone())).collect();
     let differ: Vec<_> = expected.iter().filter(|(id, k)| got.get(*id) != Some(k)).map(|(id, _)| id).take(3).collect();
@@ -156,25 +167,31 @@ fn check(date: &str, seed: u64, fail_one_in: Option<u64>) {
 
 #[test]
 fn incremental_equals_batch_on_2021_11_28_with_redeliveries_and_failures() {
-    check("2021-11-28", 28, Some(40));
+    check("2021-11-28", 28, Some(40), 1);
+}
+
+#[test]
+fn batches_equal_batch_on_2021_11_28_with_redeliveries_and_failures() {
+    // A batch makes hundreds of store calls: failing one in 40 would fail nearly all of them.
+    check("2021-11-28", 128, Some(2000), 300);
 }
 
 #[test]
 fn incremental_equals_batch_on_2021_11_29_with_redeliveries_and_failures() {
-    check("2021-11-29", 29, Some(40));
+    check("2021-11-29", 29, Some(40), 1);
 }
 
 #[test]
 fn incremental_equals_batch_on_2021_11_30_with_redeliveries_and_failures() {
-    check("2021-11-30", 30, Some(40));
+    check("2021-11-30", 30, Some(40), 1);
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
 
-    /// Any arrival order of 2021-11-30 gives the batch's battles.
+    /// Any arrival order of 2021-11-30, in any batches, gives the batch's battles.
     #[test]
-    fn any_arrival_order_gives_the_batch_battles(seed in any::<u64>()) {
-        check("2021-11-30", seed, None);
+    fn any_arrival_order_gives_the_batch_battles(seed in any::<u64>(), largest_batch in 1usize..400) {
+        check("2021-11-30", seed, None, largest_batch);
     }
 }

@@ -167,6 +167,10 @@ source = "api.wasm"
 allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
 "#;
 
+    fn loaded(manifest: Manifest) -> LoadedManifest {
+        LoadedManifest { path: "spin.toml".into(), base_dir: ".".into(), manifest }
+    }
+
     fn parse_str(text: &str) -> Result<Manifest, ManifestError> {
         parse(Path::new("spin.toml"), text)
     }
@@ -178,6 +182,7 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
         let k = &m.triggers.kafka[0];
         assert_eq!((k.max_attempts, k.initial_backoff_ms, k.max_backoff_ms), (5, 200, 10_000));
         assert!(!k.serial, "partitions run in parallel unless a trigger asks otherwise");
+        assert_eq!((k.batch_size, k.batch_linger_ms), (100, 0), "batches take what waits, no lingering");
         assert_eq!(m.triggers.cron[0].cron_expression, "*/6 * * * * *");
         assert!(!m.triggers.cron[0].singleton);
         assert_eq!(m.trigger_settings.kafka.as_ref().unwrap().partitions, 4);
@@ -189,6 +194,18 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
         let e = parse_str(&BASE.replace("allowed_outbound_hosts", "allowed_hosts")).unwrap_err().to_string();
         assert!(e.starts_with("spin.toml: component `api`:"), "{e}");
         assert!(e.contains("unknown field `allowed_hosts`"), "{e}");
+    }
+
+    #[test]
+    fn batch_settings_out_of_range_are_refused_with_their_range() {
+        let refused = |setting: &str| {
+            let m = parse_str(&BASE.replace("group = \"g\"", &format!("group = \"g\"\n{setting}"))).unwrap();
+            validate::validate_event_triggers(&loaded(m)).unwrap_err().to_string()
+        };
+        let e = refused("batch_size = 0");
+        assert!(e.contains("trigger.kafka[0].batch_size") && e.contains("between 1 and 1000"), "{e}");
+        let e = refused("batch_linger_ms = 5000");
+        assert!(e.contains("trigger.kafka[0].batch_linger_ms") && e.contains("at most 1000"), "{e}");
     }
 
     #[test]
@@ -207,7 +224,6 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
     fn websocket_triggers_need_the_event_stream_and_take_only_known_settings() {
         let socket = "[[trigger.websocket]]\nroute = \"/ws/live\"\ncomponent = \"api\"\n";
         let with_socket = BASE.replace("[component.api]", &format!("{socket}[component.api]"));
-        let loaded = |m: Manifest| LoadedManifest { path: "spin.toml".into(), base_dir: ".".into(), manifest: m };
         let e = validate::validate_event_triggers(&loaded(parse_str(&with_socket).unwrap())).unwrap_err().to_string();
         assert!(e.contains("trigger.websocket[0]") && e.contains("[application.trigger.websocket]"), "{e}");
         let settings = "[application.trigger.websocket]\naddress = \"redis://127.0.0.1:6379\"\nstream = \"bs:websocket\"\n";

@@ -95,7 +95,8 @@ pub struct KafkaTrigger {
     /// Optional id, for logs and metrics.
     #[serde(default)]
     pub id: Option<String>,
-    /// Id of the component; it exports `battlescope:kafka/incoming-handler`.
+    /// Id of the component; it exports `battlescope:kafka/incoming-handler`, or
+    /// `battlescope:kafka/batch-handler` to be given several messages at once.
     pub component: String,
     /// Topics to consume; may use `{{ variable }}`.
     pub topics: Vec<String>,
@@ -119,6 +120,19 @@ pub struct KafkaTrigger {
     /// write it back, where two messages handled at once could each miss the other's write.
     #[serde(default)]
     pub serial: bool,
+    /// Most messages of one partition handed to a `batch-handler` in one call. Components
+    /// exporting only `incoming-handler` get one at a time whatever this says.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// How long a partition worker waits for a batch to fill once it has a first message, in
+    /// milliseconds. 0 takes whatever is queued already: batches grow only when the handler
+    /// falls behind, so a quiet feed is handled at once.
+    #[serde(default)]
+    pub batch_linger_ms: u64,
+}
+
+fn default_batch_size() -> usize {
+    100
 }
 
 fn default_max_attempts() -> u32 {

@@ -6,6 +6,12 @@ use super::{HttpRoute, LoadedManifest, ManifestError};
 use crate::triggers::http::routes::RoutePattern;
 use std::collections::BTreeMap;
 
+/// The largest `batch_size` of a Kafka trigger: a batch is one instance's call, all of it
+/// within the handler deadline.
+const MAX_KAFKA_BATCH: usize = 1000;
+/// The longest `batch_linger_ms`.
+const MAX_BATCH_LINGER_MS: u64 = 1000;
+
 pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
     let file = &loaded.path;
     let m = &loaded.manifest;
@@ -132,6 +138,15 @@ pub(super) fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), Man
         }
         if t.max_attempts == 0 {
             return Err(invalid(format!("{location}.max_attempts"), "must be at least 1".into()));
+        }
+        if !(1..=MAX_KAFKA_BATCH).contains(&t.batch_size) {
+            return Err(invalid(format!("{location}.batch_size"), format!("must be between 1 and {MAX_KAFKA_BATCH}")));
+        }
+        if t.batch_linger_ms > MAX_BATCH_LINGER_MS {
+            return Err(invalid(
+                format!("{location}.batch_linger_ms"),
+                format!("must be at most {MAX_BATCH_LINGER_MS} (a longer wait delays every quiet message)"),
+            ));
         }
         if t.validate_envelopes && settings.kafka.as_ref().is_some_and(|k| k.schemas.is_none()) {
             return Err(invalid(

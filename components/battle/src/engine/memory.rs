@@ -91,9 +91,12 @@ impl BattleStore for MemoryStore {
         change(self)
     }
 
-    fn known(&self, kill_id: u64) -> Result<Option<KnownKill>, StoreError> {
+    fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError> {
         self.check("known")?;
-        Ok(self.kills.get(&kill_id).map(|k| KnownKill { version: k.version, pinned: k.pinned.clone() }))
+        Ok(kill_ids
+            .iter()
+            .filter_map(|id| self.kills.get(id).map(|k| (*id, KnownKill { version: k.version, pinned: k.pinned.clone() })))
+            .collect())
     }
 
     fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, StoreError> {

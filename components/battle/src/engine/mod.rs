@@ -186,8 +186,9 @@ pub trait BattleStore {
     /// Run `change` so that no other change (another replica, an operator's edit) interleaves
     /// with it, and nothing of it stays if it fails.
     fn exclusive<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError>;
-    /// The stored version of a kill and the manual battle holding it.
-    fn known(&self, kill_id: u64) -> Result<Option<KnownKill>, StoreError>;
+    /// The stored versions of those of these kills the store has, with the manual battle
+    /// holding each.
+    fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError>;
     /// Kills that share a pilot with `kill` within the gap, no operator holds.
     fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, StoreError>;
     /// Kills in `systems` between `from` and `to` that involve one of `units`, no operator holds.
@@ -223,22 +224,49 @@ pub trait BattleStore {
 /// One `killmail.enriched`: store it and bring the battles around it up to date. A kill seen
 /// before at the same (or a newer) version changes nothing. Returns the battles written.
 pub fn handle<S: BattleStore>(store: &mut S, event: &Enriched, cx: &Context) -> Result<usize, StoreError> {
+    handle_batch(store, std::slice::from_ref(event), cx)
+}
+
+/// Several `killmail.enriched` as one change: the battles around all of them are gathered,
+/// clustered and written once, so a batch of a big fight costs one rewrite of that fight, not
+/// one per kill. The outcome is that of handling them one by one in any order (clustering
+/// does not depend on order); of one kill's versions the newest counts. Returns the battles
+/// written.
+pub fn handle_batch<S: BattleStore>(store: &mut S, events: &[Enriched], cx: &Context) -> Result<usize, StoreError> {
+    let mut newest: BTreeMap<u64, &Enriched> = BTreeMap::new();
+    for e in events {
+        let slot = newest.entry(e.kill.id).or_insert(e);
+        if e.version > slot.version {
+            *slot = e;
+        }
+    }
     store.exclusive(|store| {
-        let known = store.known(event.kill.id)?;
-        if known.as_ref().is_some_and(|k| k.version >= event.version) {
+        let known = store.known_all(&newest.keys().copied().collect())?;
+        let mut change = Change::default();
+        let mut held: BTreeMap<String, HeldBattle> = BTreeMap::new();
+        for (id, event) in &newest {
+            let known = known.get(id);
+            if known.is_some_and(|k| k.version >= event.version) {
+                continue;
+            }
+            match known.and_then(|k| k.pinned.clone()) {
+                // A kill an operator's battle holds only refreshes that battle.
+                Some(battle_id) if !held.contains_key(&battle_id) => {
+                    let stored = store.stored(&[battle_id.clone()].into())?.remove(&battle_id);
+                    let (title, side_moves) = stored.map(|s| (s.summary.title, s.side_moves)).unwrap_or_default();
+                    let kill_ids = store.kill_ids_of(&battle_id)?;
+                    held.insert(battle_id.clone(), HeldBattle { battle_id, title, kill_ids, side_moves });
+                }
+                Some(_) => {}
+                None => change.seeds.push(event.kill.clone()),
+            }
+            change.arriving.push((*event).clone());
+        }
+        if change.arriving.is_empty() {
             return Ok(0);
         }
-        let change = match known.and_then(|k| k.pinned) {
-            // A kill an operator's battle holds only refreshes that battle.
-            Some(battle_id) => {
-                let stored = store.stored(&[battle_id.clone()].into())?.remove(&battle_id);
-                let (title, side_moves) = stored.map(|s| (s.summary.title, s.side_moves)).unwrap_or_default();
-                let kill_ids = store.kill_ids_of(&battle_id)?;
-                Change { held: vec![HeldBattle { battle_id, title, kill_ids, side_moves }], ..Change::default() }
-            }
-            None => Change { seeds: vec![event.kill.clone()], ..Change::default() },
-        };
-        let write = apply(store, Change { arriving: vec![event.clone()], ..change }, cx)?;
+        change.held = held.into_values().collect();
+        let write = apply(store, change, cx)?;
         let written = write.battles.len();
         store.save(&write)?;
         Ok(written)

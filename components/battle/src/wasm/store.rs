@@ -134,19 +134,21 @@ impl BattleStore for Store {
         }
     }
 
-    fn known(&self, kill_id: u64) -> Result<Option<KnownKill>, StoreError> {
+    fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError> {
         let rows = self.query(
-            "looking the kill up",
-            "SELECT version, coalesce(pinned_battle, '') FROM battle_kills WHERE killmail_id = $1::bigint",
-            &[P::Int64(kill_id as i64)],
+            "looking the kills up",
+            "SELECT killmail_id, version, coalesce(pinned_battle, '') FROM battle_kills
+             WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])",
+            &[P::Str(list(kill_ids))],
         )?;
         rows.rows
-            .first()
+            .iter()
             .map(|r| {
-                let pinned = decode::<String>(&r[1])?;
-                Ok(KnownKill { version: decode::<i32>(&r[0])? as i64, pinned: Some(pinned).filter(|p| !p.is_empty()) })
+                let pinned = decode::<String>(&r[2])?;
+                let known = KnownKill { version: decode::<i32>(&r[1])? as i64, pinned: Some(pinned).filter(|p| !p.is_empty()) };
+                Ok((decode::<i64>(&r[0])? as u64, known))
             })
-            .transpose()
+            .collect()
     }
 
     fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, StoreError> {

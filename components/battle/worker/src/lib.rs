@@ -14,7 +14,7 @@ spin_sdk::wit_bindgen::generate!({
         package battlescope:battle-worker;
 
         world battle-worker {
-            export battlescope:kafka/incoming-handler@0.1.0;
+            export battlescope:kafka/batch-handler@0.1.0;
             use fermyon:spin-cron/cron-types@2.0.0.{metadata, error};
             export handle-cron-event: func(metadata: metadata) -> result<_, error>;
         }

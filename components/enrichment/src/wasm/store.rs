@@ -42,12 +42,32 @@ impl Store {
         Ok(Self { db, topic: config.enriched_topic.clone() })
     }
 
-    pub fn is_enriched(&self, killmail_id: u64) -> Result<bool, String> {
+    /// Those of `ids` already enriched.
+    pub fn enriched_among(&self, ids: &BTreeSet<u64>) -> Result<BTreeSet<u64>, String> {
         let rows = self
             .db
-            .query("SELECT 1 FROM enriched_killmails WHERE killmail_id = $1::bigint", &[P::Int64(killmail_id as i64)])
-            .map_err(err("looking the killmail up"))?;
-        Ok(!rows.rows.is_empty())
+            .query(
+                "SELECT killmail_id FROM enriched_killmails WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])",
+                &[P::Str(id_list(ids))],
+            )
+            .map_err(err(&format!("looking killmails {} up", id_list(ids))))?;
+        rows.rows.iter().map(|r| decode::<i64>(&r[0]).map(|id| id as u64)).collect()
+    }
+
+    /// Run `writes` in one transaction: all of them land, or none.
+    pub fn transaction<T>(&self, writes: impl FnOnce(&Self) -> Result<T, String>) -> Result<T, String> {
+        self.db.execute("BEGIN", &[]).map_err(err("starting a transaction"))?;
+        match writes(self) {
+            Ok(out) => {
+                self.db.execute("COMMIT", &[]).map_err(err("committing"))?;
+                Ok(out)
+            }
+            Err(e) => {
+                // The host also rolls back a connection that comes back to its pool mid-transaction.
+                let _ = self.db.execute("ROLLBACK", &[]);
+                Err(e)
+            }
+        }
     }
 
     /// Store an enriched killmail and its event (first enrichment or a later version), and

@@ -1,58 +1,135 @@
-//! `killmail.ingested` → `killmail.enriched`.
+//! `killmail.ingested` → `killmail.enriched`, a batch at a time: one lookup of which killmails
+//! are done already, one name resolution for every id of the batch (Redis → `esi_cache` →
+//! ESI, up to 1,000 ids a request), and one transaction for the writes.
 
 use super::battlescope::kafka::types::{Error as KafkaError, Message};
-use super::exports::battlescope::kafka::incoming_handler::Guest;
+use super::exports::battlescope::kafka::batch_handler::Guest;
 use super::Enrichment;
 use enrichment::config::Config;
+use enrichment::ingested::Ingested;
 use enrichment::wasm::counters::Counters;
 use enrichment::wasm::esi::{Esi, EsiError};
 use enrichment::wasm::store::Store;
 use enrichment::wasm::{config, resolve};
 use enrichment::{enrich, ingested, names};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One result per event of a batch.
+type Outcomes = Vec<Result<(), KafkaError>>;
 
 impl Guest for Enrichment {
     /// Idempotent: an already-enriched killmail is acknowledged without fetching or
     /// publishing again. ESI outages and database trouble are retryable (the killmail waits);
-    /// a malformed event or body is fatal (dead-lettered with the reason).
-    fn handle(message: Message) -> Result<(), KafkaError> {
-        let event = ingested::parse(&message.data).map_err(KafkaError::Fatal)?;
-        let config = config().map_err(KafkaError::Fatal)?;
-        let store = Store::open(&config).map_err(KafkaError::Retryable)?;
-        let mut counters = Counters::default();
-        let outcome = enrich_one(&config, &store, &event, &mut counters);
-        if let Err(e) = store.count(&counters) {
-            eprintln!("enrichment: {e}");
-        }
-        outcome
+    /// a malformed event or body is fatal (dead-lettered with the reason), for that message
+    /// alone.
+    fn handle_batch(messages: Vec<Message>) -> Outcomes {
+        let parsed: Vec<Result<Ingested, KafkaError>> =
+            messages.iter().map(|m| ingested::parse(&m.data).map_err(KafkaError::Fatal)).collect();
+        let events: Vec<&Ingested> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let mut outcomes = enrich_events(&events).into_iter();
+        parsed
+            .iter()
+            .map(|p| p.as_ref().map_err(Clone::clone).and_then(|_| outcomes.next().expect("one outcome per event")))
+            .collect()
     }
 }
 
-fn enrich_one(config: &Config, store: &Store, event: &ingested::Ingested, counters: &mut Counters) -> Result<(), KafkaError> {
-    let id = event.killmail_id;
-    if store.is_enriched(id).map_err(KafkaError::Retryable)? {
-        counters.add("redelivered", 1);
-        return Ok(());
+fn enrich_events(events: &[&Ingested]) -> Outcomes {
+    if events.is_empty() {
+        return Vec::new();
     }
-    let mut esi = Esi::open(config, counters).map_err(KafkaError::Retryable)?;
-    let body = match &event.esi {
-        Some(body) => body.clone(),
-        None => match esi.killmail(store, id, &event.hash) {
-            Ok(body) => {
-                esi.counters.add("bodies_from_esi", 1);
-                body
-            }
-            Err(EsiError::Unavailable(why)) => return Err(KafkaError::Retryable(format!("killmail {id}: {why}"))),
-            Err(e @ EsiError::Refused(..)) => return Err(KafkaError::Fatal(format!("killmail {id}: {e}"))),
-        },
+    let everyone = |e: KafkaError| vec![Err(e); events.len()];
+    let config = match config() {
+        Ok(c) => c,
+        Err(e) => return everyone(KafkaError::Fatal(e)),
     };
-    let ids = names::ids(&body);
-    let found = resolve::resolve(&mut esi, store, &ids, false).map_err(KafkaError::Retryable)?;
-    let enriched = enrich::enrich(&body, &event.hash, event.source, event.zkb.as_ref(), &found, 1)
-        .map_err(|e| KafkaError::Fatal(format!("killmail {id}: {e}")))?;
-    let saved = store.save(&enriched, &body, event.zkb.as_ref()).map_err(KafkaError::Retryable)?;
-    esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);
-    if !enriched.unresolved.is_empty() {
-        esi.counters.add("published_without_some_names", 1);
+    let store = match Store::open(&config) {
+        Ok(s) => s,
+        Err(e) => return everyone(KafkaError::Retryable(e)),
+    };
+    let mut counters = Counters::default();
+    let outcomes = enrich_batch(&config, &store, events, &mut counters);
+    if let Err(e) = store.count(&counters) {
+        eprintln!("enrichment: {e}");
     }
-    Ok(())
+    outcomes
+}
+
+fn enrich_batch(config: &Config, store: &Store, events: &[&Ingested], counters: &mut Counters) -> Outcomes {
+    let mut out: Outcomes = vec![Ok(()); events.len()];
+    let retryable = |out: &mut Outcomes, which: &[usize], why: &str| {
+        which.iter().for_each(|i| out[*i] = Err(KafkaError::Retryable(why.into())))
+    };
+    let all: Vec<usize> = (0..events.len()).collect();
+    let done = match store.enriched_among(&events.iter().map(|e| e.killmail_id).collect()) {
+        Ok(done) => done,
+        Err(why) => {
+            retryable(&mut out, &all, &why);
+            return out;
+        }
+    };
+    let mut esi = match Esi::open(config, counters) {
+        Ok(esi) => esi,
+        Err(why) => {
+            retryable(&mut out, &all, &why);
+            return out;
+        }
+    };
+    // The first event of each killmail not done yet, with its body; later copies share its fate.
+    let mut first_of: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut bodies: Vec<(usize, serde_json::Value)> = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let id = event.killmail_id;
+        if done.contains(&id) || first_of.contains_key(&id) {
+            esi.counters.add("redelivered", 1);
+            continue;
+        }
+        first_of.insert(id, i);
+        match &event.esi {
+            Some(body) => bodies.push((i, body.clone())),
+            None => match esi.killmail(store, id, &event.hash) {
+                Ok(body) => {
+                    esi.counters.add("bodies_from_esi", 1);
+                    bodies.push((i, body));
+                }
+                Err(EsiError::Unavailable(why)) => out[i] = Err(KafkaError::Retryable(format!("killmail {id}: {why}"))),
+                Err(e @ EsiError::Refused(..)) => out[i] = Err(KafkaError::Fatal(format!("killmail {id}: {e}"))),
+            },
+        }
+    }
+    let ids: BTreeSet<u64> = bodies.iter().flat_map(|(_, body)| names::ids(body)).collect();
+    let with_body: Vec<usize> = bodies.iter().map(|(i, _)| *i).collect();
+    match resolve::resolve(&mut esi, store, &ids, false) {
+        Ok(found) => {
+            let mut enriched = Vec::new();
+            for (i, body) in &bodies {
+                let event = events[*i];
+                match enrich::enrich(body, &event.hash, event.source, event.zkb.as_ref(), &found, 1) {
+                    Ok(e) => enriched.push((*i, e, body)),
+                    Err(e) => out[*i] = Err(KafkaError::Fatal(format!("killmail {}: {e}", event.killmail_id))),
+                }
+            }
+            let saved = store.transaction(|store| {
+                enriched.iter().map(|(i, e, body)| store.save(e, body, events[*i].zkb.as_ref())).collect::<Result<Vec<bool>, _>>()
+            });
+            match saved {
+                Ok(saved) => {
+                    for ((_, e, _), saved) in enriched.iter().zip(saved) {
+                        esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);
+                        if !e.unresolved.is_empty() {
+                            esi.counters.add("published_without_some_names", 1);
+                        }
+                    }
+                }
+                Err(why) => retryable(&mut out, &enriched.iter().map(|(i, ..)| *i).collect::<Vec<_>>(), &why),
+            }
+        }
+        Err(why) => retryable(&mut out, &with_body, &why),
+    }
+    for (i, event) in events.iter().enumerate() {
+        if let Some(&first) = first_of.get(&event.killmail_id).filter(|first| **first != i) {
+            out[i] = out[first].clone();
+        }
+    }
+    out
 }

@@ -14,7 +14,7 @@ spin_sdk::wit_bindgen::generate!({
         world worker {
             import battlescope:websocket/connections@0.1.0;
             import battlescope:websocket/publisher@0.1.0;
-            export battlescope:kafka/incoming-handler@0.1.0;
+            export battlescope:kafka/batch-handler@0.1.0;
             export battlescope:websocket/handler@0.1.0;
         }
     ",

@@ -1,11 +1,13 @@
-//! One message through its component: envelope check, fresh instance, retries with backoff,
-//! and the dead-letter topic when retrying cannot help. A message is *settled* once it was
-//! handled or dead-lettered; only then may its offset be stored.
+//! Messages through their component: envelope check, a fresh instance per call (one message,
+//! or a batch for a `batch-handler`), retries with backoff, and the dead-letter topic when
+//! retrying cannot help. A message is *settled* once it was handled or dead-lettered; only then
+//! may its offset be stored.
 
 use super::envelope::EnvelopeValidator;
 use super::retry::RetryPolicy;
 use crate::bindings::kafka::battlescope::kafka::types::{Error as HandlerError, Message};
 use crate::bindings::kafka::KafkaTriggerPre;
+use crate::bindings::kafka_batch::KafkaBatchTriggerPre;
 use crate::capabilities::HostCapabilities;
 use crate::component::{ComponentContext, LoadedComponent};
 use crate::engine::describe_failure;
@@ -18,12 +20,20 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The export a trigger calls.
+pub enum Handler {
+    /// `incoming-handler`: one message per call.
+    Single(KafkaTriggerPre<InstanceState>),
+    /// `batch-handler`: up to the trigger's batch size per call.
+    Batch(KafkaBatchTriggerPre<InstanceState>),
+}
+
 /// Everything needed to deliver messages of one `[[trigger.kafka]]` entry.
 pub struct Dispatcher {
     pub name: String,
     pub group: String,
     pub context: Arc<ComponentContext>,
-    pub pre: KafkaTriggerPre<InstanceState>,
+    pub handler: Handler,
     pub capabilities: Arc<HostCapabilities>,
     pub producer: Arc<Producer>,
     pub policy: RetryPolicy,
@@ -31,9 +41,14 @@ pub struct Dispatcher {
     pub budget: Duration,
     /// Held while a message is handled when the trigger is `serial`.
     pub serial: Option<tokio::sync::Mutex<()>>,
+    /// Most messages per call (1 for an `incoming-handler`).
+    pub batch_size: usize,
+    /// How long a worker waits for a batch to fill.
+    pub linger: Duration,
 }
 
 /// How an attempt failed (the handler's own word, or a trap).
+#[derive(Clone)]
 enum Failure {
     /// Wait it out: retried for as long as it lasts.
     Retryable(String),
@@ -43,55 +58,135 @@ enum Failure {
     Fatal(String),
 }
 
+impl From<HandlerError> for Failure {
+    fn from(e: HandlerError) -> Self {
+        match e {
+            HandlerError::Retryable(r) => Failure::Retryable(r),
+            HandlerError::Failed(r) => Failure::Failed(r),
+            HandlerError::Fatal(r) => Failure::Fatal(r),
+        }
+    }
+}
+
+/// Per message of a call: handled, or how it failed.
+type Outcomes = Vec<Result<(), Failure>>;
+
+/// The outcome of a call made with one message.
+fn only(mut outcomes: Outcomes) -> Result<(), Failure> {
+    outcomes.pop().expect("one outcome for one message")
+}
+
+impl Failure {
+    fn reason(&self) -> &str {
+        match self {
+            Failure::Retryable(r) | Failure::Failed(r) | Failure::Fatal(r) => r,
+        }
+    }
+}
+
 /// The dead-letter topic of `topic`.
 pub fn dead_letter_topic(topic: &str) -> String {
     format!("{topic}.dlq")
 }
 
 impl Dispatcher {
-    /// One attempt, taking the trigger's turn when it is `serial` (held for the attempt only,
-    /// never while waiting to retry, so one message's backoff does not stop the others).
-    async fn attempt(&self, msg: &OwnedMessage) -> Result<(), Failure> {
+    /// One attempt at some messages, taking the trigger's turn when it is `serial` (held for
+    /// the attempt only, never while waiting to retry, so one message's backoff does not stop
+    /// the others). An error is the whole call's failure (a trap, say).
+    async fn attempt(&self, msgs: &[&OwnedMessage]) -> Result<Outcomes, Failure> {
         match &self.serial {
             Some(one_at_a_time) => {
                 let _turn = one_at_a_time.lock().await;
-                self.invoke(msg).await
+                self.invoke(msgs).await
             }
-            None => self.invoke(msg).await,
+            None => self.invoke(msgs).await,
         }
     }
 
-    /// Deliver `msg` until it is settled. Returns false only when shutdown interrupted it, in
-    /// which case its offset must not be stored.
-    pub async fn settle(&self, msg: &OwnedMessage, shutdown: &mut watch::Receiver<bool>) -> bool {
-        let topic = msg.topic().to_string();
-        let labels = [("topic", topic.as_str()), ("group", self.group.as_str())];
-        if let Some(validator) = &self.validator {
-            if let Err(reason) = validator.validate(msg.payload()) {
-                self.capabilities.metrics.count(
-                    "kafka_messages_invalid_total",
-                    "Messages whose envelope failed its JSON Schema.",
-                    &labels,
-                    1,
-                );
-                return self.dead_letter(msg, &format!("invalid envelope: {reason}"), 0, shutdown).await;
-            }
+    /// Deliver `msgs` (one partition's, in offset order) until each is settled, calling
+    /// `settled` for each in order. Returns false only when shutdown interrupted it: the
+    /// message it stopped at and those after it were not settled.
+    pub async fn settle(
+        &self,
+        msgs: &[OwnedMessage],
+        shutdown: &mut watch::Receiver<bool>,
+        mut settled: impl FnMut(&OwnedMessage),
+    ) -> bool {
+        let invalid: Vec<Option<String>> = msgs.iter().map(|m| self.invalid(m)).collect();
+        let valid: Vec<&OwnedMessage> = msgs.iter().zip(&invalid).filter(|(_, i)| i.is_none()).map(|(m, _)| m).collect();
+        // Per valid message: the outcome of its attempt, or none when a call of several failed
+        // as a whole (a trap, a deadline), which says nothing about any one of them.
+        let mut outcomes = match valid.len() {
+            0 => Vec::new(),
+            1 => vec![Some(self.attempt(&valid).await.and_then(only))],
+            n => match self.attempt(&valid).await {
+                Ok(outcomes) => outcomes.into_iter().map(Some).collect(),
+                Err(failure) => {
+                    tracing::warn!(trigger = %self.name, component = %self.context.id, messages = n,
+                        "batch failed as a whole, trying each message alone: {}", failure.reason());
+                    vec![None; n]
+                }
+            },
         }
+        .into_iter();
+        for (msg, invalid) in msgs.iter().zip(invalid) {
+            let done = match invalid {
+                Some(reason) => self.dead_letter(msg, &format!("invalid envelope: {reason}"), 0, shutdown).await,
+                None => match outcomes.next().expect("one outcome per valid message") {
+                    Some(Ok(())) => {
+                        self.count_consumed(msg);
+                        true
+                    }
+                    Some(Err(failure)) => self.deliver_alone(msg, Some(failure), shutdown).await,
+                    None => self.deliver_alone(msg, None, shutdown).await,
+                },
+            };
+            if !done {
+                return false;
+            }
+            settled(msg);
+        }
+        true
+    }
+
+    /// Why `msg`'s envelope is not valid, counted; none when it is (or nothing is checked).
+    fn invalid(&self, msg: &OwnedMessage) -> Option<String> {
+        let reason = self.validator.as_ref()?.validate(msg.payload()).err()?;
+        self.capabilities.metrics.count(
+            "kafka_messages_invalid_total",
+            "Messages whose envelope failed its JSON Schema.",
+            &[("topic", msg.topic()), ("group", self.group.as_str())],
+            1,
+        );
+        Some(reason)
+    }
+
+    fn count_consumed(&self, msg: &OwnedMessage) {
+        self.capabilities.metrics.count(
+            "kafka_messages_consumed_total",
+            "Messages handled successfully.",
+            &[("topic", msg.topic()), ("group", self.group.as_str())],
+            1,
+        );
+    }
+
+    /// Deliver `msg` alone until it is handled or dead-lettered; `failed` is how its attempt
+    /// in a batch failed, if it had one of its own. False when shutdown interrupted it.
+    async fn deliver_alone(&self, msg: &OwnedMessage, mut failed: Option<Failure>, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let labels = [("topic", msg.topic()), ("group", self.group.as_str())];
         // Attempts in all, and those that count towards `max_attempts` (failed ones and traps).
         let (mut attempt, mut counted) = (0, 0);
         loop {
             attempt += 1;
-            let failure = match self.attempt(msg).await {
-                Ok(()) => {
-                    self.capabilities.metrics.count(
-                        "kafka_messages_consumed_total",
-                        "Messages handled successfully.",
-                        &labels,
-                        1,
-                    );
-                    return true;
-                }
-                Err(f) => f,
+            let failure = match failed.take() {
+                Some(failure) => failure,
+                None => match self.attempt(&[msg]).await.and_then(only) {
+                    Ok(()) => {
+                        self.count_consumed(msg);
+                        return true;
+                    }
+                    Err(failure) => failure,
+                },
             };
             self.capabilities.metrics.count("kafka_messages_failed_total", "Failed handler attempts.", &labels, 1);
             let (reason, retry) = match failure {
@@ -106,7 +201,7 @@ impl Dispatcher {
                 return self.dead_letter(msg, &reason, attempt, shutdown).await;
             }
             let wait = self.policy.backoff(attempt);
-            tracing::warn!(trigger = %self.name, component = %self.context.id, topic = %topic,
+            tracing::warn!(trigger = %self.name, component = %self.context.id, topic = %msg.topic(),
                 partition = msg.partition(), offset = msg.offset(), attempt, wait_ms = wait.as_millis() as u64,
                 "handler failed, retrying: {reason}");
             if sleep_or_shutdown(wait, shutdown).await {
@@ -115,39 +210,50 @@ impl Dispatcher {
         }
     }
 
-    async fn invoke(&self, msg: &OwnedMessage) -> Result<(), Failure> {
-        let mut store = LoadedComponent::store(&self.context, self.pre.engine(), &self.capabilities, self.budget);
-        let headers = headers_of(msg);
-        let trace = headers
-            .iter()
-            .find(|(k, _)| k == "traceparent")
+    async fn invoke(&self, msgs: &[&OwnedMessage]) -> Result<Outcomes, Failure> {
+        let engine = match &self.handler {
+            Handler::Single(pre) => pre.engine(),
+            Handler::Batch(pre) => pre.engine(),
+        };
+        let mut store = LoadedComponent::store(&self.context, engine, &self.capabilities, self.budget);
+        let messages: Vec<Message> = msgs.iter().map(|m| message(m)).collect();
+        // What the call publishes continues the first message's trace.
+        let trace = messages
+            .first()
+            .and_then(|m| m.headers.iter().find(|(k, _)| k == "traceparent"))
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
             .and_then(TraceParent::parse)
             .unwrap_or_else(TraceParent::new_root);
         store.data_mut().producer.trace = Some(trace);
-        let message = Message {
-            topic: msg.topic().to_string(),
-            partition: msg.partition(),
-            offset: msg.offset(),
-            key: msg.key().map(<[u8]>::to_vec),
-            headers,
-            data: msg.payload().unwrap_or_default().to_vec(),
-            timestamp_ms: msg.timestamp().to_millis(),
-        };
+        let instantiating = |e: wasmtime::Error| Failure::Retryable(format!("instantiating: {}", describe_failure(&e)));
         // The epoch deadline stops running wasm; this also stops a guest waiting in a host call
         // (a query on a half-open socket, say), which no epoch tick reaches.
         let call = async {
-            let instance = self
-                .pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| Failure::Retryable(format!("instantiating: {}", describe_failure(&e))))?;
-            match instance.battlescope_kafka_incoming_handler().call_handle(&mut store, &message).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(HandlerError::Retryable(r))) => Err(Failure::Retryable(r)),
-                Ok(Err(HandlerError::Failed(r))) => Err(Failure::Failed(r)),
-                Ok(Err(HandlerError::Fatal(r))) => Err(Failure::Fatal(r)),
-                Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+            match &self.handler {
+                Handler::Single(pre) => {
+                    let [message] = messages.as_slice() else {
+                        unreachable!("an incoming-handler is given one message per call");
+                    };
+                    let instance = pre.instantiate_async(&mut store).await.map_err(instantiating)?;
+                    match instance.battlescope_kafka_incoming_handler().call_handle(&mut store, message).await {
+                        Ok(outcome) => Ok(vec![outcome.map_err(Failure::from)]),
+                        Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+                    }
+                }
+                Handler::Batch(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await.map_err(instantiating)?;
+                    match instance.battlescope_kafka_batch_handler().call_handle_batch(&mut store, &messages).await {
+                        Ok(outcomes) if outcomes.len() == messages.len() => {
+                            Ok(outcomes.into_iter().map(|o| o.map_err(Failure::from)).collect())
+                        }
+                        Ok(outcomes) => Err(Failure::Failed(format!(
+                            "handle-batch returned {} results for {} messages",
+                            outcomes.len(),
+                            messages.len()
+                        ))),
+                        Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+                    }
+                }
             }
         };
         match tokio::time::timeout(self.budget, call).await {
@@ -196,6 +302,19 @@ impl Dispatcher {
                 }
             }
         }
+    }
+}
+
+/// A consumed message as the component sees it.
+fn message(msg: &OwnedMessage) -> Message {
+    Message {
+        topic: msg.topic().to_string(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        key: msg.key().map(<[u8]>::to_vec),
+        headers: headers_of(msg),
+        data: msg.payload().unwrap_or_default().to_vec(),
+        timestamp_ms: msg.timestamp().to_millis(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Kafka trigger (`[[trigger.kafka]]`): consumer groups over rdkafka, messages of one
-//! partition handled in order by one worker, partitions in parallel (or one message at a time
-//! with `serial = true`), at-least-once delivery
+//! partition handled in order by one worker (a batch per call for a `batch-handler`),
+//! partitions in parallel (or one call at a time with `serial = true`), at-least-once delivery
 //! (an offset is stored for commit only after its message was settled: handled, or
 //! dead-lettered after bounded retries). Rebalances settle and commit before partitions go
 //! (`ownership`); a partition whose worker falls behind is paused, not the whole consumer.
@@ -11,13 +11,14 @@ mod ownership;
 mod retry;
 
 use crate::bindings::kafka::KafkaTriggerPre;
+use crate::bindings::kafka_batch::KafkaBatchTriggerPre;
 use crate::capabilities::HostCapabilities;
 use crate::component::{require_export, LoadedComponent};
 use crate::kafka_client::{KafkaConfig, Producer};
 use crate::manifest::LoadedManifest;
 use crate::triggers::sleep_or_shutdown;
 use anyhow::Context;
-use dispatch::{dead_letter_topic, Dispatcher};
+use dispatch::{dead_letter_topic, Dispatcher, Handler};
 use envelope::EnvelopeValidator;
 use ownership::{Lease, Ownership, PartitionKey, TriggerContext};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -33,8 +34,8 @@ use tokio::sync::{mpsc, watch};
 /// The trigger's consumer: its context follows the group's rebalances.
 type TriggerConsumer = StreamConsumer<TriggerContext>;
 
-/// Messages buffered per partition worker; past that the partition is paused (the others go
-/// on) until its worker catches up.
+/// Messages buffered per partition worker (at least two batches); past that the partition is
+/// paused (the others go on) until its worker catches up.
 const PARTITION_QUEUE: usize = 256;
 /// How often messages held for a paused partition are offered to its worker again.
 const RESUME_CHECK: Duration = Duration::from_millis(20);
@@ -68,19 +69,28 @@ impl KafkaTrigger {
         let mut entries = Vec::new();
         for (index, t) in manifest.manifest.triggers.kafka.iter().enumerate() {
             let component = &components[&t.component];
-            let pre = require_export(
-                KafkaTriggerPre::new(component.pre.clone()),
-                &format!("trigger.kafka[{index}]"),
-                &t.component,
-                "battlescope:kafka/incoming-handler",
-            )?;
+            let location = format!("trigger.kafka[{index}]");
+            // A component exporting `batch-handler` gets batches; otherwise `incoming-handler`.
+            let handler = match KafkaBatchTriggerPre::new(component.pre.clone()) {
+                Ok(pre) => Handler::Batch(pre),
+                Err(_) => Handler::Single(require_export(
+                    KafkaTriggerPre::new(component.pre.clone()),
+                    &location,
+                    &t.component,
+                    "battlescope:kafka/incoming-handler or battlescope:kafka/batch-handler",
+                )?),
+            };
+            let batch_size = match handler {
+                Handler::Batch(_) => t.batch_size,
+                Handler::Single(_) => 1,
+            };
             let name = t.id.clone().unwrap_or_else(|| format!("kafka[{index}]:{}", t.component));
             let topics = t.topics.clone();
             let dispatcher = Dispatcher {
                 name,
                 group: t.group.clone(),
                 context: component.context.clone(),
-                pre,
+                handler,
                 capabilities: capabilities.clone(),
                 producer: producer.clone(),
                 policy: RetryPolicy {
@@ -91,6 +101,8 @@ impl KafkaTrigger {
                 validator: if t.validate_envelopes { validator.clone() } else { None },
                 budget,
                 serial: t.serial.then(|| tokio::sync::Mutex::new(())),
+                batch_size,
+                linger: Duration::from_millis(t.batch_linger_ms),
             };
             entries.push(Entry { dispatcher: Arc::new(dispatcher), topics });
         }
@@ -234,7 +246,7 @@ async fn consume(
         let current = workers.get(&key).is_some_and(|w| Arc::ptr_eq(&w.lease, &lease));
         if !current {
             // A new assignment: a fresh worker (the previous one, if any, stops on its revoked lease).
-            let (tx, rx) = mpsc::channel(PARTITION_QUEUE);
+            let (tx, rx) = mpsc::channel(PARTITION_QUEUE.max(2 * dispatcher.batch_size));
             handles.push(tokio::spawn(partition_worker(
                 consumer.clone(),
                 dispatcher.clone(),
@@ -290,7 +302,7 @@ fn offer_held(consumer: &TriggerConsumer, workers: &mut HashMap<PartitionKey, Wo
     }
 }
 
-/// Handles one partition's messages in offset order while its lease lasts.
+/// Handles one partition's messages in offset order, a batch at a time, while its lease lasts.
 async fn partition_worker(
     consumer: Arc<TriggerConsumer>,
     dispatcher: Arc<Dispatcher>,
@@ -298,25 +310,49 @@ async fn partition_worker(
     mut rx: mpsc::Receiver<OwnedMessage>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    while let Some(msg) = rx.recv().await {
+    while let Some(first) = rx.recv().await {
+        let batch = fill_batch(first, &mut rx, dispatcher.batch_size, dispatcher.linger).await;
         if *shutdown.borrow() || !lease.begin() {
             return;
         }
-        let settled = dispatcher.settle(&msg, &mut shutdown).await;
-        if settled {
-            // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself
-            // commits `offset + 1` (the next message to read): pass the handled message's own
-            // offset. Adding one here would skip a message after every restart.
-            if let Err(e) = consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
-                // The partition went after waiting too long for this message; it will redeliver.
-                tracing::debug!(topic = %msg.topic(), partition = msg.partition(), error = %e, "offset not stored");
-            }
-        }
+        let settled = dispatcher
+            .settle(&batch, &mut shutdown, |msg| {
+                // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself
+                // commits `offset + 1` (the next message to read): pass the handled message's own
+                // offset. Adding one here would skip a message after every restart.
+                if let Err(e) = consumer.store_offset(msg.topic(), msg.partition(), msg.offset()) {
+                    // The partition went after waiting too long for this message; it will redeliver.
+                    tracing::debug!(topic = %msg.topic(), partition = msg.partition(), error = %e, "offset not stored");
+                }
+            })
+            .await;
         lease.end();
         if !settled {
             return;
         }
     }
+}
+
+/// `first` and whatever else is queued, up to `size` messages, waiting up to `linger` for more.
+async fn fill_batch(
+    first: OwnedMessage,
+    rx: &mut mpsc::Receiver<OwnedMessage>,
+    size: usize,
+    linger: Duration,
+) -> Vec<OwnedMessage> {
+    let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + linger;
+    while batch.len() < size {
+        match rx.try_recv() {
+            Ok(msg) => batch.push(msg),
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(msg)) => batch.push(msg),
+                Ok(None) | Err(_) => break,
+            },
+        }
+    }
+    batch
 }
 
 /// Consumer lag per assigned partition: high watermark minus our position.

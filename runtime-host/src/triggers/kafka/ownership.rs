@@ -126,10 +126,16 @@ impl ConsumerContext for TriggerContext {
             unsettled, "kafka partitions revoked after settling the messages in hand");
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(partitions) => {
                 self.ownership.assign(partitions);
+                // A partition paused here before it was revoked (its worker had fallen behind)
+                // stays paused in librdkafka when it comes back, and its held messages went with
+                // the revocation: nothing would ever resume it.
+                if let Err(e) = consumer.resume(partitions) {
+                    tracing::warn!(trigger = %self.trigger, error = %e, "resuming newly assigned partitions");
+                }
                 tracing::info!(trigger = %self.trigger, partitions = partitions.count(), "kafka partitions assigned");
             }
             Rebalance::Revoke(_) => {}
