@@ -50,7 +50,7 @@ impl Store {
                 "SELECT killmail_id FROM enriched_killmails WHERE killmail_id = ANY(string_to_array($1::text, ',')::bigint[])",
                 &[P::Str(id_list(ids))],
             )
-            .map_err(err(&format!("looking killmails {} up", id_list(ids))))?;
+            .map_err(err(&format!("looking up which of {} killmails are enriched", ids.len())))?;
         rows.rows.iter().map(|r| decode::<i64>(&r[0]).map(|id| id as u64)).collect()
     }
 

@@ -56,25 +56,17 @@ fn enrich_events(events: &[&Ingested]) -> Outcomes {
 }
 
 fn enrich_batch(config: &Config, store: &Store, events: &[&Ingested], counters: &mut Counters) -> Outcomes {
+    // The batch could not go on as a whole (the database, Redis or ESI is out): every event
+    // waits, and the host tries each alone.
+    enrich_new(config, store, events, counters).unwrap_or_else(|why| vec![Err(KafkaError::Retryable(why)); events.len()])
+}
+
+/// Enrich the events not enriched yet; a killmail that cannot be (a refused or malformed body)
+/// fails alone, through its own outcome.
+fn enrich_new(config: &Config, store: &Store, events: &[&Ingested], counters: &mut Counters) -> Result<Outcomes, String> {
+    let done = store.enriched_among(&events.iter().map(|e| e.killmail_id).collect())?;
+    let mut esi = Esi::open(config, counters)?;
     let mut out: Outcomes = vec![Ok(()); events.len()];
-    let retryable = |out: &mut Outcomes, which: &[usize], why: &str| {
-        which.iter().for_each(|i| out[*i] = Err(KafkaError::Retryable(why.into())))
-    };
-    let all: Vec<usize> = (0..events.len()).collect();
-    let done = match store.enriched_among(&events.iter().map(|e| e.killmail_id).collect()) {
-        Ok(done) => done,
-        Err(why) => {
-            retryable(&mut out, &all, &why);
-            return out;
-        }
-    };
-    let mut esi = match Esi::open(config, counters) {
-        Ok(esi) => esi,
-        Err(why) => {
-            retryable(&mut out, &all, &why);
-            return out;
-        }
-    };
     // The first event of each killmail not done yet, with its body; later copies share its fate.
     let mut first_of: BTreeMap<u64, usize> = BTreeMap::new();
     let mut bodies: Vec<(usize, serde_json::Value)> = Vec::new();
@@ -98,38 +90,28 @@ fn enrich_batch(config: &Config, store: &Store, events: &[&Ingested], counters: 
         }
     }
     let ids: BTreeSet<u64> = bodies.iter().flat_map(|(_, body)| names::ids(body)).collect();
-    let with_body: Vec<usize> = bodies.iter().map(|(i, _)| *i).collect();
-    match resolve::resolve(&mut esi, store, &ids, false) {
-        Ok(found) => {
-            let mut enriched = Vec::new();
-            for (i, body) in &bodies {
-                let event = events[*i];
-                match enrich::enrich(body, &event.hash, event.source, event.zkb.as_ref(), &found, 1) {
-                    Ok(e) => enriched.push((*i, e, body)),
-                    Err(e) => out[*i] = Err(KafkaError::Fatal(format!("killmail {}: {e}", event.killmail_id))),
-                }
-            }
-            let saved = store.transaction(|store| {
-                enriched.iter().map(|(i, e, body)| store.save(e, body, events[*i].zkb.as_ref())).collect::<Result<Vec<bool>, _>>()
-            });
-            match saved {
-                Ok(saved) => {
-                    for ((_, e, _), saved) in enriched.iter().zip(saved) {
-                        esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);
-                        if !e.unresolved.is_empty() {
-                            esi.counters.add("published_without_some_names", 1);
-                        }
-                    }
-                }
-                Err(why) => retryable(&mut out, &enriched.iter().map(|(i, ..)| *i).collect::<Vec<_>>(), &why),
-            }
+    let found = resolve::resolve(&mut esi, store, &ids, false)?;
+    let mut enriched = Vec::new();
+    for (i, body) in &bodies {
+        let event = events[*i];
+        match enrich::enrich(body, &event.hash, event.source, event.zkb.as_ref(), &found, 1) {
+            Ok(e) => enriched.push((*i, e, body)),
+            Err(e) => out[*i] = Err(KafkaError::Fatal(format!("killmail {}: {e}", event.killmail_id))),
         }
-        Err(why) => retryable(&mut out, &with_body, &why),
+    }
+    let saved = store.transaction(|store| {
+        enriched.iter().map(|(i, e, body)| store.save(e, body, events[*i].zkb.as_ref())).collect::<Result<Vec<bool>, _>>()
+    })?;
+    for ((_, e, _), saved) in enriched.iter().zip(saved) {
+        esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);
+        if !e.unresolved.is_empty() {
+            esi.counters.add("published_without_some_names", 1);
+        }
     }
     for (i, event) in events.iter().enumerate() {
         if let Some(&first) = first_of.get(&event.killmail_id).filter(|first| **first != i) {
             out[i] = out[first].clone();
         }
     }
-    out
+    Ok(out)
 }
