@@ -138,7 +138,21 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
     let grouped = search("/api/search?q=Jor".into()).await;
     assert!(grouped["systems"].as_array().unwrap().iter().any(|s| s["name"] == "Jorund"), "{grouped}");
     assert!(grouped["battles"].as_array().unwrap().iter().any(|b| b["battleId"] == id), "{grouped}");
+    // With the day in, every battle quiet for the quiet period has ended: the lifecycle tick
+    // drains the backlog a busy day leaves, a bounded slice a tick, while the host is loaded.
+    let quiet = battle::clustering::Params::default().quiet_period_secs;
+    app.wait_for_battles(
+        &format!(
+            "SELECT (count(*) = 0)::int::bigint FROM battles WHERE status = 'open'
+               AND end_time <= (SELECT max(killmail_time) FROM battle_kills) - make_interval(secs => {quiet})"
+        ),
+        1,
+        std::time::Duration::from_secs(120),
+    )
+    .await;
     // The same, as a player reads it in a browser (last: it ends with an operator's edit).
+    // How far each consumer is behind then says what the live page is up against.
+    println!("consumer lag before the browser: {:?}", consumer_lag(&app).await);
     let base = app.host.url("/");
     browser::run("players", &base, "jorund", &[id, TOKEN], std::time::Duration::from_secs(180)).await;
     println!(
@@ -149,4 +163,16 @@ async fn the_jorund_fight_is_one_battle_through_the_whole_pipeline() {
         battle["pilots"]
     );
     app.stop().await;
+}
+
+/// Messages each consumer group has yet to handle, from the host's metrics.
+async fn consumer_lag(app: &battlescope_tests::app::App) -> std::collections::BTreeMap<String, f64> {
+    let metrics = http::get(&app.host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    let mut lag = std::collections::BTreeMap::new();
+    for line in metrics.lines().filter(|l| l.starts_with("kafka_consumer_lag{")) {
+        let group = line.split("group=\"").nth(1).and_then(|g| g.split('"').next()).unwrap_or("?");
+        let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        *lag.entry(group.to_string()).or_default() += value;
+    }
+    lag
 }

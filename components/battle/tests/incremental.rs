@@ -121,12 +121,26 @@ fn run(events: &[Enriched], seed: u64, fail_one_in: Option<u64>, largest_batch: 
         batches += 1;
     }
     *store.faults.borrow_mut() = None;
-    lifecycle::tick(&mut store, &context(now_ms + lifecycle::ANNOUNCE_WITHIN_MS + 1)).unwrap();
+    tick_until_done(&mut store, now_ms + lifecycle::ANNOUNCE_WITHIN_MS + 1);
     eprintln!(
         "{} deliveries in {batches} batches, {failures} failed and were delivered again, {ticks} ticks failed",
         order.len()
     );
     store
+}
+
+/// Lifecycle ticks until one has nothing left to do; returns how many did something. Each does
+/// at most its limit.
+fn tick_until_done(store: &mut MemoryStore, now_ms: i64) -> usize {
+    let mut busy = 0;
+    loop {
+        let done = lifecycle::tick(store, &context(now_ms)).unwrap();
+        assert!(done.ended <= lifecycle::TICK_LIMIT && done.announced <= lifecycle::TICK_LIMIT, "{done:?}");
+        if done == lifecycle::Tick::default() {
+            return busy;
+        }
+        busy += 1;
+    }
 }
 
 fn check(date: &str, seed: u64, fail_one_in: Option<u64>, largest_batch: usize) {
@@ -194,4 +208,32 @@ proptest! {
     fn any_arrival_order_gives_the_batch_battles(seed in any::<u64>(), largest_batch in 1usize..400) {
         check("2021-11-30", seed, None, largest_batch);
     }
+}
+
+#[test]
+fn a_backlog_of_quiet_battles_ends_a_bounded_slice_per_tick() {
+    // A whole day with no tick at all (the lock was never free, say): hundreds of battles are
+    // quiet but still open. Each tick ends the ones that ended first, at most its limit.
+    let events: Vec<Enriched> = support::day("2021-11-28").iter().map(support::enriched).collect();
+    let mut store = MemoryStore::new();
+    let now_ms = 1_700_000_000_000;
+    for chunk in events.chunks(500) {
+        engine::handle_batch(&mut store, chunk, &context(now_ms)).unwrap();
+    }
+    let quiet_before = Params::default().quiet_period_secs;
+    let watermark = store.watermark().unwrap().unwrap();
+    let open_and_quiet = |store: &MemoryStore| store.open_until(watermark - quiet_before, usize::MAX).unwrap();
+    let backlog = open_and_quiet(&store);
+    assert!(backlog.len() > 2 * lifecycle::TICK_LIMIT, "the day leaves a backlog: {}", backlog.len());
+    let first = lifecycle::tick(&mut store, &context(now_ms)).unwrap();
+    assert_eq!(first.ended, lifecycle::TICK_LIMIT);
+    let mut by_end: Vec<(_, &String)> = backlog.iter().map(|(id, s)| (s.summary.end_time, id)).collect();
+    by_end.sort();
+    let first_slice: BTreeSet<&String> = by_end.iter().take(lifecycle::TICK_LIMIT).map(|(_, id)| *id).collect();
+    let still_open = open_and_quiet(&store);
+    let ended: BTreeSet<&String> = backlog.keys().filter(|id| !still_open.contains_key(*id)).collect();
+    assert_eq!(ended, first_slice, "the slice is the battles that ended first");
+    let more = tick_until_done(&mut store, now_ms + lifecycle::ANNOUNCE_WITHIN_MS + 1);
+    assert!(more >= backlog.len() / lifecycle::TICK_LIMIT - 1, "{more} ticks for {} battles", backlog.len());
+    assert!(open_and_quiet(&store).is_empty(), "every quiet battle ended");
 }

@@ -4,7 +4,7 @@
 //! counting again. Collections are created on first use.
 
 use crate::collections::{self, Kind, Names};
-use crate::documents::{self, Entity};
+use crate::documents;
 use crate::typesense::{Client, Transport, TypesenseError};
 use contracts::battle_created::BattleCreated;
 use contracts::battle_ended::BattleEnded;
@@ -13,7 +13,7 @@ use contracts::battle_updated::BattleUpdated;
 use contracts::killmail_enriched::KillmailEnriched;
 use contracts::{ContractError, Envelope};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Why an event was not indexed.
 #[derive(Debug, thiserror::Error)]
@@ -87,80 +87,141 @@ impl<T: Transport> Indexer<T> {
 
     /// Index one event envelope (by its `eventType`).
     pub fn apply(&self, payload: &[u8]) -> Result<Outcome, IndexError> {
-        let event = Event::parse(payload)?;
-        let work = || -> Result<Outcome, IndexError> {
-            match &event {
-                Event::Battle(b) => self.versioned(Kind::Battles, documents::battle(b), b.version),
-                Event::Removed(r) => self.versioned(Kind::Battles, documents::removed_battle(r), r.version),
-                Event::Killmail(k) => self.killmail(k),
-            }
-        };
-        match (work(), &self.creates) {
+        self.apply_batch(&[payload])?.pop().expect("one result for one event")
+    }
+
+    /// Index several event envelopes with a handful of requests: one search for what the index
+    /// holds of their killmails and entities, a read per battle, and one import per collection.
+    /// The events are folded in order onto what is stored, exactly as one `apply` after another
+    /// would, so a killmail counts towards its entities once however often it comes. The outer
+    /// error is Typesense failing (every parsed event shares it); the inner results are the
+    /// events' own (malformed, unknown, or what indexing did).
+    pub fn apply_batch(&self, payloads: &[&[u8]]) -> Result<Vec<Result<Outcome, IndexError>>, IndexError> {
+        let events: Vec<Result<Event, IndexError>> = payloads.iter().map(|p| Event::parse(p)).collect();
+        let parsed: Vec<&Event> = events.iter().filter_map(|e| e.as_ref().ok()).collect();
+        let outcomes = match (self.index(&parsed), &self.creates) {
             // A fresh deployment (or Typesense's data lost): make the collections, then again.
             (Err(IndexError::Typesense(e)), Some((prefix, snapshot_dir))) if e.is_not_found() => {
                 collections::ensure(&self.client, prefix, snapshot_dir)?;
-                work()
+                self.index(&parsed)?
             }
-            (other, _) => other,
-        }
+            (outcomes, _) => outcomes?,
+        };
+        let mut outcomes = outcomes.into_iter();
+        Ok(events.into_iter().map(|e| e.map(|_| outcomes.next().expect("an outcome per parsed event"))).collect())
     }
 
-    /// Write `doc` unless the index holds the same or a newer version of it.
-    fn versioned(&self, kind: Kind, doc: Value, version: u64) -> Result<Outcome, IndexError> {
-        let collection = self.names.of(kind);
-        let id = doc["id"].as_str().unwrap_or_default().to_string();
-        let stored = self.client.document(collection, &id)?;
-        if !documents::supersedes(version, stored.as_ref()) {
-            return Ok(Outcome::AlreadyCurrent);
-        }
-        self.client.upsert(collection, &[doc])?;
-        Ok(Outcome::Written(1))
-    }
-
-    fn killmail(&self, k: &KillmailEnriched) -> Result<Outcome, IndexError> {
-        let collection = self.names.of(Kind::Killmails);
-        let stored = self.client.document(collection, &k.killmail_id.to_string())?;
-        let version = k.version.unwrap_or(0);
-        if !documents::supersedes(version, stored.as_ref()) && stored.is_some() {
-            return Ok(Outcome::AlreadyCurrent);
-        }
-        let first_time = stored.is_none();
-        let entities = documents::entities(k);
-        let activity = self.activity(&entities)?;
-        let docs: Vec<Value> = entities
+    /// Fold `events` onto what the index holds and write the result: an outcome per event.
+    fn index(&self, events: &[&Event]) -> Result<Vec<Outcome>, IndexError> {
+        let mut fold = Fold::default();
+        let killmails: Vec<&KillmailEnriched> =
+            events.iter().filter_map(|e| if let Event::Killmail(k) = e { Some(k.as_ref()) } else { None }).collect();
+        fold.killmail_versions = self.killmail_versions(&killmails)?;
+        let entities: BTreeSet<String> = killmails.iter().flat_map(|k| documents::entities(k)).map(|e| e.key).collect();
+        fold.activity = self.activity(&entities.into_iter().collect::<Vec<_>>())?;
+        let battle_ids: BTreeSet<String> = events
             .iter()
-            .map(|e| documents::entity_document(e, documents::activity_after(activity.get(&e.key).copied(), first_time)))
+            .filter_map(|e| match e {
+                Event::Battle(b) => Some(b.battle_id.to_string()),
+                Event::Removed(r) => Some(r.battle_id.to_string()),
+                Event::Killmail(_) => None,
+            })
             .collect();
+        for id in battle_ids {
+            let stored = self.client.document(self.names.of(Kind::Battles), &id)?;
+            fold.battle_versions.insert(id, stored.and_then(|d| d["version"].as_u64()));
+        }
+        let outcomes = events.iter().map(|e| fold.add(e)).collect();
         // Entities first: a killmail whose entities failed is written again on the retry, and
         // counted then (it is not in the index yet).
-        self.client.upsert(self.names.of(Kind::Entities), &docs)?;
-        self.client.upsert(collection, &[documents::killmail(k)])?;
-        Ok(Outcome::Written(docs.len() + 1))
+        self.client.upsert(self.names.of(Kind::Entities), &fold.entities.into_values().collect::<Vec<_>>())?;
+        self.client.upsert(self.names.of(Kind::Killmails), &fold.killmails.into_values().collect::<Vec<_>>())?;
+        self.client.upsert(self.names.of(Kind::Battles), &fold.battles.into_values().collect::<Vec<_>>())?;
+        Ok(outcomes)
+    }
+
+    /// The stored version of each of these killmails that the index holds.
+    fn killmail_versions(&self, killmails: &[&KillmailEnriched]) -> Result<HashMap<u64, u64>, IndexError> {
+        let ids: BTreeSet<u64> = killmails.iter().map(|k| k.killmail_id).collect();
+        let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+        let hits = self.lookup(Kind::Killmails, "killmail_id", &ids, "killmail_id,version")?;
+        Ok(hits.iter().filter_map(|d| Some((d["killmail_id"].as_u64()?, d["version"].as_u64().unwrap_or(0)))).collect())
     }
 
     /// The stored activity of these entities (absent ones are new).
-    fn activity(&self, entities: &[Entity]) -> Result<HashMap<String, u64>, IndexError> {
-        let mut found = HashMap::new();
-        let searches: Vec<Value> = entities
+    fn activity(&self, keys: &[String]) -> Result<HashMap<String, u64>, IndexError> {
+        let hits = self.lookup(Kind::Entities, "key", keys, "key,activity")?;
+        Ok(hits.iter().filter_map(|d| Some((d["key"].as_str()?.to_string(), d["activity"].as_u64()?))).collect())
+    }
+
+    /// The documents of `kind` whose `field` is one of `values` (only `fields` of them), in
+    /// searches of a page each, sent together.
+    fn lookup(&self, kind: Kind, field: &str, values: &[String], fields: &str) -> Result<Vec<Value>, IndexError> {
+        let searches: Vec<Value> = values
             .chunks(PAGE)
             .map(|chunk| {
-                let keys: Vec<&str> = chunk.iter().map(|e| e.key.as_str()).collect();
-                json!({ "collection": self.names.of(Kind::Entities), "q": "*", "filter_by": format!("key:=[{}]", keys.join(",")),
-                        "per_page": PAGE, "include_fields": "key,activity" })
+                json!({ "collection": self.names.of(kind), "q": "*", "filter_by": format!("{field}:=[{}]", chunk.join(",")),
+                        "per_page": PAGE, "include_fields": fields })
             })
             .collect();
         if searches.is_empty() {
-            return Ok(found);
+            return Ok(Vec::new());
         }
-        for result in self.client.multi_search(&searches)? {
-            for hit in result["hits"].as_array().into_iter().flatten() {
-                let d = &hit["document"];
-                if let (Some(key), Some(n)) = (d["key"].as_str(), d["activity"].as_u64()) {
-                    found.insert(key.to_string(), n);
-                }
-            }
+        let results = self.client.multi_search(&searches)?;
+        Ok(results.iter().flat_map(|r| r["hits"].as_array().into_iter().flatten()).map(|h| h["document"].clone()).collect())
+    }
+}
+
+/// Events folded onto what the index held before them: the versions and activity known so far,
+/// and the documents to write (the newest of each).
+#[derive(Default)]
+struct Fold {
+    battle_versions: HashMap<String, Option<u64>>,
+    killmail_versions: HashMap<u64, u64>,
+    activity: HashMap<String, u64>,
+    battles: BTreeMap<String, Value>,
+    killmails: BTreeMap<u64, Value>,
+    entities: BTreeMap<String, Value>,
+}
+
+impl Fold {
+    fn add(&mut self, event: &Event) -> Outcome {
+        match event {
+            Event::Battle(b) => self.battle(documents::battle(b), b.version),
+            Event::Removed(r) => self.battle(documents::removed_battle(r), r.version),
+            Event::Killmail(k) => self.killmail(k),
         }
-        Ok(found)
+    }
+
+    /// Keep `doc` unless a version as new or newer is stored or already kept.
+    fn battle(&mut self, doc: Value, version: u64) -> Outcome {
+        let id = doc["id"].as_str().unwrap_or_default().to_string();
+        let known = self.battle_versions.entry(id.clone()).or_default();
+        if known.is_some_and(|v| version <= v) {
+            return Outcome::AlreadyCurrent;
+        }
+        *known = Some(version);
+        self.battles.insert(id, doc);
+        Outcome::Written(1)
+    }
+
+    /// A killmail counts towards its entities the first time it is indexed; a newer version
+    /// renames them without counting again; an older or equal one does nothing.
+    fn killmail(&mut self, k: &KillmailEnriched) -> Outcome {
+        let version = k.version.unwrap_or(0);
+        let stored = self.killmail_versions.get(&k.killmail_id).copied();
+        if stored.is_some_and(|v| version <= v) {
+            return Outcome::AlreadyCurrent;
+        }
+        self.killmail_versions.insert(k.killmail_id, version);
+        let entities = documents::entities(k);
+        for e in &entities {
+            let activity = documents::activity_after(self.activity.get(&e.key).copied(), stored.is_none());
+            self.activity.insert(e.key.clone(), activity);
+            self.entities.insert(e.key.clone(), documents::entity_document(e, activity));
+        }
+        self.killmails.insert(k.killmail_id, documents::killmail(k));
+        Outcome::Written(entities.len() + 1)
     }
 }
 
@@ -217,6 +278,64 @@ mod tests {
         ]);
         let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
         assert_eq!(indexer.apply(&battle_event("battle.created", 1)).unwrap(), Outcome::Written(1));
+    }
+
+    fn killmail_event(id: u64, version: u64, victim: &str) -> Vec<u8> {
+        let victim = json!({"characterId": 1, "characterName": victim, "corporationId": 98000001, "corporationName": "Corp",
+                            "shipTypeId": 587, "shipTypeName": "Rifter"});
+        json!({"eventId": "6f1c0c1e-8a4e-4f61-9a55-0a6c4b1e2f3a", "eventType": "killmail.enriched", "timestamp": "2026-11-29T12:00:00Z",
+               "data": {"killmailId": id, "killmailHash": "h", "killmailTime": "2021-11-28T10:21:00Z", "version": version,
+                        "solarSystem": {"id": 30001046, "name": "Jorund", "regionId": 10000012, "regionName": "Curse", "securityBand": "nullsec"},
+                        "victim": victim, "attackers": []}})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn import_lines(asked: &crate::typesense::Request) -> Vec<Value> {
+        let body = String::from_utf8(asked.body.clone().unwrap()).unwrap();
+        body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_batch_is_folded_as_one_event_after_another_and_written_in_four_requests() {
+        let ok = |n: usize| vec!["{\"success\":true}"; n].join("\n");
+        let (entities_ok, killmails_ok) = (ok(5), ok(2));
+        let t = Scripted::answering(vec![
+            // Killmail 2 is indexed already (version 0); the system has five killmails on it.
+            Ok((200, r#"{"results":[{"hits":[{"document":{"killmail_id":2,"version":0}}]}]}"#)),
+            Ok((200, r#"{"results":[{"hits":[{"document":{"key":"s30001046","activity":5}}]}]}"#)),
+            Ok((200, &entities_ok)),
+            Ok((200, &killmails_ok)),
+        ]);
+        let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
+        let batch =
+            [killmail_event(1, 0, "old"), killmail_event(2, 1, "old"), killmail_event(1, 1, "new"), killmail_event(1, 1, "new")];
+        let payloads: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+        let outcomes: Vec<Outcome> = indexer.apply_batch(&payloads).unwrap().into_iter().map(Result::unwrap).collect();
+        assert_eq!(outcomes, [Outcome::Written(6), Outcome::Written(6), Outcome::Written(6), Outcome::AlreadyCurrent]);
+        let asked = t.asked.borrow();
+        assert_eq!(asked.len(), 4, "two lookups and two imports for the whole batch");
+        let entities = import_lines(&asked[2]);
+        let entity = |key: &str| entities.iter().find(|e| e["key"] == key).unwrap().clone();
+        // Killmail 1 counts once (its second version renames), killmail 2 was counted before.
+        assert_eq!(entity("s30001046")["activity"], 6);
+        assert_eq!((entity("p1")["name"].clone(), entity("p1")["activity"].clone()), (json!("new"), json!(1)));
+        let killmails = import_lines(&asked[3]);
+        assert_eq!(
+            killmails.iter().map(|k| (k["killmail_id"].clone(), k["version"].clone())).collect::<Vec<_>>(),
+            [(json!(1), json!(1)), (json!(2), json!(1))]
+        );
+    }
+
+    #[test]
+    fn a_bad_event_in_a_batch_fails_alone() {
+        let t =
+            Scripted::answering(vec![Ok((404, "{\"message\":\"Could not find a document\"}")), Ok((200, "{\"success\":true}"))]);
+        let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
+        let good = battle_event("battle.created", 1);
+        let results = indexer.apply_batch(&[b"{", &good]).unwrap();
+        assert!(matches!(results[0], Err(IndexError::Malformed(_))), "{:?}", results[0]);
+        assert_eq!(results[1].as_ref().unwrap(), &Outcome::Written(1));
     }
 
     #[test]

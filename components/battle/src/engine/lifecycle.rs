@@ -12,6 +12,12 @@ use contracts::{Envelope, Event};
 /// How long, in wall time, a change may wait for a coalesced announcement.
 pub const ANNOUNCE_WITHIN_MS: i64 = 5_000;
 
+/// Battles one tick ends, and battles it announces, at most. A tick holds the battle lock and
+/// must finish within its period; after a backlog (a backfill, a tick that could not get the
+/// lock for a while) there can be thousands, and a tick that tried them all would be stopped
+/// at its deadline every time and never end any. The rest wait for the next tick.
+pub const TICK_LIMIT: usize = 100;
+
 /// What one tick did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tick {
@@ -33,7 +39,7 @@ pub fn tick<S: BattleStore>(store: &mut S, cx: &Context) -> Result<Tick, StoreEr
         let mut write = Write::default();
         let mut done = Tick::default();
         if let Some(watermark) = store.watermark()? {
-            for stored in store.open_until(watermark - cx.params.quiet_period_secs)?.into_values() {
+            for stored in store.open_until(watermark - cx.params.quiet_period_secs, TICK_LIMIT)?.into_values() {
                 let mut summary = stored.summary;
                 summary.status = BattleCreatedStatus::Ended;
                 summary.version += 1;
@@ -41,7 +47,7 @@ pub fn tick<S: BattleStore>(store: &mut S, cx: &Context) -> Result<Tick, StoreEr
                 done.ended += 1;
             }
         }
-        for stored in store.unannounced(cx.now_ms - ANNOUNCE_WITHIN_MS)?.into_values() {
+        for stored in store.unannounced(cx.now_ms - ANNOUNCE_WITHIN_MS, TICK_LIMIT)?.into_values() {
             if write.marks.iter().any(|m| m.summary.battle_id == stored.summary.battle_id) {
                 continue;
             }

@@ -3,6 +3,7 @@
 //! injected failures. A `Write` is applied whole or not at all; reads see what the last one
 //! left. `faults` can make any call fail, as a database would.
 
+use super::reach::{self, Absorber};
 use super::{BattleStore, KillMap, KnownKill, Outgoing, StoreError, Stored, Write};
 use crate::clustering::{Kill, Params};
 use crate::stats::KillDetail;
@@ -24,6 +25,11 @@ struct MemoryBattle {
 
 /// Decides whether a call (by name) fails; `None` lets it through.
 pub type Faults = Box<dyn FnMut(&str) -> Option<StoreError>>;
+
+/// The first `limit` of `ordered`, by battle id.
+fn first(ordered: Vec<&Stored>, limit: usize) -> BTreeMap<String, Stored> {
+    ordered.into_iter().take(limit).map(|s| (s.summary.battle_id.to_string(), s.clone())).collect()
+}
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -99,10 +105,11 @@ impl BattleStore for MemoryStore {
             .collect())
     }
 
-    fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, StoreError> {
+    fn linked(&self, seeds: &[Kill], params: &Params) -> Result<Vec<Kill>, StoreError> {
         self.check("linked")?;
-        let (from, to) = (kill.time - params.max_gap_secs, kill.time + params.max_gap_secs);
-        Ok(self.unpinned(kill.pilots.iter().flat_map(|p| Self::in_range(self.by_pilot.get(p), from, to))))
+        let gap = params.max_gap_secs;
+        let near = seeds.iter().flat_map(|kill| kill.pilots.iter().map(move |p| (p, kill.time - gap, kill.time + gap)));
+        Ok(self.unpinned(near.flat_map(|(p, from, to)| Self::in_range(self.by_pilot.get(p), from, to))))
     }
 
     fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError> {
@@ -111,21 +118,26 @@ impl BattleStore for MemoryStore {
         Ok(found.into_iter().filter(|k| k.units.iter().any(|u| units.contains(u))).collect())
     }
 
-    fn absorbing(&self, kill: &Kill, params: &Params) -> Result<BTreeSet<String>, StoreError> {
+    fn absorbing(&self, seeds: &[Kill], params: &Params) -> Result<BTreeSet<String>, StoreError> {
         self.check("absorbing")?;
-        let q = params.quiet_period_secs;
-        Ok(self
-            .battles
-            .iter()
-            .filter(|(_, b)| !b.stored.manual() && b.kill_ids.len() >= params.anchor_kills)
-            .filter(|(_, b)| b.stored.summary.systems.iter().any(|s| s.id == u64::from(kill.system)))
-            .filter(|(_, b)| {
-                let s = &b.stored.summary;
-                s.start_time.timestamp() - q <= kill.time && kill.time <= s.end_time.timestamp() + q
-            })
-            .filter(|(_, b)| b.kill_ids.iter().any(|id| self.kills[id].kill.units.iter().any(|u| kill.units.contains(u))))
-            .map(|(id, _)| id.clone())
-            .collect())
+        let seeds = reach::with_units(seeds);
+        let mut absorbers = Vec::new();
+        for (id, b) in self.battles.iter().filter(|(_, b)| !b.stored.manual() && b.kill_ids.len() >= params.anchor_kills) {
+            let s = &b.stored.summary;
+            let mut a = Absorber {
+                battle_id: id.clone(),
+                systems: s.systems.iter().map(|x| x.id as u32).collect(),
+                start: s.start_time.timestamp(),
+                end: s.end_time.timestamp(),
+                units: BTreeSet::new(),
+            };
+            // Only the battles near a seed are worth their units.
+            if seeds.iter().any(|k| a.near(k, params)) {
+                a.units = b.kill_ids.iter().flat_map(|k| self.kills[k].kill.units.iter().copied()).collect();
+                absorbers.push(a);
+            }
+        }
+        Ok(reach::absorbing(&seeds, &absorbers, params))
     }
 
     fn battles_of(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeSet<String>, StoreError> {
@@ -174,26 +186,28 @@ impl BattleStore for MemoryStore {
         Ok(self.watermark)
     }
 
-    fn open_until(&self, time: i64) -> Result<BTreeMap<String, Stored>, StoreError> {
+    fn open_until(&self, time: i64, limit: usize) -> Result<BTreeMap<String, Stored>, StoreError> {
         self.check("open_until")?;
-        Ok(self
+        let mut quiet: Vec<&Stored> = self
             .battles
-            .iter()
-            .filter(|(_, b)| {
-                b.stored.summary.status == BattleCreatedStatus::Open && b.stored.summary.end_time.timestamp() <= time
-            })
-            .map(|(id, b)| (id.clone(), b.stored.clone()))
-            .collect())
+            .values()
+            .map(|b| &b.stored)
+            .filter(|s| s.summary.status == BattleCreatedStatus::Open && s.summary.end_time.timestamp() <= time)
+            .collect();
+        quiet.sort_by_key(|s| (s.summary.end_time, s.summary.battle_id));
+        Ok(first(quiet, limit))
     }
 
-    fn unannounced(&self, at_ms: i64) -> Result<BTreeMap<String, Stored>, StoreError> {
+    fn unannounced(&self, at_ms: i64, limit: usize) -> Result<BTreeMap<String, Stored>, StoreError> {
         self.check("unannounced")?;
-        Ok(self
+        let mut waiting: Vec<&Stored> = self
             .battles
-            .iter()
-            .filter(|(_, b)| b.stored.summary.version > b.stored.announced.version && b.stored.announced.at_ms <= at_ms)
-            .map(|(id, b)| (id.clone(), b.stored.clone()))
-            .collect())
+            .values()
+            .map(|b| &b.stored)
+            .filter(|s| s.summary.version > s.announced.version && s.announced.at_ms <= at_ms)
+            .collect();
+        waiting.sort_by_key(|s| (s.announced.at_ms, s.summary.battle_id));
+        Ok(first(waiting, limit))
     }
 
     fn save(&mut self, w: &Write) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod manual;
 pub mod memory;
 pub mod preview;
+pub mod reach;
 mod recluster;
 
 pub use recluster::{apply, Change, HeldBattle};
@@ -189,12 +190,13 @@ pub trait BattleStore {
     /// The stored versions of those of these kills the store has, with the manual battle
     /// holding each.
     fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError>;
-    /// Kills that share a pilot with `kill` within the gap, no operator holds.
-    fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, StoreError>;
+    /// Kills that share a pilot with one of `seeds` within the gap, no operator holds.
+    fn linked(&self, seeds: &[Kill], params: &Params) -> Result<Vec<Kill>, StoreError>;
     /// Kills in `systems` between `from` and `to` that involve one of `units`, no operator holds.
     fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError>;
-    /// Automatic battles of at least `anchor_kills` that would take `kill` in as a straggler.
-    fn absorbing(&self, kill: &Kill, params: &Params) -> Result<BTreeSet<String>, StoreError>;
+    /// Automatic battles of at least `anchor_kills` that would take one of `seeds` in as a
+    /// straggler.
+    fn absorbing(&self, seeds: &[Kill], params: &Params) -> Result<BTreeSet<String>, StoreError>;
     /// The battles these kills belong to.
     fn battles_of(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeSet<String>, StoreError>;
     /// The kills of these battles.
@@ -213,10 +215,11 @@ pub trait BattleStore {
     fn names(&self, ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, String>, StoreError>;
     /// The newest kill time stored (game time): what ends quiet battles.
     fn watermark(&self) -> Result<Option<i64>, StoreError>;
-    /// Open battles whose last kill is at or before `time`.
-    fn open_until(&self, time: i64) -> Result<BTreeMap<String, Stored>, StoreError>;
-    /// Battles with changes not announced yet, last announced at or before `at_ms`.
-    fn unannounced(&self, at_ms: i64) -> Result<BTreeMap<String, Stored>, StoreError>;
+    /// Open battles whose last kill is at or before `time`: the `limit` that ended first.
+    fn open_until(&self, time: i64, limit: usize) -> Result<BTreeMap<String, Stored>, StoreError>;
+    /// Battles with changes not announced yet, last announced at or before `at_ms`: the
+    /// `limit` that waited longest.
+    fn unannounced(&self, at_ms: i64, limit: usize) -> Result<BTreeMap<String, Stored>, StoreError>;
     /// Apply a whole `Write`, or nothing of it.
     fn save(&mut self, write: &Write) -> Result<(), StoreError>;
 }

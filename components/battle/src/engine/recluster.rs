@@ -50,14 +50,12 @@ fn gather<S: BattleStore>(
             }
         }
     };
-    for seed in &seeds {
-        add(&mut kills, store.linked(seed, params)?);
-        // A kill that links to no pilot can still be a big battle's straggler.
-        let absorbing: BTreeSet<String> = store.absorbing(seed, params)?.difference(&old_battles).cloned().collect();
-        if !absorbing.is_empty() {
-            add(&mut kills, store.kills_of(&absorbing)?);
-            old_battles.extend(absorbing);
-        }
+    add(&mut kills, store.linked(&seeds, params)?);
+    // A kill that links to no pilot can still be a big battle's straggler.
+    let absorbing = store.absorbing(&seeds, params)?;
+    if !absorbing.is_empty() {
+        add(&mut kills, store.kills_of(&absorbing)?);
+        old_battles.extend(absorbing);
     }
     // The seeds as they are now (an arriving kill's newest details win over stored ones).
     for seed in seeds {

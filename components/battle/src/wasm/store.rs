@@ -5,6 +5,7 @@
 
 use crate::clustering::{Kill, Params};
 use crate::config::Config;
+use crate::engine::reach::{self, Absorber};
 use crate::engine::{Announced, BattleStore, KillMap, KnownKill, StoreError, Stored, Write};
 use crate::enriched;
 use crate::failure::{classify, Failure};
@@ -151,19 +152,21 @@ impl BattleStore for Store {
             .collect()
     }
 
-    fn linked(&self, kill: &Kill, params: &Params) -> Result<Vec<Kill>, StoreError> {
-        if kill.pilots.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.kills(
+    fn linked(&self, seeds: &[Kill], params: &Params) -> Result<Vec<Kill>, StoreError> {
+        let seeds = reach::with_pilots(seeds);
+        let Some((from, to)) = reach::span(&seeds, params.max_gap_secs) else { return Ok(Vec::new()) };
+        let pilots: BTreeSet<u64> = seeds.iter().flat_map(|k| k.pilots.iter().copied()).collect();
+        // Every pilot of the batch over its whole span: `reach::linked` keeps what is near a seed.
+        let candidates = self.kills(
             "loading linked kills",
             &format!(
                 "SELECT {KILL_COLUMNS} FROM battle_kills
                  WHERE pilots && string_to_array($1::text, ',')::bigint[] AND pinned_battle IS NULL
                    AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)"
             ),
-            &[P::Str(list(&kill.pilots)), P::Int64(kill.time - params.max_gap_secs), P::Int64(kill.time + params.max_gap_secs)],
-        )
+            &[P::Str(list(&pilots)), P::Int64(from), P::Int64(to)],
+        )?;
+        Ok(reach::linked(&seeds, candidates, params))
     }
 
     fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError> {
@@ -182,27 +185,38 @@ impl BattleStore for Store {
         )
     }
 
-    fn absorbing(&self, kill: &Kill, params: &Params) -> Result<BTreeSet<String>, StoreError> {
-        if kill.units.is_empty() {
-            return Ok(BTreeSet::new());
-        }
+    fn absorbing(&self, seeds: &[Kill], params: &Params) -> Result<BTreeSet<String>, StoreError> {
+        let seeds = reach::with_units(seeds);
+        let Some((from, to)) = reach::span(&seeds, params.quiet_period_secs) else { return Ok(BTreeSet::new()) };
+        let systems: BTreeSet<u32> = seeds.iter().map(|k| k.system).collect();
+        // The big battles in the batch's systems and span, each with every unit on its kills:
+        // one read for the batch, where a check per kill would scan a big battle's kills each time.
         let rows = self.query(
-            "finding battles that take the kill in",
-            "SELECT b.battle_id FROM battles b
-             WHERE NOT b.manual AND b.kills >= $1::bigint AND $2::bigint = ANY(b.systems)
-               AND to_timestamp($3::bigint) BETWEEN b.start_time - make_interval(secs => $4::bigint)
-                                               AND b.end_time + make_interval(secs => $4::bigint)
-               AND EXISTS (SELECT 1 FROM battle_killmails m JOIN battle_kills k USING (killmail_id)
-                           WHERE m.battle_id = b.battle_id AND k.units && string_to_array($5::text, ',')::bigint[])",
-            &[
-                P::Int64(params.anchor_kills as i64),
-                P::Int64(kill.system as i64),
-                P::Int64(kill.time),
-                P::Int64(params.quiet_period_secs),
-                P::Str(list(&kill.units)),
-            ],
+            "finding battles that take the kills in",
+            "SELECT b.battle_id, array_to_string(b.systems, ','), extract(epoch FROM b.start_time)::bigint,
+                    extract(epoch FROM b.end_time)::bigint,
+                    (SELECT coalesce(string_agg(DISTINCT u::text, ','), '')
+                     FROM battle_killmails m JOIN battle_kills k USING (killmail_id), unnest(k.units) AS u
+                     WHERE m.battle_id = b.battle_id)
+             FROM battles b
+             WHERE NOT b.manual AND b.kills >= $1::bigint AND b.systems && string_to_array($2::text, ',')::bigint[]
+               AND b.start_time <= to_timestamp($4::bigint) AND b.end_time >= to_timestamp($3::bigint)",
+            &[P::Int64(params.anchor_kills as i64), P::Str(list(&systems)), P::Int64(from), P::Int64(to)],
         )?;
-        rows.rows.iter().map(|r| decode::<String>(&r[0])).collect()
+        let absorbers = rows
+            .rows
+            .iter()
+            .map(|r| {
+                Ok(Absorber {
+                    battle_id: decode::<String>(&r[0])?,
+                    systems: ids(&decode::<String>(&r[1])?).into_iter().map(|s| s as u32).collect(),
+                    start: decode::<i64>(&r[2])?,
+                    end: decode::<i64>(&r[3])?,
+                    units: ids(&decode::<String>(&r[4])?).into_iter().collect(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(reach::absorbing(&seeds, &absorbers, params))
     }
 
     fn battles_of(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeSet<String>, StoreError> {
@@ -301,15 +315,20 @@ impl BattleStore for Store {
         rows.rows.first().map(|r| decode::<Option<i64>>(&r[0])).transpose().map(Option::flatten)
     }
 
-    fn open_until(&self, time: i64) -> Result<BTreeMap<String, Stored>, StoreError> {
-        self.battles("reading quiet battles", "status = 'open' AND end_time <= to_timestamp($1::bigint)", &[P::Int64(time)])
+    fn open_until(&self, time: i64, limit: usize) -> Result<BTreeMap<String, Stored>, StoreError> {
+        self.battles(
+            "reading quiet battles",
+            "status = 'open' AND end_time <= to_timestamp($1::bigint) ORDER BY end_time, battle_id LIMIT $2::bigint",
+            &[P::Int64(time), P::Int64(limit as i64)],
+        )
     }
 
-    fn unannounced(&self, at_ms: i64) -> Result<BTreeMap<String, Stored>, StoreError> {
+    fn unannounced(&self, at_ms: i64, limit: usize) -> Result<BTreeMap<String, Stored>, StoreError> {
         self.battles(
             "reading battles with changes to announce",
-            "version > announced_version AND announced_at <= to_timestamp($1::bigint / 1000.0)",
-            &[P::Int64(at_ms)],
+            "version > announced_version AND announced_at <= to_timestamp($1::bigint / 1000.0)
+             ORDER BY announced_at, battle_id LIMIT $2::bigint",
+            &[P::Int64(at_ms), P::Int64(limit as i64)],
         )
     }
 

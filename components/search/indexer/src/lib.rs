@@ -1,5 +1,5 @@
-//! The search indexer: each battle and killmail event from Kafka applied to the Typesense
-//! index (`search::index`). Typesense being down or failing is retryable (the partition waits
+//! The search indexer: battle and killmail events from Kafka applied to the Typesense index
+//! by the batch (`search::index`). Typesense being down or failing is retryable (the partition waits
 //! and nothing is lost); a malformed event is dead-lettered.
 
 #![cfg(target_arch = "wasm32")]
@@ -14,7 +14,7 @@ spin_sdk::wit_bindgen::generate!({
         package battlescope:search;
 
         world indexer {
-            export battlescope:kafka/incoming-handler@0.1.0;
+            export battlescope:kafka/batch-handler@0.1.0;
         }
     ",
     path: ["../../../wit/kafka"],
@@ -24,30 +24,46 @@ spin_sdk::wit_bindgen::generate!({
 });
 
 use battlescope::kafka::types::{Error, Message};
-use exports::battlescope::kafka::incoming_handler::Guest;
+use exports::battlescope::kafka::batch_handler::Guest;
 
 struct SearchIndexer;
 export!(SearchIndexer);
 
 impl Guest for SearchIndexer {
-    fn handle(message: Message) -> Result<(), Error> {
+    fn handle_batch(messages: Vec<Message>) -> Vec<Result<(), Error>> {
         // A configuration mistake is waited out (the partition holds) rather than dead-lettering events.
-        let IndexerConfig { search: config, typesense_snapshot_dir } =
-            IndexerConfig::load(&guest::config::Variables::spin()).map_err(|e| Error::Retryable(e.to_string()))?;
+        let config = match IndexerConfig::load(&guest::config::Variables::spin()) {
+            Ok(config) => config,
+            Err(e) => return messages.iter().map(|_| Err(Error::Retryable(e.to_string()))).collect(),
+        };
+        let IndexerConfig { search: config, typesense_snapshot_dir } = config;
         let indexer = Indexer::new(
             Client::new(SpinHttp, &config.typesense_url, &config.typesense_api_key),
             &config.collection_prefix,
             &typesense_snapshot_dir,
         );
-        match indexer.apply(&message.data) {
-            Ok(_) => Ok(()),
-            // Retrying cannot make these acceptable (and a refused killmail would count its
-            // entities again on every attempt).
-            Err(
-                e @ (IndexError::Malformed(_) | IndexError::Unknown(_) | IndexError::Typesense(TypesenseError::Refused { .. })),
-            ) => Err(Error::Fatal(e.to_string())),
-            Err(IndexError::Typesense(e)) if e.is_transient() => Err(Error::Retryable(e.to_string())),
-            Err(e) => Err(Error::Failed(e.to_string())),
+        let payloads: Vec<&[u8]> = messages.iter().map(|m| m.data.as_slice()).collect();
+        match indexer.apply_batch(&payloads) {
+            Ok(outcomes) => outcomes.into_iter().map(|o| o.map(drop).map_err(|e| failure(e, false))).collect(),
+            Err(e) => {
+                let shared = failure(e, messages.len() > 1);
+                messages.iter().map(|_| Err(shared.clone())).collect()
+            }
         }
+    }
+}
+
+/// How the trigger treats a failure. `shared`: Typesense refused a document of a batch, which
+/// cannot say whose; each event is then tried alone, where a refusal is its own.
+fn failure(e: IndexError, shared: bool) -> Error {
+    match e {
+        IndexError::Typesense(TypesenseError::Refused { .. }) if shared => Error::Failed(e.to_string()),
+        // Retrying cannot make these acceptable (and a refused killmail would count its
+        // entities again on every attempt).
+        IndexError::Malformed(_) | IndexError::Unknown(_) | IndexError::Typesense(TypesenseError::Refused { .. }) => {
+            Error::Fatal(e.to_string())
+        }
+        IndexError::Typesense(e) if e.is_transient() => Error::Retryable(e.to_string()),
+        e => Error::Failed(e.to_string()),
     }
 }
