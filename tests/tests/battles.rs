@@ -130,6 +130,7 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
     }
     let ended = listed.iter().filter(|b| b["status"] == "ended").count();
     assert!(ended * 2 > listed.len(), "battles quiet for 45 minutes of game time have ended: {ended} of {}", listed.len());
+    health(&api, &listed, &killmails).await;
 
     filters_and_paging(&api, &burst, &burst_id).await;
     bad_requests(&api).await;
@@ -151,6 +152,19 @@ async fn a_real_day_becomes_battles_that_equal_the_battles_recomputed_from_its_k
 }
 
 /// Names where a player looks: sides, pilots, their ships, killmails, the system.
+/// The health report says what the database holds: every battle listed, the open ones, nothing
+/// waiting to be announced once the events are folded, and the day's newest kill.
+async fn health(api: &Api<'_>, listed: &[Value], killmails: &[Value]) {
+    let reply = api.get("/api/battles/health", "/api/battles/health").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let db = &reply.json()["database"];
+    let open = listed.iter().filter(|b| b["status"] == "open").count();
+    assert_eq!((db["battles"].as_u64(), db["openBattles"].as_u64()), (Some(listed.len() as u64), Some(open as u64)), "{db}");
+    assert_eq!(db["unannouncedChanges"], 0, "{db}");
+    let newest = killmails.iter().filter_map(|k| k["killmail_time"].as_str()).max().unwrap();
+    assert_eq!(db["newestKill"].as_str(), Some(newest), "{db}");
+}
+
 async fn names(burst: &Value, _killmails: &[Value]) {
     let named = |v: &Value| v["name"].as_str().is_some_and(|n| !n.is_empty());
     assert!(burst["systems"].as_array().unwrap().iter().all(named), "{}", burst["systems"]);

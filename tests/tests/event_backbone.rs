@@ -96,6 +96,20 @@ async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_mov
     let trapped = dead.iter().find(|r| r.payload.contains("\"trap\"")).expect("the trapping handler's message dead-lettered");
     assert_eq!(trapped.header("battlescope-dlq-attempts"), Some("3"), "a trap counts as a repeating failure");
     assert!(trapped.header("battlescope-dlq-error").unwrap().contains("trap"), "{trapped:?}");
+    // An instance that traps mid-transaction holding a lock leaves neither behind: its
+    // connection is closed, not pooled (where the lock would stay until the connection was
+    // handed out again, every other instance waiting on it meanwhile).
+    let trap = http::request("POST", &host.url("/probe-events/trap-holding-lock"), "").await.unwrap();
+    assert_eq!(trap.status, 500, "{}", trap.body);
+    let mut free = false;
+    for _ in 0..50 {
+        free = db.query_one("SELECT pg_try_advisory_xact_lock(4242)", &[]).await.unwrap().get(0);
+        if free {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(free, "the trapped instance's lock is still held 5 s later");
     assert_eq!(always.header("battlescope-dlq-topic"), Some(app.topic.as_str()));
     assert_eq!(always.key.as_deref(), Some("k0"), "the key is kept");
     let fatal = dead.iter().find(|r| r.payload.contains("\"fatal\"")).expect("fatal dead-lettered");

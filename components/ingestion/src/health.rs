@@ -1,4 +1,5 @@
-//! The ingestion health report: what the service knows about its own database.
+//! The ingestion health report: what the service knows about its own database
+//! (`guest::http::database_health` answers with it).
 
 use serde_json::{json, Value};
 
@@ -13,48 +14,10 @@ pub struct DatabaseState {
     pub server_time: String,
 }
 
-/// The report `GET /api/ingestion/health` returns.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HealthReport {
-    Healthy(DatabaseState),
-    DatabaseUnreachable(String),
-}
-
-impl HealthReport {
-    pub fn healthy(db: DatabaseState) -> Self {
-        Self::Healthy(db)
-    }
-
-    pub fn database_unreachable(error: String) -> Self {
-        Self::DatabaseUnreachable(error)
-    }
-
-    /// 200 when the database answered, 503 otherwise, so load balancers can act on it.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::Healthy(_) => 200,
-            Self::DatabaseUnreachable(_) => 503,
-        }
-    }
-
+impl DatabaseState {
+    /// The `database` part of `GET /api/ingestion/health` (`openapi/ingestion.json`, HealthOk).
     pub fn to_json(&self) -> Value {
-        match self {
-            Self::Healthy(db) => json!({
-                "status": "ok",
-                "service": "ingestion",
-                "database": {
-                    "reachable": true,
-                    "schemaVersion": db.schema_version,
-                    "killmails": db.killmails,
-                    "serverTime": db.server_time,
-                }
-            }),
-            Self::DatabaseUnreachable(error) => json!({
-                "status": "unavailable",
-                "service": "ingestion",
-                "database": { "reachable": false, "error": error }
-            }),
-        }
+        json!({ "schemaVersion": self.schema_version, "killmails": self.killmails, "serverTime": self.server_time })
     }
 }
 
@@ -63,20 +26,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn healthy_report_carries_the_database_state() {
-        let r =
-            HealthReport::healthy(DatabaseState { killmails: 3, schema_version: 1, server_time: "2026-11-28T16:00:00Z".into() });
-        assert_eq!(r.http_status(), 200);
-        let j = r.to_json();
-        assert_eq!(j["status"], "ok");
-        assert_eq!(j["database"]["killmails"], 3);
-        assert_eq!(j["database"]["schemaVersion"], 1);
-    }
-
-    #[test]
-    fn unreachable_database_is_a_503_with_the_reason() {
-        let r = HealthReport::database_unreachable("connecting: refused".into());
-        assert_eq!(r.http_status(), 503);
-        assert_eq!(r.to_json()["database"]["error"], "connecting: refused");
+    fn the_report_names_what_the_database_holds() {
+        let j = DatabaseState { killmails: 3, schema_version: 1, server_time: "2026-11-28T16:00:00Z".into() }.to_json();
+        assert_eq!((j["killmails"].as_i64(), j["schemaVersion"].as_i64()), (Some(3), Some(1)));
+        assert_eq!(j["serverTime"], "2026-11-28T16:00:00Z");
     }
 }

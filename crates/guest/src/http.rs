@@ -75,6 +75,23 @@ pub fn json_response(status: u16, body: &impl Serialize) -> Response {
     Response::builder().status(status).header("content-type", "application/json").body(text).build()
 }
 
+/// A service's `/health` answer: 200 with what its database reported (`state`, an object), or
+/// 503 saying the database did not answer. The cause goes to the log only: database errors
+/// name servers and tables.
+pub fn database_health(service: &str, state: Result<serde_json::Value, String>) -> Response {
+    match state {
+        Ok(mut database) => {
+            database["reachable"] = json!(true);
+            json_response(200, &json!({ "status": "ok", "service": service, "database": database }))
+        }
+        Err(e) => {
+            eprintln!("{service} health: the database did not answer: {e}");
+            let database = json!({ "reachable": false, "error": format!("the {service} database is unavailable") });
+            json_response(503, &json!({ "status": "unavailable", "service": service, "database": database }))
+        }
+    }
+}
+
 /// What an endpoint returns: a response, or the error that becomes one.
 pub type Reply = Result<Response, HttpError>;
 

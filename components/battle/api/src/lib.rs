@@ -11,7 +11,7 @@ use battle::config::Config;
 use battle::engine::manual::{self, unavailable};
 use battle::wasm::store::Store;
 use battle::wasm::{config, context};
-use guest::http::{authorise, cacheable, json_response, path_segments, respond, HttpError, Reply};
+use guest::http::{authorise, cacheable, database_health, json_response, path_segments, respond, HttpError, Reply};
 use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -29,6 +29,7 @@ fn handle(req: Request) -> Response {
     respond(match (&method, segments.as_slice()) {
         (Method::Get, []) => list(req.query()).map(|r| cacheable(&req, r, CHANGING)),
         (Method::Post, []) => writer(&req).and_then(|mut s| create(&mut s, req.body())),
+        (Method::Get, ["health"]) => Ok(health()),
         (Method::Get, [id]) => with_id(id).and_then(|id| battle(&req, id)),
         (Method::Patch, [id]) => writer(&req).and_then(|mut s| update(&mut s, with_id(id)?, req.body())),
         (Method::Delete, [id]) => writer(&req).and_then(|mut s| delete(&mut s, with_id(id)?)),
@@ -55,6 +56,11 @@ fn writer(req: &Request) -> Result<Store, HttpError> {
     let config = settings()?;
     authorise(req, &config.api_token)?;
     Store::open(&config).map_err(unavailable)
+}
+
+fn health() -> Response {
+    let state = store().map_err(|e| e.to_string()).and_then(|s| s.health().map_err(|e| e.to_string()));
+    database_health("battle", state)
 }
 
 fn new_battle_id() -> String {

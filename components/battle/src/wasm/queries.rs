@@ -10,6 +10,33 @@ use crate::views::{self, BattleView, KillmailView, PilotRow};
 use spin_sdk::pg3::ParameterValue as P;
 
 impl Store {
+    /// What `GET /api/battles/health` reports of the database: schema version, battles (the
+    /// planner's estimate past 100,000), open ones, changes not announced yet, the newest kill
+    /// stored (how far the battles have come) and the server's clock. Asked often and without a
+    /// token, so every count but the estimate uses a partial index.
+    pub fn health(&self) -> Result<serde_json::Value, StoreError> {
+        let rows = self.query(
+            "querying health",
+            "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations),
+                    (SELECT CASE WHEN c.reltuples > 100000 THEN c.reltuples::bigint ELSE (SELECT count(*) FROM battles) END
+                     FROM pg_class c WHERE c.oid = 'battles'::regclass),
+                    (SELECT count(*) FROM battles WHERE status = 'open'),
+                    (SELECT count(*) FROM battles WHERE version > announced_version),
+                    to_char((SELECT max(killmail_time) FROM battle_kills) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+            &[],
+        )?;
+        let row = rows.rows.first().ok_or_else(|| StoreError::Transient("querying health: no row".into()))?;
+        Ok(serde_json::json!({
+            "schemaVersion": decode::<i32>(&row[0])?,
+            "battles": decode::<i64>(&row[1])?,
+            "openBattles": decode::<i64>(&row[2])?,
+            "unannouncedChanges": decode::<i64>(&row[3])?,
+            "newestKill": decode::<Option<String>>(&row[4])?,
+            "serverTime": decode::<String>(&row[5])?,
+        }))
+    }
+
     /// Battles matching `q`, newest first, after its cursor.
     pub fn list(&self, q: &ListQuery) -> Result<Vec<BattleSummary>, StoreError> {
         let mut conditions: Vec<String> = Vec::new();

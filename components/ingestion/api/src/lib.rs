@@ -5,8 +5,7 @@
 // Only a component: native builds (the workspace's unit tests) compile it empty.
 #![cfg(target_arch = "wasm32")]
 
-use guest::http::{authorise, cacheable, json_response, path_segments, respond, HttpError, Reply};
-use ingestion::health;
+use guest::http::{authorise, cacheable, database_health, json_response, path_segments, respond, HttpError, Reply};
 use ingestion::ruleset::Ruleset;
 use ingestion::wasm::config;
 use ingestion::wasm::store::Store;
@@ -54,15 +53,8 @@ fn writer(req: &Request) -> Result<Store, HttpError> {
 }
 
 fn health_response() -> Response {
-    let report = match store().map_err(|e| e.to_string()).and_then(|s| s.health()) {
-        Ok(db) => health::HealthReport::healthy(db),
-        // The cause goes to the log: database errors name servers and tables.
-        Err(e) => {
-            eprintln!("ingestion health: the database did not answer: {e}");
-            health::HealthReport::database_unreachable("the ingestion database is unavailable".into())
-        }
-    };
-    json_response(report.http_status(), &report.to_json())
+    let state = store().map_err(|e| e.to_string()).and_then(|s| s.health()).map(|db| db.to_json());
+    database_health("ingestion", state)
 }
 
 fn stats() -> Reply {

@@ -54,14 +54,14 @@ impl HostConnection for PostgresState {
             Err(e) => return Ok(Err(Error::ConnectionFailed(e))),
         };
         match pool.get().await {
-            Ok(client) => Ok(Ok(self.table.push(Connection { client })?)),
+            Ok(client) => Ok(Ok(self.table.push(Connection::new(client))?)),
             Err(e) => Ok(Err(Error::ConnectionFailed(format!("connecting to database: {e}")))),
         }
     }
 
     async fn query(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<RowSet> {
         let started = std::time::Instant::now();
-        let client = &self.table.get(&c)?.client;
+        let client = self.table.get(&c)?.client();
         let rows = match prepare(client, &statement, values).await {
             Ok((stmt, params)) => {
                 client.query(&stmt, &bind(&params)).await.map(|rows| (stmt, rows)).map_err(bad_parameter_or_query)
@@ -90,7 +90,7 @@ impl HostConnection for PostgresState {
 
     async fn execute(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<u64> {
         let started = std::time::Instant::now();
-        let client = &self.table.get(&c)?.client;
+        let client = self.table.get(&c)?.client();
         let affected = match prepare(client, &statement, values).await {
             Ok((stmt, params)) => client.execute(&stmt, &bind(&params)).await.map_err(bad_parameter_or_query),
             Err(e) => Err(e),
@@ -100,7 +100,7 @@ impl HostConnection for PostgresState {
     }
 
     async fn drop(&mut self, c: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
+        self.table.delete(c)?.release();
         Ok(())
     }
 }

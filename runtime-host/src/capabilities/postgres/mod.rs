@@ -50,9 +50,38 @@ impl Default for PoolSettings {
 /// Outside a transaction `ROLLBACK` only warns.
 const RECYCLE_SQL: &str = "ROLLBACK; SELECT pg_advisory_unlock_all()";
 
-/// What a component holds after `connection.open`.
+/// What a component holds after `connection.open`. It goes back to the pool only when the
+/// component drops it (`connection.drop`). One left behind by an instance that trapped or was
+/// stopped at its deadline may be mid-transaction holding locks, or mid-statement; back in the
+/// pool it would keep those locks until its turn to be recycled came (every other instance
+/// waiting on them meanwhile), so it is closed instead: the server then rolls back and frees
+/// them at once.
 pub struct Connection {
-    client: deadpool_postgres::Object,
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl Connection {
+    fn new(client: deadpool_postgres::Object) -> Self {
+        Self { client: Some(client) }
+    }
+
+    fn client(&self) -> &deadpool_postgres::Object {
+        self.client.as_ref().expect("a connection keeps its client until it is dropped")
+    }
+
+    /// Back to the pool, for the next instance (recycled with `RECYCLE_SQL` first).
+    fn release(mut self) {
+        drop(self.client.take());
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Out of the pool: dropping the bare client closes the connection.
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
 }
 
 /// One instance's Postgres: the shared pools, what it may reach, its open connections.

@@ -65,12 +65,21 @@ fn http(req: Request) -> anyhow::Result<impl IntoResponse> {
     let result = match info.as_str() {
         "/produce" => produce(n, keys, &topic, &behaviours),
         "/outbox" => write_outbox(n, keys, &topic, &behaviours),
+        "/trap-holding-lock" => trap_holding_lock(),
         other => return Ok(Response::new(404, format!("no endpoint {other}"))),
     };
     Ok(match result {
         Ok(v) => Response::builder().status(200).header("content-type", "application/json").body(v.to_string()).build(),
         Err(e) => Response::new(500, e),
     })
+}
+
+/// Trap mid-transaction while holding [`TRAP_LOCK`].
+fn trap_holding_lock() -> Result<Value, String> {
+    let db = db()?;
+    db.execute("BEGIN", &[]).map_err(|e| format!("{e:?}"))?;
+    db.query("SELECT pg_advisory_xact_lock($1)", &[P::Int64(TRAP_LOCK)]).map_err(|e| format!("{e:?}"))?;
+    panic!("trapping on purpose, holding a lock");
 }
 
 fn produce(n: i64, keys: i64, topic: &str, behaviours: &[&str]) -> Result<Value, String> {
@@ -128,6 +137,9 @@ impl exports::battlescope::kafka::batch_handler::Guest for Probe {
         messages.iter().map(handle).collect()
     }
 }
+
+/// The advisory lock a trapping handler holds when it traps.
+const TRAP_LOCK: i64 = 4242;
 
 fn handle(message: &Message) -> Result<(), KafkaError> {
     // Benchmark modes: the same component as a no-op handler and as a one-row writer.
