@@ -61,6 +61,11 @@ impl Event {
 /// Typesense answers at most this many hits per page.
 const PAGE: usize = 250;
 
+/// Searches sent in one `multi_search` request: Typesense takes at most 50 by default
+/// (`limit_multi_searches`), and a batch of big fights' killmails can name more than 50 pages
+/// of entities.
+const SEARCHES_PER_REQUEST: usize = 40;
+
 pub struct Indexer<T: Transport> {
     client: Client<T>,
     names: Names,
@@ -164,11 +169,12 @@ impl<T: Transport> Indexer<T> {
                         "per_page": PAGE, "include_fields": fields })
             })
             .collect();
-        if searches.is_empty() {
-            return Ok(Vec::new());
+        let mut found = Vec::new();
+        for group in searches.chunks(SEARCHES_PER_REQUEST) {
+            let results = self.client.multi_search(group)?;
+            found.extend(results.iter().flat_map(|r| r["hits"].as_array().into_iter().flatten()).map(|h| h["document"].clone()));
         }
-        let results = self.client.multi_search(&searches)?;
-        Ok(results.iter().flat_map(|r| r["hits"].as_array().into_iter().flatten()).map(|h| h["document"].clone()).collect())
+        Ok(found)
     }
 }
 
@@ -325,6 +331,21 @@ mod tests {
             killmails.iter().map(|k| (k["killmail_id"].clone(), k["version"].clone())).collect::<Vec<_>>(),
             [(json!(1), json!(1)), (json!(2), json!(1))]
         );
+    }
+
+    #[test]
+    fn lookups_past_the_multi_search_limit_go_in_several_requests() {
+        let empty = r#"{"results":[]}"#.to_string();
+        let t = Scripted::answering(vec![Ok((200, &empty)), Ok((200, &empty))]);
+        let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
+        let keys: Vec<String> = (0..PAGE * SEARCHES_PER_REQUEST + 1).map(|i| format!("p{i}")).collect();
+        assert!(indexer.activity(&keys).unwrap().is_empty());
+        let asked = t.asked.borrow();
+        let searches = |i: usize| {
+            let body: Value = serde_json::from_slice(asked[i].body.as_ref().unwrap()).unwrap();
+            body["searches"].as_array().unwrap().len()
+        };
+        assert_eq!((asked.len(), searches(0), searches(1)), (2, SEARCHES_PER_REQUEST, 1));
     }
 
     #[test]
