@@ -12,6 +12,8 @@ use crate::capabilities::variables::VariablesState;
 use crate::capabilities::websocket::WebSocketState;
 use crate::capabilities::HostCapabilities;
 use crate::component::context::ComponentContext;
+use crate::component::output::{ComponentOutput, Stream};
+use crate::component::Invocation;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -28,16 +30,19 @@ pub struct InstanceState {
     key_value: KeyValueState,
     postgres: PostgresState,
     redis: RedisState,
-    /// Public: the Kafka trigger sets the trace context of the message being handled.
-    pub producer: ProducerState,
+    producer: ProducerState,
     plugins: PluginsState,
     websocket: WebSocketState,
 }
 
 impl InstanceState {
-    pub fn new(component: &ComponentContext, capabilities: &HostCapabilities) -> Self {
+    pub fn new(component: &ComponentContext, capabilities: &HostCapabilities, invocation: &Invocation) -> Self {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
+        wasi.stdout(ComponentOutput::new(&component.id, Stream::Stdout, invocation)).stderr(ComponentOutput::new(
+            &component.id,
+            Stream::Stderr,
+            invocation,
+        ));
         for (key, value) in &component.environment {
             wasi.env(key, value);
         }
@@ -57,7 +62,7 @@ impl InstanceState {
             key_value: KeyValueState::new(capabilities.key_value.clone(), access.clone()),
             postgres: PostgresState::new(capabilities.postgres.clone(), access.clone(), capabilities.metrics.clone()),
             redis: RedisState::new(capabilities.redis.clone(), access.clone()),
-            producer: ProducerState::new(capabilities.producer.clone(), access.clone()),
+            producer: ProducerState::new(capabilities.producer.clone(), access.clone(), invocation.trace.clone()),
             plugins: PluginsState::new(capabilities.plugins.clone()),
             websocket: WebSocketState::new(capabilities.websocket.clone(), access.clone()),
         }

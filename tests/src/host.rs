@@ -15,6 +15,8 @@ pub struct HostOptions {
     /// The Postgres server they are made on (the stack's, unless a test says otherwise).
     pub database_url: String,
     pub state_dir: PathBuf,
+    /// `text`, or `json` for a test that reads the log's fields.
+    pub log_format: &'static str,
 }
 
 impl HostOptions {
@@ -26,11 +28,17 @@ impl HostOptions {
             database_prefix: crate::unique_prefix(test),
             database_url: crate::postgres_admin_url(),
             state_dir: state_dir.to_path_buf(),
+            log_format: "text",
         }
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn json_logs(mut self) -> Self {
+        self.log_format = "json";
         self
     }
 
@@ -49,7 +57,7 @@ impl HostOptions {
             .arg("--cache-dir")
             .arg(crate::repo_root().join("target/test-compiled-cache"))
             .arg("--log-format")
-            .arg("text")
+            .arg(self.log_format)
             .args(&self.extra_args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())

@@ -3,7 +3,7 @@
 //! ESI's error budget; the circuit breaker through an outage; redelivery and ETags.
 
 use battlescope_tests::app::{App, Options};
-use battlescope_tests::contract::validate_event;
+use battlescope_tests::contract::{validate_event, validate_response};
 use battlescope_tests::kafka::{outbox_messages, produce_many};
 use battlescope_tests::replay::{data, Fault, Replay, ReplayData, Route};
 use battlescope_tests::{http, repo_root};
@@ -78,6 +78,7 @@ async fn a_real_day_flows_from_ingestion_to_enrichment_with_names_and_places() {
         let payload: String = row.get(0);
         validate_event(&payload).unwrap_or_else(|e| panic!("{e}: {payload}"));
     }
+    health_reports_the_day(&app, &killmails).await;
 
     // Real alliance and corporation names, wherever the recorded names know the id.
     let alliances = recorded_names("alliances.json");
@@ -163,6 +164,24 @@ async fn a_real_day_flows_from_ingestion_to_enrichment_with_names_and_places() {
     app.stop().await;
 }
 
+/// `/health` says the database and Redis answer, how many killmails are enriched and the
+/// newest of them, and that the breaker is closed; the answer matches openapi/enrichment.json.
+async fn health_reports_the_day(app: &App, killmails: &[Value]) {
+    let reply = health(app).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["database"]["killmails"].as_u64(), Some(killmails.len() as u64), "{body}");
+    let newest = killmails.iter().filter_map(|k| k["killmail_time"].as_str()).max().unwrap();
+    assert_eq!(body["database"]["newestKill"].as_str(), Some(newest), "{body}");
+    assert_eq!(body["redis"], serde_json::json!({ "reachable": true, "esiBreaker": "closed" }));
+}
+
+async fn health(app: &App) -> http::Reply {
+    let reply = http::get(&app.host.url("/api/enrichment/health")).await.unwrap();
+    validate_response("enrichment", "GET", "/api/enrichment/health", reply.status, &reply.body).unwrap();
+    reply
+}
+
 #[tokio::test]
 async fn with_the_error_budget_nearly_spent_the_client_pauses_instead_of_earning_420s() {
     let dir = tempfile::tempdir().unwrap();
@@ -193,15 +212,18 @@ async fn while_esi_is_down_killmails_wait_behind_the_breaker_and_none_is_lost() 
     let events: Vec<(String, Vec<u8>)> = killmails[..60].iter().map(ingested_without_body).collect();
     produce_many(&app.ingested_topic, &events).await;
 
-    // The breaker opens during the outage, and the metrics say so.
+    // The breaker opens during the outage, and the metrics and the health report say so (an
+    // open breaker is waited out: enrichment stays healthy).
     let started = Instant::now();
-    let mut seen_open = false;
-    while started.elapsed() < Duration::from_secs(120) && !seen_open {
+    let (mut open_in_metrics, mut open_in_health) = (false, false);
+    while started.elapsed() < Duration::from_secs(120) && !(open_in_metrics && open_in_health) {
         let metrics = http::get(&app.host.url("/api/enrichment/metrics")).await.unwrap().body;
-        seen_open = metrics.contains("enrichment_esi_breaker_state{state=\"open\"} 1");
+        open_in_metrics |= metrics.contains("enrichment_esi_breaker_state{state=\"open\"} 1");
+        let reply = health(&app).await;
+        open_in_health |= reply.status == 200 && reply.json()["redis"]["esiBreaker"] == "open";
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(seen_open, "the breaker never showed open");
+    assert!(open_in_metrics && open_in_health, "the breaker never showed open (metrics: {open_in_metrics})");
     app.wait_for_enriched(ENRICHED, 60, Duration::from_secs(300)).await;
     assert_eq!(replay.counts().faults_served, outage as u64);
     let stats = http::get(&app.host.url("/api/enrichment/stats")).await.unwrap().json();

@@ -73,11 +73,15 @@ async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_mov
     // One message per call, so each attempt the component counts is one the host counts
     // (batches: `a_batch_settles_each_message_alone_when_some_fail_or_one_traps`).
     let app = EventApp::new(dir.path(), "dlq", &Options { batch_size: Some(1), ..Options::default() });
-    let host = app.start("a").await;
+    let host = battlescope_tests::host::Host::start(app.options("a").json_logs()).await.unwrap();
     // One key, so one partition, in this order.
     produce(&host, &app.topic, 1, 1, "fail-then-ok").await;
     produce(&host, &app.topic, 1, 1, "fail-always").await;
-    produce(&host, &app.topic, 1, 1, "trap").await;
+    // The trapping message is sent in a trace of the test's own, to find its handler's output by.
+    let url = host.url(&format!("/probe-events/produce?n=1&keys=1&topic={}&behaviour=trap", app.topic));
+    let caller = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")];
+    let r = http::request_with_headers("POST", &url, "", &caller).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
     produce(&host, &app.topic, 1, 1, "fatal").await;
     produce(&host, &app.topic, 1, 1, "ok").await;
     let db = app.db().await;
@@ -117,6 +121,36 @@ async fn retries_recover_poison_messages_are_dead_lettered_and_the_partition_mov
     assert!(fatal.header("traceparent").is_some(), "original headers are kept");
     let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
     assert!(metrics.contains(&format!("kafka_messages_dead_lettered_total{{topic=\"{}\"", app.topic)), "{metrics}");
+    assert_trapping_handler_output_is_logged_in_its_trace(&host.log_text());
+}
+
+/// The panic message a trapping handler wrote on stderr is a JSON log line of its own, with the
+/// component, the trigger and the trace of the HTTP request that published its message.
+fn assert_trapping_handler_output_is_logged_in_its_trace(log: &str) {
+    // The file has stdout too, where the host writes a plain line for people: "serving …".
+    let on_stderr = log.lines().filter(|l| !l.starts_with("battlescope: "));
+    let lines: Vec<serde_json::Value> =
+        on_stderr.map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {l:?}"))).collect();
+    let panics: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["stream"] == "stderr" && l["message"].as_str().is_some_and(|m| m.starts_with("trapping on purpose")))
+        .collect();
+    let (in_kafka, in_http): (Vec<_>, Vec<_>) = panics.into_iter().partition(|l| l["trigger"] == "kafka");
+    assert_eq!(in_http.len(), 1, "the HTTP route that traps holding a lock:\n{log}");
+    assert_eq!(in_http[0]["component"], "producer", "{}", in_http[0]);
+    assert_eq!(in_kafka.len(), 3, "one panic line per attempt (max_attempts 3):\n{log}");
+    for line in in_kafka {
+        assert_eq!(line["component"], "consumer", "{line}");
+        assert_eq!(line["level"], "WARN", "{line}");
+        assert_eq!(
+            line["trace_id"], "0af7651916cd43dd8448eb211c80319c",
+            "the HTTP caller's trace continues through Kafka: {line}"
+        );
+        assert_eq!(line["span_id"].as_str().map(str::len), Some(16), "{line}");
+    }
+    let dead_lettered =
+        lines.iter().find(|l| l["message"].as_str().is_some_and(|m| m.starts_with("message dead-lettered: trap")));
+    assert_eq!(dead_lettered.map(|l| &l["trace_id"]), Some(&serde_json::json!("0af7651916cd43dd8448eb211c80319c")), "{log}");
 }
 
 #[tokio::test]

@@ -75,21 +75,32 @@ pub fn json_response(status: u16, body: &impl Serialize) -> Response {
     Response::builder().status(status).header("content-type", "application/json").body(text).build()
 }
 
-/// A service's `/health` answer: 200 with what its database reported (`state`, an object), or
-/// 503 saying the database did not answer. The cause goes to the log only: database errors
+/// A service's `/health` answer: 200 with what each dependency reported (`state`, an object)
+/// when all of them answered, else 503 saying which did not. Causes go to the log only: they
 /// name servers and tables.
-pub fn database_health(service: &str, state: Result<serde_json::Value, String>) -> Response {
-    match state {
-        Ok(mut database) => {
-            database["reachable"] = json!(true);
-            json_response(200, &json!({ "status": "ok", "service": service, "database": database }))
-        }
-        Err(e) => {
-            eprintln!("{service} health: the database did not answer: {e}");
-            let database = json!({ "reachable": false, "error": format!("the {service} database is unavailable") });
-            json_response(503, &json!({ "status": "unavailable", "service": service, "database": database }))
-        }
+pub fn health(service: &str, dependencies: Vec<(&str, Result<serde_json::Value, String>)>) -> Response {
+    let mut body = json!({ "service": service });
+    let mut all_answer = true;
+    for (dependency, state) in dependencies {
+        body[dependency] = match state {
+            Ok(mut report) => {
+                report["reachable"] = json!(true);
+                report
+            }
+            Err(e) => {
+                eprintln!("{service} health: the {dependency} did not answer: {e}");
+                all_answer = false;
+                json!({ "reachable": false, "error": format!("the {service} {dependency} is unavailable") })
+            }
+        };
     }
+    body["status"] = json!(if all_answer { "ok" } else { "unavailable" });
+    json_response(if all_answer { 200 } else { 503 }, &body)
+}
+
+/// [`health`] of a service whose one dependency is its database.
+pub fn database_health(service: &str, state: Result<serde_json::Value, String>) -> Response {
+    health(service, vec![("database", state)])
 }
 
 /// What an endpoint returns: a response, or the error that becomes one.

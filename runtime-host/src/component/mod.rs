@@ -2,6 +2,8 @@
 //! pre-instantiation, and a fresh store for each invocation.
 
 pub mod context;
+pub mod invocation;
+pub mod output;
 
 use crate::capabilities::variables::AppVariables;
 use crate::databases::ServiceDatabase;
@@ -9,6 +11,7 @@ use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use anyhow::Context;
 pub use context::{ComponentContext, InstanceLimits};
+pub use invocation::Invocation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use wasmtime::component::InstancePre;
@@ -26,8 +29,9 @@ impl LoadedComponent {
         engine: &wasmtime::Engine,
         capabilities: &Arc<crate::capabilities::HostCapabilities>,
         budget: std::time::Duration,
+        invocation: &Invocation,
     ) -> wasmtime::Store<InstanceState> {
-        let mut store = wasmtime::Store::new(engine, InstanceState::new(context, capabilities));
+        let mut store = wasmtime::Store::new(engine, InstanceState::new(context, capabilities, invocation));
         store.limiter(|s| &mut s.limits);
         crate::engine::HostEngine::arm_deadline(&mut store, budget);
         store

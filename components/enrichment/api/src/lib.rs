@@ -23,6 +23,7 @@ fn handle(req: Request) -> Response {
         return respond(Err(HttpError::MethodNotAllowed(format!("use GET for /api/enrichment/{}", segments.join("/")))));
     }
     respond(match segments.as_slice() {
+        ["health"] => Ok(health()),
         // Counters move all the time: revalidate every time (the ETag still spares the body).
         ["stats"] => stats().map(|r| cacheable(&req, r, "no-cache")),
         ["metrics"] => metrics().map(|r| cacheable(&req, r, "no-cache")),
@@ -43,6 +44,20 @@ fn settings() -> Result<enrichment::config::Config, HttpError> {
 
 fn killmail_id(id: &str) -> Result<u64, HttpError> {
     id.parse().map_err(|_| HttpError::bad("id", format!("killmail id {id:?} is not a positive whole number")))
+}
+
+/// The database and Redis (name cache, ESI budget and breaker), each as it answers now.
+fn health() -> Response {
+    let (database, redis) = match settings() {
+        Ok(config) => {
+            let database = Store::open(&config).and_then(|s| s.health());
+            let mut scratch = Counters::default();
+            let redis = Esi::open(&config, &mut scratch).and_then(|esi| esi.redis_health());
+            (database, redis)
+        }
+        Err(e) => (Err(e.to_string()), Err(e.to_string())),
+    };
+    guest::http::health("enrichment", vec![("database", database), ("redis", redis)])
 }
 
 fn killmail(id: &str) -> Reply {

@@ -79,6 +79,14 @@ impl<'a> Esi<'a> {
         }
     }
 
+    /// What `/health` reports of Redis: that it answers, and the state of the ESI breaker kept
+    /// there (unlike [`Self::breaker`], a Redis error is an error here, not a closed breaker).
+    pub fn redis_health(&self) -> Result<serde_json::Value, String> {
+        let stored = self.redis.get(&self.key("esi:breaker")).map_err(|e| format!("reading the ESI breaker: {e:?}"))?;
+        let breaker: Breaker = stored.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        Ok(serde_json::json!({ "esiBreaker": breaker.name() }))
+    }
+
     pub fn breaker(&self) -> Breaker {
         self.load("esi:breaker")
     }

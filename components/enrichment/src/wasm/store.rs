@@ -301,6 +301,34 @@ impl Store {
         Ok(Some(doc))
     }
 
+    /// What `GET /api/enrichment/health` reports of the database: schema version, killmails
+    /// enriched (the planner's estimate past 100,000), those still waiting for names, the newest
+    /// kill enriched (how far enrichment has come) and the server's clock. Asked often and
+    /// without a token, so the counts use the estimate and a partial index.
+    pub fn health(&self) -> Result<serde_json::Value, String> {
+        let rows = self
+            .db
+            .query(
+                "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations),
+                        (SELECT CASE WHEN c.reltuples > 100000 THEN c.reltuples::bigint
+                                     ELSE (SELECT count(*) FROM enriched_killmails) END
+                         FROM pg_class c WHERE c.oid = 'enriched_killmails'::regclass),
+                        (SELECT count(*) FROM enriched_killmails WHERE NOT names_complete),
+                        to_char((SELECT max(killmail_time) FROM enriched_killmails) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                &[],
+            )
+            .map_err(err("querying health"))?;
+        let row = rows.rows.first().ok_or("querying health: no row")?;
+        Ok(serde_json::json!({
+            "schemaVersion": decode::<i32>(&row[0])?,
+            "killmails": decode::<i64>(&row[1])?,
+            "namesIncomplete": decode::<i64>(&row[2])?,
+            "newestKill": decode::<Option<String>>(&row[3])?,
+            "serverTime": decode::<String>(&row[4])?,
+        }))
+    }
+
     pub fn stats(&self) -> Result<serde_json::Value, String> {
         let rows = self
             .db

@@ -22,8 +22,7 @@ impl Host for ProducerState {
         }
         let mut headers = message.headers;
         if !headers.iter().any(|(name, _)| name == "traceparent") {
-            let parent = self.trace.as_ref().map(|t| t.child()).unwrap_or_else(crate::trace::TraceParent::new_root);
-            headers.push(("traceparent".into(), parent.header().into_bytes()));
+            headers.push(("traceparent".into(), self.trace.child().header().into_bytes()));
         }
         Ok(producer.send(&message.topic, message.key.as_deref(), &headers, &message.data).await.map(|_| ()).map_err(|e| {
             if e.permanent {

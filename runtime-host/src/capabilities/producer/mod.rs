@@ -10,15 +10,15 @@ use crate::trace::TraceParent;
 use std::sync::Arc;
 
 /// One instance's producer: the shared one (when Kafka is configured), what it may reach, and
-/// the trace context of the message being handled, whose child every publish carries.
+/// the instance's own span, whose child every publish carries.
 pub struct ProducerState {
     producer: Option<Arc<Producer>>,
     access: Arc<Access>,
-    pub trace: Option<TraceParent>,
+    trace: TraceParent,
 }
 
 impl ProducerState {
-    pub fn new(producer: Option<Arc<Producer>>, access: Arc<Access>) -> Self {
-        Self { producer, access, trace: None }
+    pub fn new(producer: Option<Arc<Producer>>, access: Arc<Access>, trace: TraceParent) -> Self {
+        Self { producer, access, trace }
     }
 }

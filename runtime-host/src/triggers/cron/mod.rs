@@ -8,7 +8,7 @@ mod lease;
 use crate::bindings::cron::fermyon::spin_cron::cron_types::{Error as CronError, Metadata};
 use crate::bindings::cron::SpinCronPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{require_export, ComponentContext, LoadedComponent};
+use crate::component::{require_export, ComponentContext, Invocation, LoadedComponent};
 use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
@@ -153,7 +153,8 @@ async fn schedule(job: Arc<Job>, mut shutdown: watch::Receiver<bool>) {
 async fn run_once(job: &Job, timestamp: u64) -> Result<(), String> {
     // A run may take up to the job's period before it is stopped.
     let budget = period(&job.schedule).max(Duration::from_secs(1));
-    let mut store = LoadedComponent::store(&job.context, job.pre.engine(), &job.capabilities, budget);
+    let invocation = Invocation::new("cron", None);
+    let mut store = LoadedComponent::store(&job.context, job.pre.engine(), &job.capabilities, budget, &invocation);
     job.capabilities.metrics.count("cron_runs_total", "Cron runs started on this replica.", &[("job", job.name.as_str())], 1);
     // Also bounds a run waiting in a host call, which the epoch deadline does not reach: the
     // job's `running` flag must come down for the next tick.

@@ -2,7 +2,7 @@
 
 use super::routes::RouteMatch;
 use super::{limits, HttpComponent, HttpTrigger, RouteTarget};
-use crate::component::LoadedComponent;
+use crate::component::{Invocation, LoadedComponent};
 use crate::engine::describe_failure;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -198,7 +198,9 @@ impl HttpTrigger {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let timeout = self.settings.request_timeout;
-        let mut store = LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, timeout);
+        let parent = req.headers().get("traceparent").map(|v| v.as_bytes());
+        let invocation = Invocation::new("http", parent);
+        let mut store = LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, timeout, &invocation);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;

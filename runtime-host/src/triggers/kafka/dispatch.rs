@@ -9,11 +9,10 @@ use crate::bindings::kafka::battlescope::kafka::types::{Error as HandlerError, M
 use crate::bindings::kafka::KafkaTriggerPre;
 use crate::bindings::kafka_batch::KafkaBatchTriggerPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{ComponentContext, LoadedComponent};
+use crate::component::{ComponentContext, Invocation, LoadedComponent};
 use crate::engine::describe_failure;
 use crate::kafka_client::Producer;
 use crate::state::InstanceState;
-use crate::trace::TraceParent;
 use crate::triggers::sleep_or_shutdown;
 use rdkafka::message::{Headers, Message as _, OwnedMessage};
 use std::sync::Arc;
@@ -203,7 +202,7 @@ impl Dispatcher {
             let wait = self.policy.backoff(attempt);
             tracing::warn!(trigger = %self.name, component = %self.context.id, topic = %msg.topic(),
                 partition = msg.partition(), offset = msg.offset(), attempt, wait_ms = wait.as_millis() as u64,
-                "handler failed, retrying: {reason}");
+                trace_id = %trace_id_of(msg), "handler failed, retrying: {reason}");
             if sleep_or_shutdown(wait, shutdown).await {
                 return false;
             }
@@ -215,16 +214,11 @@ impl Dispatcher {
             Handler::Single(pre) => pre.engine(),
             Handler::Batch(pre) => pre.engine(),
         };
-        let mut store = LoadedComponent::store(&self.context, engine, &self.capabilities, self.budget);
         let messages: Vec<Message> = msgs.iter().map(|m| message(m)).collect();
-        // What the call publishes continues the first message's trace.
-        let trace = messages
-            .first()
-            .and_then(|m| m.headers.iter().find(|(k, _)| k == "traceparent"))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
-            .and_then(TraceParent::parse)
-            .unwrap_or_else(TraceParent::new_root);
-        store.data_mut().producer.trace = Some(trace);
+        // A batch continues its first message's trace.
+        let parent = messages.first().and_then(|m| m.headers.iter().find(|(k, _)| k == "traceparent"));
+        let invocation = Invocation::new("kafka", parent.map(|(_, v)| v.as_slice()));
+        let mut store = LoadedComponent::store(&self.context, engine, &self.capabilities, self.budget, &invocation);
         let instantiating = |e: wasmtime::Error| Failure::Retryable(format!("instantiating: {}", describe_failure(&e)));
         // The epoch deadline stops running wasm; this also stops a guest waiting in a host call
         // (a query on a half-open socket, say), which no epoch tick reaches.
@@ -291,7 +285,7 @@ impl Dispatcher {
                     );
                     tracing::error!(trigger = %self.name, component = %self.context.id, topic = %msg.topic(),
                         partition = msg.partition(), offset = msg.offset(), attempts, dead_letter_topic = %dlq,
-                        "message dead-lettered: {reason}");
+                        trace_id = %trace_id_of(msg), "message dead-lettered: {reason}");
                     return true;
                 }
                 Err(e) => {
@@ -316,6 +310,16 @@ fn message(msg: &OwnedMessage) -> Message {
         data: msg.payload().unwrap_or_default().to_vec(),
         timestamp_ms: msg.timestamp().to_millis(),
     }
+}
+
+/// The trace a message belongs to, for the host's log lines about it ("" when it has none).
+fn trace_id_of(msg: &OwnedMessage) -> String {
+    let header = msg.headers().and_then(|h| h.iter().find(|h| h.key == "traceparent").and_then(|h| h.value));
+    header
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(crate::trace::TraceParent::parse)
+        .map(|t| hex::encode(t.trace_id))
+        .unwrap_or_default()
 }
 
 fn headers_of(msg: &OwnedMessage) -> Vec<(String, Vec<u8>)> {

@@ -4,7 +4,7 @@
 
 use crate::bindings::redis_trigger::RedisTriggerPre;
 use crate::capabilities::HostCapabilities;
-use crate::component::{require_export, ComponentContext, LoadedComponent};
+use crate::component::{require_export, ComponentContext, Invocation, LoadedComponent};
 use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
@@ -111,7 +111,8 @@ async fn subscribe(
             let payload = msg.get_payload_bytes().to_vec();
             let (s, capabilities) = (s.clone(), capabilities.clone());
             tokio::spawn(async move {
-                let mut store = LoadedComponent::store(&s.context, s.pre.engine(), &capabilities, budget);
+                let mut store =
+                    LoadedComponent::store(&s.context, s.pre.engine(), &capabilities, budget, &Invocation::new("redis", None));
                 let result = match s.pre.instantiate_async(&mut store).await {
                     Ok(instance) => instance
                         .fermyon_spin_inbound_redis()

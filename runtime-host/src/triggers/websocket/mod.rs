@@ -11,7 +11,7 @@ use crate::bindings::websocket::WebsocketTriggerPre;
 use crate::capabilities::websocket::stream::EventId;
 use crate::capabilities::websocket::Hub;
 use crate::capabilities::HostCapabilities;
-use crate::component::{require_export, ComponentContext, LoadedComponent};
+use crate::component::{require_export, ComponentContext, Invocation, LoadedComponent};
 use crate::engine::describe_failure;
 use crate::manifest::{HttpRoute, LoadedManifest};
 use crate::state::InstanceState;
@@ -190,7 +190,13 @@ impl WebSocketTrigger {
     }
 
     fn store(&self, target: &Target) -> wasmtime::Store<InstanceState> {
-        LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, self.budget)
+        LoadedComponent::store(
+            &target.context,
+            target.pre.engine(),
+            &self.capabilities,
+            self.budget,
+            &Invocation::new("websocket", None),
+        )
     }
 
     async fn on_open(&self, target: &Target, info: ConnectionInfo) -> Result<OpenAnswer, String> {
