@@ -77,6 +77,14 @@ pub struct AppArgs {
     pub request_timeout_ms: u64,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Export spans with OTLP (HTTP/protobuf) to this collector, e.g. `http://127.0.0.1:4318`
+    /// (a Jaeger or an OpenTelemetry Collector; spans go to `/v1/traces` under it). Off when
+    /// unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The service name spans are exported under.
+    #[arg(long, default_value = "battlescope", env = "OTEL_SERVICE_NAME")]
+    pub otlp_service_name: String,
     /// Be Spin 3.6: link only Spin's interfaces (WASI, wasi:http, variables, key-value, Redis,
     /// Postgres) and accept only Spin's triggers (HTTP, Redis), so a manifest that serves here
     /// runs on Spin (`battlescope deploy spin` writes one).

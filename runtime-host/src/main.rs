@@ -19,6 +19,7 @@ mod plugin_test;
 mod readiness;
 mod runtime_config;
 mod state;
+mod telemetry;
 mod trace;
 mod triggers;
 mod up;

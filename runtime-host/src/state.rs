@@ -14,6 +14,7 @@ use crate::capabilities::HostCapabilities;
 use crate::component::context::ComponentContext;
 use crate::component::output::{ComponentOutput, Stream};
 use crate::component::Invocation;
+use crate::telemetry::CallSpans;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -38,14 +39,15 @@ pub struct InstanceState {
 impl InstanceState {
     pub fn new(component: &ComponentContext, capabilities: &HostCapabilities, invocation: &Invocation) -> Self {
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(ComponentOutput::new(&component.id, Stream::Stdout, invocation)).stderr(ComponentOutput::new(
-            &component.id,
-            Stream::Stderr,
-            invocation,
-        ));
+        wasi.stdout(ComponentOutput::new(&component.id, Stream::Stdout, invocation));
+        wasi.stderr(ComponentOutput::new(&component.id, Stream::Stderr, invocation));
         for (key, value) in &component.environment {
             wasi.env(key, value);
         }
+        // The instance's span, for what the component writes to an outbox (published later,
+        // by the host's relay, in this trace).
+        wasi.env("TRACEPARENT", invocation.trace.header());
+        let calls = CallSpans::new(capabilities.spans.clone(), invocation.trace.clone(), &component.id);
         let limits = wasmtime::StoreLimitsBuilder::new()
             .memory_size(component.limits.memory_bytes)
             .instances(component.limits.max_core_instances)
@@ -57,14 +59,19 @@ impl InstanceState {
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            outbound_http: OutboundHttp::new(access.clone(), capabilities.local_http.get().cloned()),
+            outbound_http: OutboundHttp::new(access.clone(), capabilities.local_http.get().cloned(), calls.clone()),
             variables: VariablesState::new(component.variables.clone()),
             key_value: KeyValueState::new(capabilities.key_value.clone(), access.clone()),
-            postgres: PostgresState::new(capabilities.postgres.clone(), access.clone(), capabilities.metrics.clone()),
-            redis: RedisState::new(capabilities.redis.clone(), access.clone()),
-            producer: ProducerState::new(capabilities.producer.clone(), access.clone(), invocation.trace.clone()),
-            plugins: PluginsState::new(capabilities.plugins.clone()),
-            websocket: WebSocketState::new(capabilities.websocket.clone(), access.clone()),
+            postgres: PostgresState::new(
+                capabilities.postgres.clone(),
+                access.clone(),
+                capabilities.metrics.clone(),
+                calls.clone(),
+            ),
+            redis: RedisState::new(capabilities.redis.clone(), access.clone(), calls.clone()),
+            producer: ProducerState::new(capabilities.producer.clone(), access.clone(), calls.clone()),
+            plugins: PluginsState::new(capabilities.plugins.clone(), calls.clone()),
+            websocket: WebSocketState::new(capabilities.websocket.clone(), access.clone(), calls),
         }
     }
 }

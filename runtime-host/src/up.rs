@@ -113,7 +113,13 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
         None => None,
     };
     let connections = (runtime_config.postgres.clone(), runtime_config.redis.clone());
-    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins, hub.clone(), connections));
+    let spans = match &args.otlp_endpoint {
+        Some(endpoint) => {
+            Some(crate::telemetry::Spans::start(endpoint, &args.otlp_service_name, &args.replica_id, metrics.clone())?)
+        }
+        None => None,
+    };
+    let capabilities = Arc::new(HostCapabilities::new(stores, producer, metrics, plugins, hub.clone(), connections, spans));
     let budget = Duration::from_millis(args.request_timeout_ms);
     let websocket = match (hub, &manifest.manifest.trigger_settings.websocket) {
         (Some(hub), Some(w)) if !manifest.manifest.triggers.websocket.is_empty() => {

@@ -29,6 +29,8 @@ pub struct Options {
     pub feed_requests_per_second: u32,
     /// Typesense for search (the dev stack's when `None`).
     pub typesense_url: Option<String>,
+    /// Where the host exports spans (OTLP/HTTP base URL); none when `None`.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Options {
@@ -42,6 +44,7 @@ impl Default for Options {
             websocket_origins: "",
             feed_requests_per_second: 0,
             typesense_url: None,
+            otlp_endpoint: None,
         }
     }
 }
@@ -132,6 +135,9 @@ impl App {
         }
         if let Some(path) = &o.runtime_config {
             options = options.arg("--runtime-config-file").arg(&path.display().to_string());
+        }
+        if let Some(endpoint) = &o.otlp_endpoint {
+            options = options.arg("--otlp-endpoint").arg(endpoint);
         }
         if let Some(s) = o.start_sequence {
             options = options.env("SPIN_VARIABLE_R2Z2_START_SEQUENCE", &s.to_string());

@@ -51,3 +51,26 @@ pub async fn request_with_headers(method: &str, url: &str, body: &str, headers: 
 pub async fn get(url: &str) -> anyhow::Result<Reply> {
     request("GET", url, "").await
 }
+
+/// Serve HTTP/1.1 on `listener` with `handle`, until the returned task is aborted: the accept
+/// loop of the test's own servers (the zKillboard/ESI replay, the OTLP endpoint).
+pub fn serve<H, F>(listener: tokio::net::TcpListener, handle: H) -> tokio::task::JoinHandle<()>
+where
+    H: Fn(hyper::Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let answer = handle(req);
+                    async move { Ok::<_, std::convert::Infallible>(answer.await) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    })
+}

@@ -5,6 +5,7 @@
 
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::http;
+use battlescope_tests::otlp::OtlpReceiver;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use battlescope_tests::{language_plugin_wasm, plugin_wasm};
 use std::path::{Path, PathBuf};
@@ -49,8 +50,14 @@ async fn the_example_plugins_filter_real_killmails() {
     );
     let replay = Replay::start(replay_data, 0).await.unwrap();
     replay.set_window(1, window);
-    let options =
-        Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), runtime_config: Some(config), ..Options::default() };
+    let otlp = OtlpReceiver::start().await.unwrap();
+    let options = Options {
+        feed: "r2z2",
+        replay_url: Some(replay.base_url.clone()),
+        runtime_config: Some(config),
+        otlp_endpoint: Some(otlp.base_url.clone()),
+        ..Options::default()
+    };
     let app = App::start(dir.path(), "plugins", options).await.unwrap();
     app.wait_for_count(DECISIONS, window as i64, Duration::from_secs(600)).await;
 
@@ -67,6 +74,22 @@ async fn the_example_plugins_filter_real_killmails() {
     assert!(reason.contains("under 1000.0 M"), "{reason}");
     let metrics = http::get(&app.host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
     assert!(metrics.contains("plugin_calls_total{plugin=\"capital-ships\"} 3000"), "{metrics}");
+    // Each killmail's run of the plugins is a span of the ingestion poll that brought it,
+    // naming the plugin that rejected it.
+    let mut evaluations = Vec::new();
+    for _ in 0..40 {
+        evaluations = otlp.spans().into_iter().filter(|s| s.name == "ruleset-filter evaluate").collect();
+        if evaluations.len() >= window {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(evaluations.len(), window, "one span per killmail");
+    let rejected_by =
+        |plugin: &str| evaluations.iter().filter(|s| s.attributes["battlescope.plugin.rejected_by"] == plugin).count();
+    assert_eq!(rejected_by("capital-ships") as i64, expected_capital_rejects);
+    assert_eq!(rejected_by("min-value") as i64, expected_value_rejects);
+    assert!(evaluations.iter().all(|s| s.component() == "ingestion-worker" && !s.parent_span_id.is_empty()));
     app.stop().await;
 }
 

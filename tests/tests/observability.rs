@@ -5,6 +5,7 @@
 //! move, and accepts every query of the Grafana dashboard and of the alert rules.
 
 use battlescope_tests::app::{App, Options};
+use battlescope_tests::otlp::{OtlpReceiver, ReceivedSpan};
 use battlescope_tests::prometheus::{promtool, Prometheus};
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use battlescope_tests::{http, repo_root};
@@ -61,7 +62,13 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     let replay = Replay::start(ReplayData::new(killmails).unwrap(), 0).await.unwrap();
     // Nothing in the feed until Prometheus has scraped the idle host once.
     replay.set_window(1, 0);
-    let options = Options { feed: "r2z2", replay_url: Some(replay.base_url.clone()), ..Options::default() };
+    let otlp = OtlpReceiver::start().await.unwrap();
+    let options = Options {
+        feed: "r2z2",
+        replay_url: Some(replay.base_url.clone()),
+        otlp_endpoint: Some(otlp.base_url.clone()),
+        ..Options::default()
+    };
     let app = App::start(dir.path(), "observability", options).await.unwrap();
     let target = app.host.url("").trim_start_matches("http://").to_string();
     std::fs::create_dir_all(dir.path().join("prometheus")).unwrap();
@@ -106,5 +113,67 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     for expr in &exprs {
         prometheus.query(expr).await.unwrap();
     }
+    one_trace_runs_from_the_feed_to_the_websocket(&otlp).await;
     app.stop().await;
+}
+
+/// A killmail's way from the R2Z2 poll to the battle event pushed to WebSocket clients is one
+/// trace: ingestion's poll, enrichment, the battle worker and the notification worker's push,
+/// each a span under the one before (across the outboxes and Kafka), and their database calls
+/// beneath them. Prints the trace, as docs/observability.md shows it.
+async fn one_trace_runs_from_the_feed_to_the_websocket(otlp: &OtlpReceiver) {
+    let stages = ["ingestion-worker", "enrichment-worker", "battle-worker", "notification-worker"];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (spans, trace) = loop {
+        let spans = otlp.spans();
+        let pushed =
+            spans.iter().filter(|s| s.name.starts_with("websocket push battle.") && s.component() == "notification-worker");
+        let whole = pushed.map(|p| p.trace_id.clone()).find(|trace| {
+            let components: Vec<&str> = spans.iter().filter(|s| &s.trace_id == trace).map(|s| s.component()).collect();
+            stages.iter().all(|stage| components.contains(stage))
+        });
+        if let Some(trace) = whole {
+            break (spans, trace);
+        }
+        let pushes = spans.iter().filter(|s| s.name.starts_with("websocket push")).count();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pushed battle event's trace has spans of all four stages ({} spans received, {pushes} pushes)",
+            spans.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let in_trace: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.trace_id == trace).collect();
+    let by_id: std::collections::BTreeMap<&str, &ReceivedSpan> = in_trace.iter().map(|s| (s.span_id.as_str(), *s)).collect();
+    for span in &in_trace {
+        assert!(
+            span.parent_span_id.is_empty() || by_id.contains_key(span.parent_span_id.as_str()),
+            "a span whose parent is not in the trace: {span:#?}"
+        );
+        assert_eq!(span.service, "battlescope", "{span:?}");
+    }
+    // The push's ancestors, root first: the way of the killmail that made the battle event.
+    let push =
+        in_trace.iter().find(|s| s.name.starts_with("websocket push battle.") && s.component() == "notification-worker").unwrap();
+    let mut path = vec![*push];
+    while let Some(parent) = by_id.get(path.last().unwrap().parent_span_id.as_str()) {
+        path.push(parent);
+    }
+    path.reverse();
+    let components: Vec<&str> = path.iter().map(|s| s.component()).collect();
+    assert_eq!(components, [&stages[..], &["notification-worker"]].concat(), "the push descends from every stage: {path:#?}");
+    assert!(path[0].parent_span_id.is_empty() && path[0].name.ends_with(" run"), "the feed's poll is the root: {:?}", path[0]);
+    for consumed in &path[1..4] {
+        assert_eq!(consumed.kind, 5, "a consumer span for each Kafka stage: {consumed:?}");
+        let calls = in_trace.iter().filter(|s| s.parent_span_id == consumed.span_id && s.kind == 3).count();
+        assert!(calls > 0, "{}'s calls (Postgres, Redis) are children of its message's span", consumed.component());
+    }
+    let started = path[0].start_unix_nano;
+    println!("trace {trace}: {} spans; the pushed event's way:", in_trace.len());
+    for s in &path {
+        let calls: Vec<&str> =
+            in_trace.iter().filter(|c| c.parent_span_id == s.span_id && c.kind == 3).map(|c| c.name.as_str()).collect();
+        let offset = s.start_unix_nano.saturating_sub(started) as f64 / 1e6;
+        println!("  +{offset:>8.1} ms {:>8.1} ms  {:<20} {} ({} calls)", s.duration_ms(), s.component(), s.name, calls.len());
+    }
 }

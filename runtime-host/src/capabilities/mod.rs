@@ -33,6 +33,8 @@ pub struct HostCapabilities {
     pub local_http: std::sync::OnceLock<std::sync::Weak<dyn outbound_http::LocalDispatch>>,
     /// WebSocket connections and the event stream, when `[application.trigger.websocket]` is set.
     pub websocket: Option<Arc<websocket::Hub>>,
+    /// Where spans go, when an OTLP endpoint is configured.
+    pub spans: Option<Arc<crate::telemetry::Spans>>,
 }
 
 impl HostCapabilities {
@@ -43,6 +45,7 @@ impl HostCapabilities {
         plugins: Arc<plugins::PluginSet>,
         websocket: Option<Arc<websocket::Hub>>,
         connections: (postgres::PoolSettings, redis::ClientSettings),
+        spans: Option<Arc<crate::telemetry::Spans>>,
     ) -> Self {
         Self {
             key_value: Arc::new(key_value),
@@ -53,6 +56,20 @@ impl HostCapabilities {
             plugins,
             local_http: std::sync::OnceLock::new(),
             websocket,
+            spans,
+        }
+    }
+
+    /// An invocation's span, or `None` when spans are not exported (so triggers open spans
+    /// only when they will be sent).
+    pub fn open_span(&self, open: impl FnOnce() -> crate::telemetry::OpenSpan) -> Option<crate::telemetry::OpenSpan> {
+        self.spans.as_ref().map(|_| open())
+    }
+
+    /// Finish a span [`Self::open_span`] gave, failed with `error` or not.
+    pub fn finish_span(&self, span: Option<crate::telemetry::OpenSpan>, error: Option<&str>) {
+        if let (Some(span), Some(spans)) = (span, &self.spans) {
+            span.finish(spans, error);
         }
     }
 }

@@ -6,7 +6,6 @@ use super::faults::{Effect, Fault, Faults, Route};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -95,18 +94,9 @@ impl Replay {
             killmail_max_age: 3600,
         }));
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
+        let task = crate::http::serve(listener, move |req| {
+            let state = shared.clone();
+            async move { handle(&state, req).await }
         });
         Ok(Self { base_url, state, task })
     }

@@ -149,9 +149,13 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
     if !w.events.is_empty() {
         store.execute(
             "queueing events",
-            "INSERT INTO outbox (topic, key, payload) SELECT e.topic, e.key, e.payload
+            "INSERT INTO outbox (topic, key, payload, headers) SELECT e.topic, e.key, e.payload, $2::text::jsonb
              FROM json_to_recordset($1::text::json) AS e(topic text, key text, payload text)",
-            &[rows(&w.events, |e| json!({"topic": e.topic, "key": e.key, "payload": e.payload}))],
+            // In the trace of what changed the battles: a batch's first killmail, an edit, a tick.
+            &[
+                rows(&w.events, |e| json!({"topic": e.topic, "key": e.key, "payload": e.payload})),
+                P::Str(guest::trace::outbox_headers(guest::trace::current().as_deref())),
+            ],
         )?;
     }
     Ok(())

@@ -73,7 +73,14 @@ impl Store {
     /// Store an enriched killmail and its event (first enrichment or a later version), and
     /// remember its unresolved ids, in one statement. Returns false when this version (or a
     /// newer one) was already stored.
-    pub fn save(&self, e: &Enriched, esi: &serde_json::Value, zkb: Option<&serde_json::Value>) -> Result<bool, String> {
+    /// The event continues the trace `trace` (a `traceparent`), when given.
+    pub fn save(
+        &self,
+        e: &Enriched,
+        esi: &serde_json::Value,
+        zkb: Option<&serde_json::Value>,
+        trace: Option<&str>,
+    ) -> Result<bool, String> {
         let doc = &e.document;
         let system = &doc.solar_system;
         let event = contracts::Envelope::new(doc.clone()).to_json();
@@ -90,7 +97,8 @@ impl Store {
                     WHERE enriched_killmails.version < EXCLUDED.version
                     RETURNING killmail_id
                 ), published AS (
-                    INSERT INTO outbox (topic, key, payload) SELECT $15::text, $1::bigint::text, $16::text FROM saved RETURNING id
+                    INSERT INTO outbox (topic, key, payload, headers)
+                    SELECT $15::text, $1::bigint::text, $16::text, $18::text::jsonb FROM saved RETURNING id
                 ), waiting AS (
                     INSERT INTO unresolved_names (id)
                     SELECT x::bigint FROM saved, unnest(string_to_array(nullif($17::text, ''), ',')) AS x
@@ -116,6 +124,7 @@ impl Store {
                     P::Str(self.topic.clone()),
                     P::Str(event),
                     P::Str(id_list(&e.unresolved)),
+                    P::Str(guest::trace::outbox_headers(trace)),
                 ],
             )
             .map_err(err(&format!("storing killmail {}", doc.killmail_id)))?;

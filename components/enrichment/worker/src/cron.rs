@@ -34,7 +34,9 @@ fn retry_names(config: &Config, store: &Store, counters: &mut Counters) -> Resul
         let found = resolve::resolve(&mut esi, store, &ids, false)?;
         let enriched = enrich::enrich(&km.esi, &km.hash, km.source, km.zkb.as_ref(), &found, km.version + 1)
             .map_err(|e| format!("rebuilding killmail {}: {e}", km.killmail_id))?;
-        if enriched.unresolved.len() < km.unresolved && store.save(&enriched, &km.esi, km.zkb.as_ref())? {
+        if enriched.unresolved.len() < km.unresolved
+            && store.save(&enriched, &km.esi, km.zkb.as_ref(), guest::trace::current().as_deref())?
+        {
             esi.counters.add("republished_with_names", 1);
         }
     }

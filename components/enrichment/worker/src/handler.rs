@@ -25,8 +25,12 @@ impl Guest for Enrichment {
     fn handle_batch(messages: Vec<Message>) -> Outcomes {
         let parsed: Vec<Result<Ingested, KafkaError>> =
             messages.iter().map(|m| ingested::parse(&m.data).map_err(KafkaError::Fatal)).collect();
-        let events: Vec<&Ingested> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
-        let mut outcomes = enrich_events(&events).into_iter();
+        let (events, traces): (Vec<&Ingested>, Vec<Option<String>>) = parsed
+            .iter()
+            .zip(&messages)
+            .filter_map(|(p, m)| p.as_ref().ok().map(|e| (e, guest::trace::of_message(&m.headers))))
+            .unzip();
+        let mut outcomes = enrich_events(&events, &traces).into_iter();
         parsed
             .iter()
             .map(|p| p.as_ref().map_err(Clone::clone).and_then(|_| outcomes.next().expect("one outcome per event")))
@@ -34,7 +38,8 @@ impl Guest for Enrichment {
     }
 }
 
-fn enrich_events(events: &[&Ingested]) -> Outcomes {
+/// `traces[i]` is the trace `events[i]` came in; its `killmail.enriched` continues it.
+fn enrich_events(events: &[&Ingested], traces: &[Option<String>]) -> Outcomes {
     if events.is_empty() {
         return Vec::new();
     }
@@ -48,22 +53,25 @@ fn enrich_events(events: &[&Ingested]) -> Outcomes {
         Err(e) => return everyone(KafkaError::Retryable(e)),
     };
     let mut counters = Counters::default();
-    let outcomes = enrich_batch(&config, &store, events, &mut counters);
+    // The batch could not go on as a whole (the database, Redis or ESI is out): every event
+    // waits, and the host tries each alone.
+    let outcomes = enrich_new(&config, &store, events, traces, &mut counters)
+        .unwrap_or_else(|why| vec![Err(KafkaError::Retryable(why)); events.len()]);
     if let Err(e) = store.count(&counters) {
         eprintln!("enrichment: {e}");
     }
     outcomes
 }
 
-fn enrich_batch(config: &Config, store: &Store, events: &[&Ingested], counters: &mut Counters) -> Outcomes {
-    // The batch could not go on as a whole (the database, Redis or ESI is out): every event
-    // waits, and the host tries each alone.
-    enrich_new(config, store, events, counters).unwrap_or_else(|why| vec![Err(KafkaError::Retryable(why)); events.len()])
-}
-
 /// Enrich the events not enriched yet; a killmail that cannot be (a refused or malformed body)
 /// fails alone, through its own outcome.
-fn enrich_new(config: &Config, store: &Store, events: &[&Ingested], counters: &mut Counters) -> Result<Outcomes, String> {
+fn enrich_new(
+    config: &Config,
+    store: &Store,
+    events: &[&Ingested],
+    traces: &[Option<String>],
+    counters: &mut Counters,
+) -> Result<Outcomes, String> {
     let done = store.enriched_among(&events.iter().map(|e| e.killmail_id).collect())?;
     let mut esi = Esi::open(config, counters)?;
     let mut out: Outcomes = vec![Ok(()); events.len()];
@@ -100,7 +108,11 @@ fn enrich_new(config: &Config, store: &Store, events: &[&Ingested], counters: &m
         }
     }
     let saved = store.transaction(|store| {
-        enriched.iter().map(|(i, e, body)| store.save(e, body, events[*i].zkb.as_ref())).collect::<Result<Vec<bool>, _>>()
+        let trace = |i: usize| traces[i].as_deref();
+        enriched
+            .iter()
+            .map(|(i, e, body)| store.save(e, body, events[*i].zkb.as_ref(), trace(*i)))
+            .collect::<Result<Vec<bool>, _>>()
     })?;
     for ((_, e, _), saved) in enriched.iter().zip(saved) {
         esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);

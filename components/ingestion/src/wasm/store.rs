@@ -123,8 +123,8 @@ impl Store {
                 ON CONFLICT (killmail_id) DO NOTHING
                 RETURNING killmail_id
             ), published AS (
-                INSERT INTO outbox (topic, key, payload)
-                SELECT $11::text, $1::bigint::text, $12::text FROM stored
+                INSERT INTO outbox (topic, key, payload, headers)
+                SELECT $11::text, $1::bigint::text, $12::text, $15::text::jsonb FROM stored
                 RETURNING id
             ), duplicate AS (
                 INSERT INTO ingestion_counters (counter, value)
@@ -153,6 +153,8 @@ impl Store {
                 P::Str(event),
                 opt_i64(feed_position.map(|(_, s)| s)),
                 opt_str(feed_position.map(|(f, _)| f)),
+                // The killmail's trace starts with the poll or request that brought it.
+                P::Str(guest::trace::outbox_headers(guest::trace::current().as_deref())),
             ],
         )?;
         let decided = i64::decode(&row[0]).map_err(|e| e.to_string())?;

@@ -1,4 +1,5 @@
 use super::{chained_component, OutboundHttp};
+use crate::telemetry::Kind;
 use http_body_util::BodyExt;
 use std::future::Future;
 use std::time::Duration;
@@ -36,6 +37,27 @@ impl WasiHttpHooks for OutboundHttp {
                 "denied outbound HTTP request: destination is not in allowed_outbound_hosts");
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
+        let mut request = request;
+        let span = self.calls.open(format!("http {}", request.method()), Kind::Client).map(|mut span| {
+            span.attribute("http.request.method", request.method().to_string());
+            span.attribute("url.full", request.uri().to_string());
+            span
+        });
+        // The callee (another component, or a service that reads it) continues this trace.
+        if !request.headers().contains_key("traceparent") {
+            if let Ok(value) = http::HeaderValue::from_str(&self.calls.context_for(span.as_ref()).header()) {
+                request.headers_mut().insert("traceparent", value);
+            }
+        }
+        let calls = self.calls.clone();
+        let finish = move |outcome: Result<http::StatusCode, &Error>| {
+            let error = match outcome {
+                Ok(status) if status.is_server_error() => Some(format!("status {status}")),
+                Ok(_) => None,
+                Err(e) => Some(format!("{e:?}")),
+            };
+            calls.close(span, error.as_deref());
+        };
         if let Some(target) = chained_component(request.uri()).map(str::to_string) {
             let Some(local) = self.local.as_ref().and_then(|l| l.upgrade()) else {
                 tracing::warn!(component = %self.access.component, target, "a chained request, but this application serves no HTTP");
@@ -43,11 +65,17 @@ impl WasiHttpHooks for OutboundHttp {
             };
             let response = local.dispatch(&target, request);
             let done: IoFuture = Box::new(async { Ok(()) });
-            return Box::new(async move { Ok((response.await?, done)) });
+            return Box::new(async move {
+                let response = response.await;
+                finish(response.as_ref().map(http::Response::status));
+                Ok((response?, done))
+            });
         }
         let options = Some(with_default_timeouts(options));
         Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            let sent = wasmtime_wasi_http::default_send_request(request, options).await;
+            finish(sent.as_ref().map(|(response, _)| response.status()));
+            let (response, io) = sent?;
             Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
     }

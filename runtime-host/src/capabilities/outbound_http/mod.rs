@@ -27,11 +27,12 @@ pub trait LocalDispatch: Send + Sync {
 pub struct OutboundHttp {
     access: Arc<Access>,
     local: Option<Weak<dyn LocalDispatch>>,
+    calls: crate::telemetry::CallSpans,
 }
 
 impl OutboundHttp {
-    pub fn new(access: Arc<Access>, local: Option<Weak<dyn LocalDispatch>>) -> Self {
-        Self { access, local }
+    pub fn new(access: Arc<Access>, local: Option<Weak<dyn LocalDispatch>>, calls: crate::telemetry::CallSpans) -> Self {
+        Self { access, local, calls }
     }
 
     /// Whether the component may send a request to `uri`.

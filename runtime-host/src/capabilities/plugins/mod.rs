@@ -69,11 +69,12 @@ pub struct CallCost {
 /// One instance's runner: the configured plugins.
 pub struct PluginsState {
     plugins: Arc<PluginSet>,
+    calls: crate::telemetry::CallSpans,
 }
 
 impl PluginsState {
-    pub fn new(plugins: Arc<PluginSet>) -> Self {
-        Self { plugins }
+    pub fn new(plugins: Arc<PluginSet>, calls: crate::telemetry::CallSpans) -> Self {
+        Self { plugins, calls }
     }
 }
 

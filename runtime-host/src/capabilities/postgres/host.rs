@@ -61,6 +61,7 @@ impl HostConnection for PostgresState {
 
     async fn query(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<RowSet> {
         let started = std::time::Instant::now();
+        let span = self.open_span("query", &statement);
         let client = self.table.get(&c)?.client();
         let rows = match prepare(client, &statement, values).await {
             Ok((stmt, params)) => {
@@ -68,7 +69,7 @@ impl HostConnection for PostgresState {
             }
             Err(e) => Err(e),
         };
-        self.time("query", started);
+        self.finish("query", started, span, rows.as_ref().err());
         let (stmt, rows) = match rows {
             Ok(answer) => answer,
             Err(e) => return Ok(Err(e)),
@@ -90,12 +91,13 @@ impl HostConnection for PostgresState {
 
     async fn execute(&mut self, c: Resource<Connection>, statement: String, values: Vec<ParameterValue>) -> R<u64> {
         let started = std::time::Instant::now();
+        let span = self.open_span("execute", &statement);
         let client = self.table.get(&c)?.client();
         let affected = match prepare(client, &statement, values).await {
             Ok((stmt, params)) => client.execute(&stmt, &bind(&params)).await.map_err(bad_parameter_or_query),
             Err(e) => Err(e),
         };
-        self.time("execute", started);
+        self.finish("execute", started, span, affected.as_ref().err());
         Ok(affected)
     }
 

@@ -89,22 +89,46 @@ pub struct PostgresState {
     pools: Arc<Pools>,
     access: Arc<Access>,
     metrics: Arc<crate::metrics::Metrics>,
+    calls: crate::telemetry::CallSpans,
     table: ResourceTable,
 }
 
 impl PostgresState {
-    pub fn new(pools: Arc<Pools>, access: Arc<Access>, metrics: Arc<crate::metrics::Metrics>) -> Self {
-        Self { pools, access, metrics, table: ResourceTable::new() }
+    pub fn new(
+        pools: Arc<Pools>,
+        access: Arc<Access>,
+        metrics: Arc<crate::metrics::Metrics>,
+        calls: crate::telemetry::CallSpans,
+    ) -> Self {
+        Self { pools, access, metrics, calls, table: ResourceTable::new() }
     }
 
-    /// Time one statement (preparing included) into `database_query_duration_seconds`.
-    fn time(&self, operation: &'static str, started: std::time::Instant) {
+    /// A statement's span (when spans are exported), with its text: statements take their
+    /// values as parameters, so the text holds no data.
+    fn open_span(&self, operation: &'static str, statement: &str) -> Option<crate::telemetry::OpenSpan> {
+        let mut span = self.calls.open(format!("postgres {operation}"), crate::telemetry::Kind::Client)?;
+        span.attribute("db.system.name", "postgresql");
+        span.attribute("db.operation.name", operation);
+        span.attribute("db.query.text", statement.chars().take(2_000).collect::<String>());
+        Some(span)
+    }
+
+    /// Time one statement (preparing included) into `database_query_duration_seconds`, and
+    /// close its span.
+    fn finish(
+        &self,
+        operation: &'static str,
+        started: std::time::Instant,
+        span: Option<crate::telemetry::OpenSpan>,
+        error: Option<&crate::bindings::postgres::Error>,
+    ) {
         self.metrics.observe(
             "database_query_duration_seconds",
             "Time a component's Postgres statement took, preparation included.",
             &[("component", self.access.component.as_str()), ("operation", operation)],
             started.elapsed(),
         );
+        self.calls.close(span, error.map(|e| format!("{e:?}")).as_deref());
     }
 }
 

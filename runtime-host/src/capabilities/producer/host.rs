@@ -1,6 +1,7 @@
 use super::ProducerState;
 use crate::bindings::kafka::battlescope::kafka::producer::{Host, OutgoingMessage};
 use crate::bindings::kafka::battlescope::kafka::types::{self, Error};
+use crate::telemetry::Kind;
 
 impl types::Host for ProducerState {}
 
@@ -20,16 +21,17 @@ impl Host for ProducerState {
                 self.access.component
             ))));
         }
+        let mut span = self.calls.open(format!("{} publish", message.topic), Kind::Producer);
+        if let Some(span) = span.as_mut() {
+            span.attribute("messaging.system", "kafka");
+            span.attribute("messaging.destination.name", message.topic.clone());
+        }
         let mut headers = message.headers;
         if !headers.iter().any(|(name, _)| name == "traceparent") {
-            headers.push(("traceparent".into(), self.trace.child().header().into_bytes()));
+            headers.push(("traceparent".into(), self.calls.context_for(span.as_ref()).header().into_bytes()));
         }
-        Ok(producer.send(&message.topic, message.key.as_deref(), &headers, &message.data).await.map(|_| ()).map_err(|e| {
-            if e.permanent {
-                Error::Failed(e.to_string())
-            } else {
-                Error::Retryable(e.to_string())
-            }
-        }))
+        let sent = producer.send(&message.topic, message.key.as_deref(), &headers, &message.data).await;
+        self.calls.close(span, sent.as_ref().err().map(|e| e.to_string()).as_deref());
+        Ok(sent.map(|_| ()).map_err(|e| if e.permanent { Error::Failed(e.to_string()) } else { Error::Retryable(e.to_string()) }))
     }
 }

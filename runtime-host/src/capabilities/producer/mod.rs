@@ -6,7 +6,6 @@ mod host;
 
 use super::access::Access;
 use crate::kafka_client::Producer;
-use crate::trace::TraceParent;
 use std::sync::Arc;
 
 /// One instance's producer: the shared one (when Kafka is configured), what it may reach, and
@@ -14,11 +13,11 @@ use std::sync::Arc;
 pub struct ProducerState {
     producer: Option<Arc<Producer>>,
     access: Arc<Access>,
-    trace: TraceParent,
+    calls: crate::telemetry::CallSpans,
 }
 
 impl ProducerState {
-    pub fn new(producer: Option<Arc<Producer>>, access: Arc<Access>, trace: TraceParent) -> Self {
-        Self { producer, access, trace }
+    pub fn new(producer: Option<Arc<Producer>>, access: Arc<Access>, calls: crate::telemetry::CallSpans) -> Self {
+        Self { producer, access, calls }
     }
 }

@@ -1,7 +1,10 @@
 use super::{Connection, RedisState};
 use crate::bindings::redis::{Error, Host, HostConnection, Payload, RedisParameter, RedisResult};
+use crate::telemetry::{Kind, OpenSpan};
 use redis::{AsyncCommands, Value};
 use wasmtime::component::Resource;
+
+type Span = Option<OpenSpan>;
 
 type R<T> = wasmtime::Result<Result<T, Error>>;
 
@@ -14,9 +17,19 @@ fn other(e: redis::RedisError) -> Error {
 }
 
 impl RedisState {
-    fn redis(&self, c: &Resource<Connection>) -> wasmtime::Result<(String, redis::aio::MultiplexedConnection)> {
+    /// The connection's address, the shared connection, and the command's span.
+    fn redis(
+        &self,
+        c: &Resource<Connection>,
+        command: &str,
+    ) -> wasmtime::Result<(String, redis::aio::MultiplexedConnection, Span)> {
         let c = self.table.get(c)?;
-        Ok((c.address.clone(), c.connection.clone()))
+        let span = self.calls.open(format!("redis {command}"), Kind::Client).map(|mut span| {
+            span.attribute("db.system.name", "redis");
+            span.attribute("db.operation.name", command.to_string());
+            span
+        });
+        Ok((c.address.clone(), c.connection.clone(), span))
     }
 
     /// Map a reply, forgetting the shared connection when it broke so the next `open`
@@ -24,11 +37,13 @@ impl RedisState {
     fn redis_result<T>(
         &self,
         address: &str,
+        span: Span,
         result: redis::RedisResult<T>,
     ) -> impl std::future::Future<Output = R<T>> + Send + 'static
     where
         T: Send + 'static,
     {
+        self.calls.close(span, result.as_ref().err().map(|e| e.to_string()).as_deref());
         let clients = self.clients.clone();
         let address = address.to_string();
         async move {
@@ -89,55 +104,55 @@ impl HostConnection for RedisState {
     }
 
     async fn publish(&mut self, c: Resource<Connection>, channel: String, payload: Payload) -> R<()> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "PUBLISH")?;
         let r: redis::RedisResult<i64> = conn.publish(channel, payload).await;
-        self.redis_result(&address, r.map(|_| ())).await
+        self.redis_result(&address, span, r.map(|_| ())).await
     }
 
     async fn get(&mut self, c: Resource<Connection>, key: String) -> R<Option<Payload>> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "GET")?;
         let r = conn.get(key).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn set(&mut self, c: Resource<Connection>, key: String, value: Payload) -> R<()> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "SET")?;
         let r = conn.set(key, value).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn incr(&mut self, c: Resource<Connection>, key: String) -> R<i64> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "INCR")?;
         let r = conn.incr(key, 1).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn del(&mut self, c: Resource<Connection>, keys: Vec<String>) -> R<u32> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "DEL")?;
         let r = conn.del(keys).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn sadd(&mut self, c: Resource<Connection>, key: String, values: Vec<String>) -> R<u32> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "SADD")?;
         let r = conn.sadd(key, values).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn smembers(&mut self, c: Resource<Connection>, key: String) -> R<Vec<String>> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "SMEMBERS")?;
         let r = conn.smembers(key).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn srem(&mut self, c: Resource<Connection>, key: String, values: Vec<String>) -> R<u32> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, "SREM")?;
         let r = conn.srem(key, values).await;
-        self.redis_result(&address, r).await
+        self.redis_result(&address, span, r).await
     }
 
     async fn execute(&mut self, c: Resource<Connection>, command: String, arguments: Vec<RedisParameter>) -> R<Vec<RedisResult>> {
-        let (address, mut conn) = self.redis(&c)?;
+        let (address, mut conn, span) = self.redis(&c, &command.to_ascii_uppercase())?;
         let mut cmd = redis::cmd(&command);
         for arg in arguments {
             match arg {
@@ -146,7 +161,7 @@ impl HostConnection for RedisState {
             };
         }
         let r: redis::RedisResult<Value> = cmd.query_async(&mut conn).await;
-        let value = match self.redis_result(&address, r).await? {
+        let value = match self.redis_result(&address, span, r).await? {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };

@@ -37,12 +37,13 @@ pub struct Connection {
 pub struct RedisState {
     clients: Arc<Clients>,
     access: Arc<Access>,
+    calls: crate::telemetry::CallSpans,
     table: ResourceTable,
 }
 
 impl RedisState {
-    pub fn new(clients: Arc<Clients>, access: Arc<Access>) -> Self {
-        Self { clients, access, table: ResourceTable::new() }
+    pub fn new(clients: Arc<Clients>, access: Arc<Access>, calls: crate::telemetry::CallSpans) -> Self {
+        Self { clients, access, calls, table: ResourceTable::new() }
     }
 }
 

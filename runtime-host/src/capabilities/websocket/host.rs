@@ -99,12 +99,13 @@ impl Publisher for WebSocketState {
         if serde_json::from_str::<serde_json::Value>(&data).is_err() {
             return Ok(Err(Error::Invalid("data is not JSON".into())));
         }
-        Ok(hub
-            .stream
-            .publish(&channels, &kind, key.as_deref(), &data)
-            .await
-            .map(|id| id.to_string())
-            .map_err(|e| Error::Unavailable(e.to_string())))
+        let span = self.calls.open(format!("websocket push {kind}"), crate::telemetry::Kind::Producer).map(|mut span| {
+            span.attribute("battlescope.websocket.channels", channels.join(","));
+            span
+        });
+        let published = hub.stream.publish(&channels, &kind, key.as_deref(), &data).await;
+        self.calls.close(span, published.as_ref().err().map(|e| e.to_string()).as_deref());
+        Ok(published.map(|id| id.to_string()).map_err(|e| Error::Unavailable(e.to_string())))
     }
 }
 

@@ -62,10 +62,11 @@ impl Hub {
 pub struct WebSocketState {
     hub: Option<Arc<Hub>>,
     access: Arc<Access>,
+    calls: crate::telemetry::CallSpans,
 }
 
 impl WebSocketState {
-    pub fn new(hub: Option<Arc<Hub>>, access: Arc<Access>) -> Self {
-        Self { hub, access }
+    pub fn new(hub: Option<Arc<Hub>>, access: Arc<Access>, calls: crate::telemetry::CallSpans) -> Self {
+        Self { hub, access, calls }
     }
 }

@@ -12,6 +12,7 @@ use crate::component::{require_export, ComponentContext, Invocation, LoadedCompo
 use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
+use crate::telemetry::Kind;
 use anyhow::Context;
 use chrono::Utc;
 use lease::Lease;
@@ -154,7 +155,14 @@ async fn run_once(job: &Job, timestamp: u64) -> Result<(), String> {
     // A run may take up to the job's period before it is stopped.
     let budget = period(&job.schedule).max(Duration::from_secs(1));
     let invocation = Invocation::new("cron", None);
-    let mut store = LoadedComponent::store(&job.context, job.pre.engine(), &job.capabilities, budget, &invocation);
+    let span = job.capabilities.open_span(|| invocation.span(format!("{} run", job.name), Kind::Internal, &job.context.id));
+    let outcome = run_instance(job, timestamp, budget, &invocation).await;
+    job.capabilities.finish_span(span, outcome.as_ref().err().map(String::as_str));
+    outcome
+}
+
+async fn run_instance(job: &Job, timestamp: u64, budget: Duration, invocation: &Invocation) -> Result<(), String> {
+    let mut store = LoadedComponent::store(&job.context, job.pre.engine(), &job.capabilities, budget, invocation);
     job.capabilities.metrics.count("cron_runs_total", "Cron runs started on this replica.", &[("job", job.name.as_str())], 1);
     // Also bounds a run waiting in a host call, which the epoch deadline does not reach: the
     // job's `running` flag must come down for the next tick.

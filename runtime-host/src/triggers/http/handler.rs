@@ -4,6 +4,7 @@ use super::routes::RouteMatch;
 use super::{limits, HttpComponent, HttpTrigger, RouteTarget};
 use crate::component::{Invocation, LoadedComponent};
 use crate::engine::describe_failure;
+use crate::telemetry::Kind;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
@@ -135,7 +136,7 @@ impl HttpTrigger {
             let (body, exceeded) = limits::CappedBody::new(body, target.max_body_bytes);
             (Request::from_parts(parts, body), exceeded)
         };
-        let mut response = self.run_within_budget(&target.component, req).await;
+        let mut response = self.run_within_budget(&target.component, matched.pattern.as_str(), req).await;
         if exceeded.load(Ordering::Relaxed) {
             response = too_large(&path, target.max_body_bytes + 1, target.max_body_bytes);
         }
@@ -164,13 +165,13 @@ impl HttpTrigger {
         if let Ok(v) = HeaderValue::from_str(&host) {
             req.headers_mut().insert(http::header::HOST, v);
         }
-        let response = self.run_within_budget(&target, req).await;
+        let response = self.run_within_budget(&target, matched.pattern.as_str(), req).await;
         measure.record(&self.capabilities.metrics, response.status());
         Ok(response)
     }
 
     /// Run the component if the HTTP share of instances has room; 503 at once if not.
-    async fn run_within_budget<B>(&self, target: &Arc<HttpComponent>, req: Request<B>) -> Response<HyperOutgoingBody>
+    async fn run_within_budget<B>(&self, target: &Arc<HttpComponent>, route: &str, req: Request<B>) -> Response<HyperOutgoingBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
@@ -189,18 +190,47 @@ impl HttpTrigger {
             r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
             return r;
         };
-        self.run_component(target.clone(), req).await
+        self.run_component(target.clone(), route, req).await
     }
 
-    async fn run_component<B>(&self, target: Arc<HttpComponent>, req: Request<B>) -> Response<HyperOutgoingBody>
+    async fn run_component<B>(&self, target: Arc<HttpComponent>, route: &str, req: Request<B>) -> Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let parent = req.headers().get("traceparent").map(|v| v.as_bytes());
+        let invocation = Invocation::new("http", parent);
+        let span = self.capabilities.open_span(|| {
+            let mut span = invocation.span(format!("{} {route}", req.method()), Kind::Server, &target.id);
+            span.attribute("http.request.method", req.method().to_string());
+            span.attribute("http.route", route.to_string());
+            span
+        });
+        let response = self.respond(target, &invocation, req).await;
+        let status = response.status();
+        self.capabilities.finish_span(
+            span.map(|mut s| {
+                s.attribute("http.response.status_code", i64::from(status.as_u16()));
+                s
+            }),
+            status.is_server_error().then(|| status.as_str()),
+        );
+        response
+    }
+
+    /// The component's response to `req`, or the host's when it gave none in time.
+    async fn respond<B>(
+        &self,
+        target: Arc<HttpComponent>,
+        invocation: &Invocation,
+        req: Request<B>,
+    ) -> Response<HyperOutgoingBody>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let timeout = self.settings.request_timeout;
-        let parent = req.headers().get("traceparent").map(|v| v.as_bytes());
-        let invocation = Invocation::new("http", parent);
-        let mut store = LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, timeout, &invocation);
+        let mut store = LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, timeout, invocation);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;

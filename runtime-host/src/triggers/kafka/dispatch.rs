@@ -13,6 +13,7 @@ use crate::component::{ComponentContext, Invocation, LoadedComponent};
 use crate::engine::describe_failure;
 use crate::kafka_client::Producer;
 use crate::state::InstanceState;
+use crate::telemetry::{Kind, OpenSpan};
 use crate::triggers::sleep_or_shutdown;
 use rdkafka::message::{Headers, Message as _, OwnedMessage};
 use std::sync::Arc;
@@ -214,29 +215,59 @@ impl Dispatcher {
             Handler::Single(pre) => pre.engine(),
             Handler::Batch(pre) => pre.engine(),
         };
-        let messages: Vec<Message> = msgs.iter().map(|m| message(m)).collect();
-        // A batch continues its first message's trace.
-        let parent = messages.first().and_then(|m| m.headers.iter().find(|(k, _)| k == "traceparent"));
-        let invocation = Invocation::new("kafka", parent.map(|(_, v)| v.as_slice()));
-        let mut store = LoadedComponent::store(&self.context, engine, &self.capabilities, self.budget, &invocation);
+        let mut messages: Vec<Message> = msgs.iter().map(|m| message(m)).collect();
+        // Each message is a span of its own in its own trace, and the component is handed that
+        // span as the message's `traceparent`: what it writes for the message (an outbox row)
+        // continues the message's trace. Host calls are children of the first message's span.
+        let invocations: Vec<Invocation> = messages.iter_mut().map(message_invocation).collect();
+        let spans: Vec<_> = messages
+            .iter()
+            .zip(&invocations)
+            .map(|(m, invocation)| self.capabilities.open_span(|| self.message_span(m, invocation, msgs.len())))
+            .collect();
+        let mut store = LoadedComponent::store(&self.context, engine, &self.capabilities, self.budget, &invocations[0]);
+        let outcomes = self.call(&mut store, &messages).await;
+        for (i, span) in spans.into_iter().enumerate() {
+            let error = match &outcomes {
+                Ok(each) => each.get(i).and_then(|o| o.as_ref().err()).map(Failure::reason),
+                Err(failure) => Some(failure.reason()),
+            };
+            self.capabilities.finish_span(span, error);
+        }
+        outcomes
+    }
+
+    fn message_span(&self, m: &Message, invocation: &Invocation, batch: usize) -> OpenSpan {
+        let mut span = invocation.span(format!("{} process", m.topic), Kind::Consumer, &self.context.id);
+        span.attribute("messaging.system", "kafka");
+        span.attribute("messaging.destination.name", m.topic.clone());
+        span.attribute("messaging.consumer.group.name", self.group.clone());
+        span.attribute("messaging.destination.partition.id", m.partition.to_string());
+        span.attribute("messaging.kafka.offset", m.offset);
+        span.attribute("messaging.batch.message_count", batch as i64);
+        span
+    }
+
+    /// One call of the component with `messages`, within the budget.
+    async fn call(&self, store: &mut wasmtime::Store<InstanceState>, messages: &[Message]) -> Result<Outcomes, Failure> {
         let instantiating = |e: wasmtime::Error| Failure::Retryable(format!("instantiating: {}", describe_failure(&e)));
         // The epoch deadline stops running wasm; this also stops a guest waiting in a host call
         // (a query on a half-open socket, say), which no epoch tick reaches.
         let call = async {
             match &self.handler {
                 Handler::Single(pre) => {
-                    let [message] = messages.as_slice() else {
+                    let [message] = messages else {
                         unreachable!("an incoming-handler is given one message per call");
                     };
-                    let instance = pre.instantiate_async(&mut store).await.map_err(instantiating)?;
-                    match instance.battlescope_kafka_incoming_handler().call_handle(&mut store, message).await {
+                    let instance = pre.instantiate_async(&mut *store).await.map_err(instantiating)?;
+                    match instance.battlescope_kafka_incoming_handler().call_handle(&mut *store, message).await {
                         Ok(outcome) => Ok(vec![outcome.map_err(Failure::from)]),
                         Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
                     }
                 }
                 Handler::Batch(pre) => {
-                    let instance = pre.instantiate_async(&mut store).await.map_err(instantiating)?;
-                    match instance.battlescope_kafka_batch_handler().call_handle_batch(&mut store, &messages).await {
+                    let instance = pre.instantiate_async(&mut *store).await.map_err(instantiating)?;
+                    match instance.battlescope_kafka_batch_handler().call_handle_batch(&mut *store, messages).await {
                         Ok(outcomes) if outcomes.len() == messages.len() => {
                             Ok(outcomes.into_iter().map(|o| o.map_err(Failure::from)).collect())
                         }
@@ -297,6 +328,15 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// The invocation that handles `m`, continuing its trace, with `m`'s `traceparent` set to it.
+fn message_invocation(m: &mut Message) -> Invocation {
+    let parent = m.headers.iter().find(|(k, _)| k == "traceparent").map(|(_, v)| v.as_slice());
+    let invocation = Invocation::new("kafka", parent);
+    m.headers.retain(|(k, _)| k != "traceparent");
+    m.headers.push(("traceparent".into(), invocation.trace.header().into_bytes()));
+    invocation
 }
 
 /// A consumed message as the component sees it.

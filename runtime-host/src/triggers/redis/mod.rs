@@ -8,6 +8,7 @@ use crate::component::{require_export, ComponentContext, Invocation, LoadedCompo
 use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
+use crate::telemetry::Kind;
 use anyhow::Context;
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -111,8 +112,10 @@ async fn subscribe(
             let payload = msg.get_payload_bytes().to_vec();
             let (s, capabilities) = (s.clone(), capabilities.clone());
             tokio::spawn(async move {
-                let mut store =
-                    LoadedComponent::store(&s.context, s.pre.engine(), &capabilities, budget, &Invocation::new("redis", None));
+                let invocation = Invocation::new("redis", None);
+                let span =
+                    capabilities.open_span(|| invocation.span(format!("redis {}", s.channel), Kind::Consumer, &s.context.id));
+                let mut store = LoadedComponent::store(&s.context, s.pre.engine(), &capabilities, budget, &invocation);
                 let result = match s.pre.instantiate_async(&mut store).await {
                     Ok(instance) => instance
                         .fermyon_spin_inbound_redis()
@@ -122,6 +125,7 @@ async fn subscribe(
                         .and_then(|r| r.map_err(|e| format!("component returned {e:?}"))),
                     Err(e) => Err(describe_failure(&e)),
                 };
+                capabilities.finish_span(span, result.as_ref().err().map(String::as_str));
                 let outcome = if result.is_ok() { "ok" } else { "error" };
                 capabilities.metrics.count(
                     "redis_messages_total",

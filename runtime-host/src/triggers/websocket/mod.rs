@@ -15,6 +15,7 @@ use crate::component::{require_export, ComponentContext, Invocation, LoadedCompo
 use crate::engine::describe_failure;
 use crate::manifest::{HttpRoute, LoadedManifest};
 use crate::state::InstanceState;
+use crate::telemetry::{Kind, OpenSpan};
 use crate::triggers::http::routes::{RoutePattern, Router};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -189,40 +190,52 @@ impl WebSocketTrigger {
         response
     }
 
-    fn store(&self, target: &Target) -> wasmtime::Store<InstanceState> {
-        LoadedComponent::store(
-            &target.context,
-            target.pre.engine(),
-            &self.capabilities,
-            self.budget,
-            &Invocation::new("websocket", None),
-        )
+    /// A fresh instance's store for WebSocket event `event`, and the event's span.
+    fn store(&self, target: &Target, event: &str) -> (wasmtime::Store<InstanceState>, Option<OpenSpan>) {
+        let invocation = Invocation::new("websocket", None);
+        let span =
+            self.capabilities.open_span(|| invocation.span(format!("websocket {event}"), Kind::Server, &target.context.id));
+        (LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, self.budget, &invocation), span)
+    }
+
+    fn finished<T>(&self, span: Option<OpenSpan>, result: Result<T, String>) -> Result<T, String> {
+        self.capabilities.finish_span(span, result.as_ref().err().map(String::as_str));
+        result
     }
 
     async fn on_open(&self, target: &Target, info: ConnectionInfo) -> Result<OpenAnswer, String> {
-        let mut store = self.store(target);
-        let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
-        instance.battlescope_websocket_handler().call_on_open(&mut store, &info).await.map_err(|e| describe_failure(&e))
+        let (mut store, span) = self.store(target, "on-open");
+        let result = async {
+            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+            instance.battlescope_websocket_handler().call_on_open(&mut store, &info).await.map_err(|e| describe_failure(&e))
+        };
+        self.finished(span, result.await)
     }
 
     async fn on_message(&self, target: &Target, id: &str, frames: Vec<Frame>) -> Result<(), String> {
-        let mut store = self.store(target);
-        let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
-        instance
-            .battlescope_websocket_handler()
-            .call_on_message(&mut store, &id.to_string(), &frames)
-            .await
-            .map_err(|e| describe_failure(&e))
+        let (mut store, span) = self.store(target, "on-message");
+        let result = async {
+            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+            instance
+                .battlescope_websocket_handler()
+                .call_on_message(&mut store, &id.to_string(), &frames)
+                .await
+                .map_err(|e| describe_failure(&e))
+        };
+        self.finished(span, result.await)
     }
 
     async fn on_close(&self, target: &Target, id: &str, code: u16, reason: &str) -> Result<(), String> {
-        let mut store = self.store(target);
-        let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
-        instance
-            .battlescope_websocket_handler()
-            .call_on_close(&mut store, &id.to_string(), code, reason)
-            .await
-            .map_err(|e| describe_failure(&e))
+        let (mut store, span) = self.store(target, "on-close");
+        let result = async {
+            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+            instance
+                .battlescope_websocket_handler()
+                .call_on_close(&mut store, &id.to_string(), code, reason)
+                .await
+                .map_err(|e| describe_failure(&e))
+        };
+        self.finished(span, result.await)
     }
 
     /// Follow the event stream and deliver each new event to this host's subscribers, until
