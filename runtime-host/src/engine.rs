@@ -126,6 +126,18 @@ impl HostEngine {
 
 /// A short reason for a failed instance: wasmtime wraps traps and limit errors in context, so
 /// the root cause is what says what happened.
+/// What kind of failure `error` is, for `component_failures_total{kind}`: `deadline`, `trap`,
+/// `memory` (a linear memory could not grow past its cap) or `error` (instantiation, a host
+/// call that failed the instance).
+pub fn failure_kind(error: &wasmtime::Error) -> &'static str {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => "deadline",
+        Some(_) => "trap",
+        None if describe_failure(error).starts_with("memory limit exceeded") => "memory",
+        None => "error",
+    }
+}
+
 pub fn describe_failure(error: &wasmtime::Error) -> String {
     if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
         return match trap {

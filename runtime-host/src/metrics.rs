@@ -42,6 +42,12 @@ impl Metrics {
         self.gauges.lock().unwrap_or_else(|e| e.into_inner()).insert((name, owned(labels)), value);
     }
 
+    /// Add `delta` to gauge `name` with `labels` (a count of things in progress).
+    pub fn add_to_gauge(&self, name: &'static str, help: &'static str, labels: &[(&'static str, &str)], delta: f64) {
+        self.describe(name, "gauge", help);
+        *self.gauges.lock().unwrap_or_else(|e| e.into_inner()).entry((name, owned(labels))).or_default() += delta;
+    }
+
     /// Record one duration in histogram `name` with `labels`.
     pub fn observe(&self, name: &'static str, help: &'static str, labels: &[(&'static str, &str)], took: std::time::Duration) {
         self.describe(name, "histogram", help);

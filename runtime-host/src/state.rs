@@ -34,6 +34,28 @@ pub struct InstanceState {
     producer: ProducerState,
     plugins: PluginsState,
     websocket: WebSocketState,
+    _running: RunningInstance,
+}
+
+/// Counts an instance in `component_instances` for as long as its store lives.
+struct RunningInstance {
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    component: String,
+}
+
+const INSTANCES_HELP: &str = "Component instances alive now, by component.";
+
+impl RunningInstance {
+    fn new(metrics: std::sync::Arc<crate::metrics::Metrics>, component: &str) -> Self {
+        metrics.add_to_gauge("component_instances", INSTANCES_HELP, &[("component", component)], 1.0);
+        Self { metrics, component: component.to_string() }
+    }
+}
+
+impl Drop for RunningInstance {
+    fn drop(&mut self) {
+        self.metrics.add_to_gauge("component_instances", INSTANCES_HELP, &[("component", &self.component)], -1.0);
+    }
 }
 
 impl InstanceState {
@@ -72,6 +94,7 @@ impl InstanceState {
             producer: ProducerState::new(capabilities.producer.clone(), access.clone(), calls.clone()),
             plugins: PluginsState::new(capabilities.plugins.clone(), calls.clone()),
             websocket: WebSocketState::new(capabilities.websocket.clone(), access.clone(), calls),
+            _running: RunningInstance::new(capabilities.metrics.clone(), &component.id),
         }
     }
 }

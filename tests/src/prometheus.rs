@@ -13,17 +13,17 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Start Prometheus in `dir` scraping `target` (`host:port`) at `metrics_path`, and wait
-    /// until it answers queries.
-    pub async fn start(dir: &Path, target: &str, metrics_path: &str) -> anyhow::Result<Self> {
+    /// Start Prometheus in `dir` scraping `target` (`host:port`) once per `(job, metrics path)`
+    /// of `jobs`, and wait until it answers queries.
+    pub async fn start(dir: &Path, target: &str, jobs: &[(&str, &str)]) -> anyhow::Result<Self> {
         let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: battlescope\n    \
-                 metrics_path: {metrics_path}\n    static_configs:\n      - targets: [\"{target}\"]\n"
-            ),
-        )?;
+        let mut text = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n");
+        for (job, metrics_path) in jobs {
+            text.push_str(&format!(
+                "  - job_name: {job}\n    metrics_path: {metrics_path}\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ));
+        }
+        std::fs::write(&config, text)?;
         let address = format!("127.0.0.1:{}", crate::free_port());
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))

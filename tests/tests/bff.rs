@@ -77,6 +77,8 @@ async fn the_bff_composes_the_read_apis_and_says_what_is_missing() {
     );
     // In a browser: the report is drawn and says search is unavailable.
     browser::run("degraded", &app.host.url("/"), "bff-degraded", &[id, "search"], Duration::from_secs(90)).await;
+    let health = bff(&app, "/api/bff/health", "/api/bff/health").await;
+    assert_eq!((health.status, health.json()["redis"]["reachable"].clone()), (200, json!(true)), "{}", health.body);
     let dashboard = bff(&app, "/api/bff/dashboard", "/api/bff/dashboard").await.json();
     assert_eq!(dashboard["health"]["search"], "unavailable", "{dashboard}");
     assert_eq!(dashboard["health"]["battles"], "ok", "{dashboard}");

@@ -34,6 +34,12 @@ async fn infinite_loop_gets_a_504_within_the_deadline_while_others_are_served() 
     assert!(elapsed >= Duration::from_millis(900), "stopped at {elapsed:?}, before its budget");
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     assert_eq!(http::get(&host.url("/probe/echo")).await.unwrap().status, 200);
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    assert!(
+        metrics.contains("component_failures_total{component=\"probe\",trigger=\"http\",kind=\"deadline\"} 1\n"),
+        "the deadline is counted: {metrics}"
+    );
+    assert!(metrics.contains("component_instances{component=\"probe\"} 0\n"), "no instance is left alive: {metrics}");
 }
 
 #[tokio::test]
@@ -49,6 +55,11 @@ async fn memory_bomb_traps_and_the_host_stays_up() {
     for _ in 0..3 {
         assert_eq!(http::get(&host.url("/probe/echo")).await.unwrap().status, 200);
     }
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    let counted = ["memory", "trap"].iter().any(|kind| {
+        metrics.contains(&format!("component_failures_total{{component=\"probe\",trigger=\"http\",kind=\"{kind}\"}} 1\n"))
+    });
+    assert!(counted, "the failure is counted: {metrics}");
     let log = host.log_text();
     assert!(log.contains("memory") || log.contains("unreachable"), "the trap is logged: {log}");
     assert!(log.lines().any(|l| l.contains(&incident) && l.contains("failed")), "the log names incident {incident}: {log}");

@@ -14,6 +14,14 @@ use std::time::Duration;
 
 const KILLMAILS: usize = 200;
 
+/// What deploy/observability/prometheus.yml scrapes: the host's metrics and the services'.
+const SCRAPED: &[(&str, &str)] = &[
+    ("battlescope", "/.well-known/battlescope/metrics"),
+    ("battlescope-enrichment", "/api/enrichment/metrics"),
+    ("battlescope-battles", "/api/battles/metrics"),
+    ("battlescope-bff", "/api/bff/metrics"),
+];
+
 fn observability_dir() -> std::path::PathBuf {
     repo_root().join("deploy/observability")
 }
@@ -22,8 +30,12 @@ fn observability_dir() -> std::path::PathBuf {
 fn alert_rules_and_the_scrape_config_pass_promtool_and_their_unit_tests() {
     let dir = observability_dir();
     let checked = promtool(&dir, &["check", "rules", "alerts.yml"]).unwrap();
-    assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 11 rules found"), "{checked}");
     promtool(&dir, &["check", "config", "prometheus.yml"]).unwrap();
+    let scraped = std::fs::read_to_string(dir.join("prometheus.yml")).unwrap();
+    for (job, path) in SCRAPED {
+        assert!(scraped.contains(&format!("job_name: {job}\n    metrics_path: {path}\n")), "{job} ({path}) in prometheus.yml");
+    }
     let tested = promtool(&dir, &["test", "rules", "alerts.test.yml"]).unwrap();
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
@@ -72,10 +84,10 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     let app = App::start(dir.path(), "observability", options).await.unwrap();
     let target = app.host.url("").trim_start_matches("http://").to_string();
     std::fs::create_dir_all(dir.path().join("prometheus")).unwrap();
-    let prometheus =
-        Prometheus::start(&dir.path().join("prometheus"), &target, "/.well-known/battlescope/metrics").await.unwrap();
-    // `up` is 0 when the host's exposition text does not parse.
-    prometheus.wait_for("up{job=\"battlescope\"} == 1", Duration::from_secs(30)).await.unwrap();
+    let prometheus = Prometheus::start(&dir.path().join("prometheus"), &target, SCRAPED).await.unwrap();
+    // `up` is 0 when an exposition text does not parse.
+    let all_up = format!("count(up == 1) == {}", SCRAPED.len());
+    prometheus.wait_for(&all_up, Duration::from_secs(30)).await.unwrap();
     app.stats().await;
 
     replay.set_window(1, KILLMAILS);
@@ -83,6 +95,9 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     for _ in 0..3 {
         app.stats().await;
         let r = http::get(&app.host.url("/api/ingestion/health")).await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        // The first answer is composed (a miss), the next ones come from the BFF's cache.
+        let r = http::get(&app.host.url("/api/bff/battles")).await.unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
     }
     // Two more scrapes after the last request.
@@ -98,6 +113,17 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     ] {
         prometheus.wait_for(&moved(metric), Duration::from_secs(10)).await.unwrap_or_else(|e| panic!("{metric}: {e}"));
     }
+    for (cache, outcome) in [("enrichment_names", "miss"), ("enrichment_names", "redis"), ("bff", "miss"), ("bff", "hit")] {
+        let lookups = format!("cache_lookups_total{{cache=\"{cache}\",outcome=\"{outcome}\"}} > 0");
+        prometheus.wait_for(&lookups, Duration::from_secs(10)).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let ratios = prometheus.wait_for("cache_hit_ratio > 0 and cache_hit_ratio < 1", Duration::from_secs(10)).await.unwrap();
+    assert_eq!(ratios.len(), 2, "both caches hit some and missed some: {ratios:?}");
+    let instances =
+        prometheus.wait_for("component_instances{component=\"enrichment-worker\"}", Duration::from_secs(10)).await.unwrap();
+    assert!(instances[0]["value"][1].as_str().unwrap().parse::<f64>().unwrap() >= 0.0, "{instances:?}");
+    prometheus.wait_for("battles_stored > 0", Duration::from_secs(10)).await.unwrap();
+    prometheus.wait_for("battles_open", Duration::from_secs(10)).await.unwrap();
     let stages = prometheus.query("sum by (group) (kafka_messages_consumed_total) > 0").await.unwrap();
     assert!(stages.len() >= 3, "ingested, enriched and battle stages all consumed: {stages:?}");
     let routes = prometheus.query("sum by (route, method) (http_requests_total{status=\"200\"})").await.unwrap();
@@ -109,7 +135,7 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
         prometheus.wait_for(gauge, Duration::from_secs(10)).await.unwrap_or_else(|e| panic!("{gauge}: {e}"));
     }
     let exprs = expressions();
-    assert!(exprs.len() >= 18, "the dashboard's and the rules' expressions were all found: {exprs:#?}");
+    assert!(exprs.len() >= 28, "the dashboard's and the rules' expressions were all found: {exprs:#?}");
     for expr in &exprs {
         prometheus.query(expr).await.unwrap();
     }

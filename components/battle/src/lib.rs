@@ -11,6 +11,7 @@ pub mod clustering;
 pub mod config;
 pub mod engine;
 pub mod enriched;
+pub mod exposition;
 pub mod failure;
 pub mod moves;
 pub mod report;

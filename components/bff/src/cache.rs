@@ -37,6 +37,27 @@ pub fn key(prefix: &str, path: &str, query: &str) -> String {
     }
 }
 
+/// Where the cache's lookups are counted, by `outcome` (`hit`, `miss`): not a path, so never
+/// the key of a kept answer.
+pub fn lookups_key(prefix: &str, outcome: &str) -> String {
+    format!("{prefix}lookups:{outcome}")
+}
+
+/// The cache's counts as Prometheus text (`GET /api/bff/metrics`). Refreshes (a reload that
+/// skips the cache) are neither hits nor misses.
+pub fn prometheus_text(hits: i64, misses: i64) -> String {
+    let mut out = String::from("# HELP cache_lookups_total Lookups of a cache, by whether it held the answer.\n");
+    out.push_str("# TYPE cache_lookups_total counter\n");
+    out.push_str(&format!("cache_lookups_total{{cache=\"bff\",outcome=\"hit\"}} {hits}\n"));
+    out.push_str(&format!("cache_lookups_total{{cache=\"bff\",outcome=\"miss\"}} {misses}\n"));
+    if hits + misses > 0 {
+        out.push_str("# HELP cache_hit_ratio Share of lookups a cache answered, since it started counting.\n");
+        out.push_str("# TYPE cache_hit_ratio gauge\n");
+        out.push_str(&format!("cache_hit_ratio{{cache=\"bff\"}} {}\n", hits as f64 / (hits + misses) as f64));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +72,15 @@ mod tests {
         assert_eq!(ttl(&Endpoint::Dashboard, 200, &json!({"missing": ["search"]})), None, "a partial answer");
         assert_eq!(ttl(&battle, 404, &json!({"error": "no such battle"})), None);
         assert_eq!(key("bs:bff:", "/api/bff/battles", "limit=5"), "bs:bff:/api/bff/battles?limit=5");
+    }
+
+    #[test]
+    fn the_hit_ratio_is_hits_over_lookups_and_absent_before_any() {
+        let text = prometheus_text(3, 1);
+        assert!(text.contains("cache_hit_ratio{cache=\"bff\"} 0.75\n"), "{text}");
+        assert!(text.contains("cache_lookups_total{cache=\"bff\",outcome=\"miss\"} 1\n"), "{text}");
+        assert!(!prometheus_text(0, 0).contains("cache_hit_ratio{"));
+        assert!(!lookups_key("bs:bff:", "hit").contains('/'), "never a cached path's key");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod enrich;
 pub mod esi_policy;
+pub mod exposition;
 pub mod ingested;
 pub mod names;
 

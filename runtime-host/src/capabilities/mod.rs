@@ -60,6 +60,24 @@ impl HostCapabilities {
         }
     }
 
+    /// Describe a failed call into an instance of `component` started by `trigger`, and count
+    /// it in `component_failures_total`.
+    pub fn failure(&self, component: &str, trigger: &'static str, error: &wasmtime::Error) -> String {
+        self.count_failure(component, trigger, crate::engine::failure_kind(error));
+        crate::engine::describe_failure(error)
+    }
+
+    /// Count a failed invocation of `kind` (`deadline` too for one stopped while it waited in a
+    /// host call, which no trap reports).
+    pub fn count_failure(&self, component: &str, trigger: &'static str, kind: &'static str) {
+        self.metrics.count(
+            "component_failures_total",
+            "Invocations that trapped, ran out of time or memory, or could not start.",
+            &[("component", component), ("trigger", trigger), ("kind", kind)],
+            1,
+        );
+    }
+
     /// An invocation's span, or `None` when spans are not exported (so triggers open spans
     /// only when they will be sent).
     pub fn open_span(&self, open: impl FnOnce() -> crate::telemetry::OpenSpan) -> Option<crate::telemetry::OpenSpan> {

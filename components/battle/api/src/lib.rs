@@ -30,6 +30,7 @@ fn handle(req: Request) -> Response {
         (Method::Get, []) => list(req.query()).map(|r| cacheable(&req, r, CHANGING)),
         (Method::Post, []) => writer(&req).and_then(|mut s| create(&mut s, req.body())),
         (Method::Get, ["health"]) => Ok(health()),
+        (Method::Get, ["metrics"]) => metrics(),
         (Method::Get, [id]) => with_id(id).and_then(|id| battle(&req, id)),
         (Method::Patch, [id]) => writer(&req).and_then(|mut s| update(&mut s, with_id(id)?, req.body())),
         (Method::Delete, [id]) => writer(&req).and_then(|mut s| delete(&mut s, with_id(id)?)),
@@ -61,6 +62,19 @@ fn writer(req: &Request) -> Result<Store, HttpError> {
 fn health() -> Response {
     let state = store().map_err(|e| e.to_string()).and_then(|s| s.health().map_err(|e| e.to_string()));
     database_health("battle", state)
+}
+
+/// The health report's figures as Prometheus gauges (battles open, changes waiting, the newest
+/// kill), for the scrape and its alerts.
+fn metrics() -> Reply {
+    let database = store()?.health().map_err(unavailable)?;
+    let text = battle::exposition::prometheus_text(&database);
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "text/plain; version=0.0.4")
+        .header("cache-control", "no-store")
+        .body(text)
+        .build())
 }
 
 fn new_battle_id() -> String {

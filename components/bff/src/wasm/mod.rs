@@ -23,6 +23,11 @@ async fn handle(req: Request) -> Response {
     }
     let segments = path_segments(&req);
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        ["metrics"] => return metrics(),
+        ["health"] => return health(),
+        _ => {}
+    }
     let endpoint = match plan::endpoint(&segments, req.query()) {
         Ok(endpoint) => endpoint,
         Err(PlanError::BadParameter { parameter, message }) => return HttpError::bad(parameter, message).into(),
@@ -38,8 +43,10 @@ async fn handle(req: Request) -> Response {
     let fresh = cache::fresh_wanted(req.header("cache-control").and_then(|v| v.as_str()));
     if let (Some(redis), false) = (&redis, fresh) {
         if let Some(cached) = redis.get(&key).ok().flatten() {
+            count(redis, &config, "hit");
             return answer_with(&req, 200, cached, "hit", remaining_seconds(redis, &key));
         }
+        count(redis, &config, "miss");
     }
     let (status, body) = answer(&endpoint, config.call_timeout).await;
     let ttl = cache::ttl(&endpoint, status, &body);
@@ -56,6 +63,47 @@ async fn handle(req: Request) -> Response {
         }
     }
     answer_with(&req, status, text, if fresh { "refresh" } else { "miss" }, ttl)
+}
+
+/// Count a lookup of the cache; a count lost to a Redis hiccup is not worth failing a page.
+fn count(redis: &Connection, config: &Config, outcome: &str) {
+    if let Err(e) = redis.incr(&cache::lookups_key(&config.cache_prefix, outcome)) {
+        eprintln!("BFF cache: cannot count a {outcome}: {e}");
+    }
+}
+
+/// `GET /api/bff/health`: whether Redis, the BFF's cache, answers. The services it composes
+/// have their own health routes (and the dashboard shows which of them answer).
+fn health() -> Response {
+    let redis = Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string()).and_then(|config| {
+        let redis = Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e}"))?;
+        redis.execute("PING", &[]).map_err(|e| format!("PING: {e}"))?;
+        Ok(serde_json::json!({}))
+    });
+    guest::http::health("bff", vec![("redis", redis)])
+}
+
+/// `GET /api/bff/metrics`: the cache's hits and misses in Prometheus text; 503 without Redis,
+/// where they are counted.
+fn metrics() -> Response {
+    let counted = Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string()).and_then(|config| {
+        let redis = Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e}"))?;
+        let read = |outcome: &str| -> Result<i64, String> {
+            let stored =
+                redis.get(&cache::lookups_key(&config.cache_prefix, outcome)).map_err(|e| format!("reading Redis: {e}"))?;
+            Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
+        };
+        Ok((read("hit")?, read("miss")?))
+    });
+    match counted {
+        Ok((hits, misses)) => Response::builder()
+            .status(200)
+            .header("content-type", "text/plain; version=0.0.4")
+            .header("cache-control", "no-store")
+            .body(cache::prometheus_text(hits, misses))
+            .build(),
+        Err(e) => HttpError::unavailable("the BFF cache's counts", e).into(),
+    }
 }
 
 /// How long a cached answer has left, so a browser or CDN keeps it no longer than Redis does.

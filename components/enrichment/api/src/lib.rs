@@ -118,24 +118,6 @@ fn stats() -> Reply {
 
 /// The same in Prometheus' text format.
 fn metrics() -> Reply {
-    let s = report()?;
-    let mut out = String::new();
-    let state = s["esi"]["breakerState"].as_str().unwrap_or("closed");
-    out.push_str("# HELP enrichment_esi_breaker_state ESI circuit breaker: 1 for the current state.\n# TYPE enrichment_esi_breaker_state gauge\n");
-    for name in ["closed", "open", "half-open"] {
-        out.push_str(&format!("enrichment_esi_breaker_state{{state=\"{name}\"}} {}\n", u8::from(name == state)));
-    }
-    for (key, metric) in [
-        ("killmails", "enrichment_killmails"),
-        ("namesIncomplete", "enrichment_names_incomplete"),
-        ("cachedNames", "enrichment_cached_names"),
-        ("unresolvedIds", "enrichment_unresolved_ids"),
-    ] {
-        out.push_str(&format!("# TYPE {metric} gauge\n{metric} {}\n", s[key].as_i64().unwrap_or(0)));
-    }
-    out.push_str("# TYPE enrichment_events_total counter\n");
-    for (counter, value) in s["counters"].as_object().into_iter().flatten() {
-        out.push_str(&format!("enrichment_events_total{{counter=\"{counter}\"}} {}\n", value.as_i64().unwrap_or(0)));
-    }
+    let out = enrichment::exposition::prometheus_text(&report()?);
     Ok(Response::builder().status(200).header("content-type", "text/plain; version=0.0.4").body(out).build())
 }

@@ -9,7 +9,6 @@ use crate::bindings::cron::fermyon::spin_cron::cron_types::{Error as CronError, 
 use crate::bindings::cron::SpinCronPre;
 use crate::capabilities::HostCapabilities;
 use crate::component::{require_export, ComponentContext, Invocation, LoadedComponent};
-use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use crate::telemetry::Kind;
@@ -167,16 +166,18 @@ async fn run_instance(job: &Job, timestamp: u64, budget: Duration, invocation: &
     // Also bounds a run waiting in a host call, which the epoch deadline does not reach: the
     // job's `running` flag must come down for the next tick.
     let call = async {
-        let instance = job.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+        let failure = |e: wasmtime::Error| job.capabilities.failure(&job.context.id, "cron", &e);
+        let instance = job.pre.instantiate_async(&mut store).await.map_err(failure)?;
         match instance.call_handle_cron_event(&mut store, Metadata { timestamp }).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(CronError::Other(e))) => Err(e),
-            Err(trap) => Err(describe_failure(&trap)),
+            Err(trap) => Err(failure(trap)),
         }
     };
-    tokio::time::timeout(budget, call)
-        .await
-        .unwrap_or_else(|_| Err(format!("no result within {budget:?} (waiting in a host call)")))
+    tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
+        job.capabilities.count_failure(&job.context.id, "cron", "deadline");
+        Err(format!("no result within {budget:?} (waiting in a host call)"))
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use super::routes::RouteMatch;
 use super::{limits, HttpComponent, HttpTrigger, RouteTarget};
 use crate::component::{Invocation, LoadedComponent};
-use crate::engine::describe_failure;
 use crate::telemetry::Kind;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -239,7 +238,10 @@ impl HttpTrigger {
         })();
         let (wasi_req, out) = match prepared {
             Ok(p) => p,
-            Err(e) => return self.failure(&target, Refusal::Failed, "preparing the request", describe_failure(&e)),
+            Err(e) => {
+                let cause = self.capabilities.failure(&target.id, "http", &e);
+                return self.failure(&target, Refusal::Failed, "preparing the request", cause);
+            }
         };
         let component = target.clone();
         let task = tokio::spawn(async move {
@@ -253,15 +255,16 @@ impl HttpTrigger {
                 let (refusal, cause) = match task.await {
                     Ok(Ok(())) => (Refusal::Failed, "the component returned without setting a response".to_string()),
                     Ok(Err(e)) if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => {
-                        (Refusal::Deadline, describe_failure(&e))
+                        (Refusal::Deadline, self.capabilities.failure(&target.id, "http", &e))
                     }
-                    Ok(Err(e)) => (Refusal::Failed, describe_failure(&e)),
+                    Ok(Err(e)) => (Refusal::Failed, self.capabilities.failure(&target.id, "http", &e)),
                     Err(e) => (Refusal::Failed, format!("the instance task failed: {e}")),
                 };
                 self.failure(&target, refusal, "handling the request", cause)
             }
             Err(_) => {
                 task.abort();
+                self.capabilities.count_failure(&target.id, "http", "deadline");
                 self.failure(&target, Refusal::Deadline, "handling the request", format!("no response within {timeout:?}"))
             }
         }

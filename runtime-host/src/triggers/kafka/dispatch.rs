@@ -10,7 +10,6 @@ use crate::bindings::kafka::KafkaTriggerPre;
 use crate::bindings::kafka_batch::KafkaBatchTriggerPre;
 use crate::capabilities::HostCapabilities;
 use crate::component::{ComponentContext, Invocation, LoadedComponent};
-use crate::engine::describe_failure;
 use crate::kafka_client::Producer;
 use crate::state::InstanceState;
 use crate::telemetry::{Kind, OpenSpan};
@@ -250,7 +249,8 @@ impl Dispatcher {
 
     /// One call of the component with `messages`, within the budget.
     async fn call(&self, store: &mut wasmtime::Store<InstanceState>, messages: &[Message]) -> Result<Outcomes, Failure> {
-        let instantiating = |e: wasmtime::Error| Failure::Retryable(format!("instantiating: {}", describe_failure(&e)));
+        let failure = |e: wasmtime::Error| self.capabilities.failure(&self.context.id, "kafka", &e);
+        let instantiating = |e: wasmtime::Error| Failure::Retryable(format!("instantiating: {}", failure(e)));
         // The epoch deadline stops running wasm; this also stops a guest waiting in a host call
         // (a query on a half-open socket, say), which no epoch tick reaches.
         let call = async {
@@ -262,7 +262,7 @@ impl Dispatcher {
                     let instance = pre.instantiate_async(&mut *store).await.map_err(instantiating)?;
                     match instance.battlescope_kafka_incoming_handler().call_handle(&mut *store, message).await {
                         Ok(outcome) => Ok(vec![outcome.map_err(Failure::from)]),
-                        Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+                        Err(trap) => Err(Failure::Failed(failure(trap))),
                     }
                 }
                 Handler::Batch(pre) => {
@@ -276,14 +276,17 @@ impl Dispatcher {
                             outcomes.len(),
                             messages.len()
                         ))),
-                        Err(trap) => Err(Failure::Failed(describe_failure(&trap))),
+                        Err(trap) => Err(Failure::Failed(failure(trap))),
                     }
                 }
             }
         };
         match tokio::time::timeout(self.budget, call).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(Failure::Retryable(format!("no result within {:?} (waiting in a host call)", self.budget))),
+            Err(_) => {
+                self.capabilities.count_failure(&self.context.id, "kafka", "deadline");
+                Err(Failure::Retryable(format!("no result within {:?} (waiting in a host call)", self.budget)))
+            }
         }
     }
 

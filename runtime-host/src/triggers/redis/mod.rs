@@ -5,7 +5,6 @@
 use crate::bindings::redis_trigger::RedisTriggerPre;
 use crate::capabilities::HostCapabilities;
 use crate::component::{require_export, ComponentContext, Invocation, LoadedComponent};
-use crate::engine::describe_failure;
 use crate::manifest::LoadedManifest;
 use crate::state::InstanceState;
 use crate::telemetry::Kind;
@@ -121,9 +120,9 @@ async fn subscribe(
                         .fermyon_spin_inbound_redis()
                         .call_handle_message(&mut store, &payload)
                         .await
-                        .map_err(|e| describe_failure(&e))
+                        .map_err(|e| capabilities.failure(&s.context.id, "redis", &e))
                         .and_then(|r| r.map_err(|e| format!("component returned {e:?}"))),
-                    Err(e) => Err(describe_failure(&e)),
+                    Err(e) => Err(capabilities.failure(&s.context.id, "redis", &e)),
                 };
                 capabilities.finish_span(span, result.as_ref().err().map(String::as_str));
                 let outcome = if result.is_ok() { "ok" } else { "error" };

@@ -12,7 +12,6 @@ use crate::capabilities::websocket::stream::EventId;
 use crate::capabilities::websocket::Hub;
 use crate::capabilities::HostCapabilities;
 use crate::component::{require_export, ComponentContext, Invocation, LoadedComponent};
-use crate::engine::describe_failure;
 use crate::manifest::{HttpRoute, LoadedManifest};
 use crate::state::InstanceState;
 use crate::telemetry::{Kind, OpenSpan};
@@ -198,6 +197,10 @@ impl WebSocketTrigger {
         (LoadedComponent::store(&target.context, target.pre.engine(), &self.capabilities, self.budget, &invocation), span)
     }
 
+    fn failure(&self, target: &Target, error: &wasmtime::Error) -> String {
+        self.capabilities.failure(&target.context.id, "websocket", error)
+    }
+
     fn finished<T>(&self, span: Option<OpenSpan>, result: Result<T, String>) -> Result<T, String> {
         self.capabilities.finish_span(span, result.as_ref().err().map(String::as_str));
         result
@@ -206,8 +209,8 @@ impl WebSocketTrigger {
     async fn on_open(&self, target: &Target, info: ConnectionInfo) -> Result<OpenAnswer, String> {
         let (mut store, span) = self.store(target, "on-open");
         let result = async {
-            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
-            instance.battlescope_websocket_handler().call_on_open(&mut store, &info).await.map_err(|e| describe_failure(&e))
+            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| self.failure(target, &e))?;
+            instance.battlescope_websocket_handler().call_on_open(&mut store, &info).await.map_err(|e| self.failure(target, &e))
         };
         self.finished(span, result.await)
     }
@@ -215,12 +218,12 @@ impl WebSocketTrigger {
     async fn on_message(&self, target: &Target, id: &str, frames: Vec<Frame>) -> Result<(), String> {
         let (mut store, span) = self.store(target, "on-message");
         let result = async {
-            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| self.failure(target, &e))?;
             instance
                 .battlescope_websocket_handler()
                 .call_on_message(&mut store, &id.to_string(), &frames)
                 .await
-                .map_err(|e| describe_failure(&e))
+                .map_err(|e| self.failure(target, &e))
         };
         self.finished(span, result.await)
     }
@@ -228,12 +231,12 @@ impl WebSocketTrigger {
     async fn on_close(&self, target: &Target, id: &str, code: u16, reason: &str) -> Result<(), String> {
         let (mut store, span) = self.store(target, "on-close");
         let result = async {
-            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| describe_failure(&e))?;
+            let instance = target.pre.instantiate_async(&mut store).await.map_err(|e| self.failure(target, &e))?;
             instance
                 .battlescope_websocket_handler()
                 .call_on_close(&mut store, &id.to_string(), code, reason)
                 .await
-                .map_err(|e| describe_failure(&e))
+                .map_err(|e| self.failure(target, &e))
         };
         self.finished(span, result.await)
     }
