@@ -31,6 +31,8 @@ pub struct Options {
     pub typesense_url: Option<String>,
     /// Where the host exports spans (OTLP/HTTP base URL); none when `None`.
     pub otlp_endpoint: Option<String>,
+    /// Redis for components, leases and the WebSocket stream (the dev stack's when `None`).
+    pub redis_url: Option<String>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             feed_requests_per_second: 0,
             typesense_url: None,
             otlp_endpoint: None,
+            redis_url: None,
         }
     }
 }
@@ -119,7 +122,7 @@ impl App {
             .env("SPIN_VARIABLE_BATTLE_REMOVED_TOPIC", &format!("{prefix}battle.removed"))
             .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
-            .env("SPIN_VARIABLE_REDIS_ADDRESS", &redis_url())
+            .env("SPIN_VARIABLE_REDIS_ADDRESS", &o.redis_url.clone().unwrap_or_else(redis_url))
             .env("SPIN_VARIABLE_TYPESENSE_URL", &o.typesense_url.clone().unwrap_or_else(crate::typesense::shared_url))
             .env("SPIN_VARIABLE_TYPESENSE_API_KEY", &crate::typesense::api_key())
             .env("SPIN_VARIABLE_TYPESENSE_SNAPSHOT_DIR", &state.join("typesense-snapshot").display().to_string())

@@ -12,6 +12,7 @@ pub mod host;
 pub mod http;
 pub mod http_bench;
 pub mod kafka;
+pub mod link;
 pub mod otlp;
 pub mod probe;
 pub mod prometheus;

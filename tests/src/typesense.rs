@@ -3,6 +3,7 @@
 //! command run over a test's topics.
 
 use crate::app::App;
+use crate::link::Link;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -24,31 +25,22 @@ pub fn api_key() -> String {
 /// seen here to come back from a clean restart without documents it had acknowledged
 /// (docs/search.md), which `make reindex` repairs.
 pub struct PrivateTypesense {
-    /// What clients use: the proxy.
+    /// What clients use: the link's address.
     pub url: String,
-    proxy_port: u16,
     /// Typesense's own ports (API, peering): kept across restarts, as its Raft state names the
     /// node by its peering address.
     ports: (u16, u16),
     dir: PathBuf,
     child: Option<Child>,
-    proxy: Option<tokio::task::JoinHandle<()>>,
-    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    link: Link,
 }
 
 impl PrivateTypesense {
     pub async fn start(dir: &Path) -> Self {
-        let proxy_port = crate::free_port();
-        let mut server = Self {
-            url: format!("http://127.0.0.1:{proxy_port}"),
-            proxy_port,
-            ports: (crate::free_port(), crate::free_port()),
-            dir: dir.join("typesense"),
-            child: None,
-            proxy: None,
-            connections: Default::default(),
-        };
-        server.restore().await;
+        let ports = (crate::free_port(), crate::free_port());
+        let link = Link::open(&format!("127.0.0.1:{}", ports.0)).await;
+        let mut server =
+            Self { url: format!("http://127.0.0.1:{}", link.port), ports, dir: dir.join("typesense"), child: None, link };
         server.run().await;
         server
     }
@@ -105,70 +97,17 @@ impl PrivateTypesense {
 
     /// Cut clients off: new connections are refused, open ones reset.
     pub fn cut(&mut self) {
-        if let Some(proxy) = self.proxy.take() {
-            proxy.abort();
-        }
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
+        self.link.cut();
     }
 
-    /// The proxy's port, once the listener `cut` aborted has let go of it (an aborted task
-    /// drops its listener when the runtime next gets to it).
-    async fn listen(&self) -> tokio::net::TcpListener {
-        let mut tries = 0;
-        loop {
-            match tokio::net::TcpListener::bind(("127.0.0.1", self.proxy_port)).await {
-                Ok(listener) => return listener,
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("binding the Typesense proxy on port {}: {e}", self.proxy_port),
-            }
-        }
-    }
-
-    /// Hang: clients connect and are read from, but nothing ever answers (a server stuck
-    /// rather than down).
+    /// Hang: clients connect and are read from, but nothing ever answers.
     pub async fn hang(&mut self) {
-        self.cut();
-        let listener = self.listen().await;
-        let connections = self.connections.clone();
-        self.proxy = Some(tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let held = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut client, &mut tokio::io::sink()).await;
-                });
-                connections.lock().unwrap().push(held);
-            }
-        }));
+        self.link.hang().await;
     }
 
     /// Let clients through again.
     pub async fn restore(&mut self) {
-        self.cut();
-        let listener = self.listen().await;
-        let (upstream, connections) = (format!("127.0.0.1:{}", self.ports.0), self.connections.clone());
-        self.proxy = Some(tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                let mut open = connections.lock().unwrap();
-                open.retain(|c| !c.is_finished());
-                open.push(relay);
-            }
-        }));
-    }
-}
-
-impl Drop for PrivateTypesense {
-    fn drop(&mut self) {
-        self.cut();
+        self.link.restore().await;
     }
 }
 

@@ -5,6 +5,7 @@
 use battlescope_tests::app::{App, Options};
 use battlescope_tests::contract::{validate_event, validate_response};
 use battlescope_tests::kafka::{outbox_messages, produce_many};
+use battlescope_tests::link::Link;
 use battlescope_tests::replay::{data, Fault, Replay, ReplayData, Route};
 use battlescope_tests::{http, repo_root};
 use serde_json::Value;
@@ -259,5 +260,41 @@ async fn a_redelivered_event_changes_nothing_and_bodies_are_revalidated_with_eta
     let counts = replay.counts();
     assert_eq!(counts.esi_killmail, 2, "{counts:?}");
     assert_eq!(counts.esi_not_modified, 1, "If-None-Match answered 304: {counts:?}");
+    app.stop().await;
+}
+
+/// Redis is not needed to enrich: with it cut off, killmails are still enriched, from the
+/// database's names and ESI, and the health report names Redis; when it is back, so is the
+/// report.
+#[tokio::test]
+async fn with_redis_cut_off_killmails_are_still_enriched() {
+    let dir = tempfile::tempdir().unwrap();
+    let (killmails, replay) = replay_of("2021-11-30").await;
+    let stack_redis = battlescope_tests::redis_url();
+    let mut link = Link::open(stack_redis.trim_start_matches("redis://").trim_end_matches('/')).await;
+    let options = Options {
+        replay_url: Some(replay.base_url.clone()),
+        redis_url: Some(format!("redis://127.0.0.1:{}", link.port)),
+        ..Options::default()
+    };
+    let app = App::start(dir.path(), "enrichnoredis", options).await.unwrap();
+    link.cut();
+    let events: Vec<(String, Vec<u8>)> = killmails[..40].iter().map(ingested_without_body).collect();
+    produce_many(&app.ingested_topic, &events).await;
+    app.wait_for_enriched(ENRICHED, 40, Duration::from_secs(180)).await;
+    let named = app.enrichment_count("SELECT count(*) FROM enriched_killmails WHERE names_complete").await;
+    assert!(named > 0, "names came from ESI without Redis");
+    let down = health(&app).await;
+    assert_eq!((down.status, down.json()["redis"]["reachable"].clone()), (503, serde_json::json!(false)), "{}", down.body);
+    assert_eq!(down.json()["database"]["killmails"], 40, "{}", down.body);
+    let stats = http::get(&app.host.url("/api/enrichment/stats")).await.unwrap().json();
+    assert!(stats["counters"]["redis_unavailable"].as_i64().unwrap_or(0) > 0, "{stats}");
+
+    link.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while health(&app).await.status != 200 {
+        assert!(Instant::now() < deadline, "health did not recover with Redis");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     app.stop().await;
 }

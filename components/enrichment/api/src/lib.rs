@@ -52,7 +52,7 @@ fn health() -> Response {
         Ok(config) => {
             let database = Store::open(&config).and_then(|s| s.health());
             let mut scratch = Counters::default();
-            let redis = Esi::open(&config, &mut scratch).and_then(|esi| esi.redis_health());
+            let redis = Esi::open(&config, &mut scratch).redis_health();
             (database, redis)
         }
         Err(e) => (Err(e.to_string()), Err(e.to_string())),
@@ -84,7 +84,7 @@ fn esi_killmail(req: &Request, id: &str, hash: &str) -> Reply {
     let config = settings()?;
     let store = Store::open(&config).map_err(unavailable)?;
     let mut counters = Counters::default();
-    let mut esi = Esi::open(&config, &mut counters).map_err(|e| HttpError::unavailable("Redis", e))?;
+    let mut esi = Esi::open(&config, &mut counters);
     let outcome = esi.killmail(&store, id, hash);
     if outcome.is_ok() {
         esi.counters.add("bodies_from_esi", 1);
@@ -106,7 +106,7 @@ fn report() -> Result<Value, HttpError> {
     let config = settings()?;
     let mut stats = Store::open(&config).and_then(|s| s.stats()).map_err(unavailable)?;
     let mut scratch = Counters::default();
-    let esi = Esi::open(&config, &mut scratch).map_err(|e| HttpError::unavailable("Redis", e))?;
+    let esi = Esi::open(&config, &mut scratch);
     let breaker = esi.breaker();
     stats["esi"] = json!({ "breaker": breaker, "breakerState": breaker.name(), "errorLimit": esi.error_limit() });
     Ok(stats)

@@ -1,6 +1,8 @@
 //! The ESI client: User-Agent, the shared error budget, the circuit breaker, retries with
 //! backoff, and ETag/Expires for GETs. Breaker and budget live in Redis, so every instance and
-//! replica sees the same state.
+//! replica sees the same state. Redis is not required: without it an instance keeps them for
+//! itself, learning the budget from ESI's own headers on its first answer, and names come from
+//! the database and ESI.
 
 use super::counters::Counters;
 use super::now_ms;
@@ -29,7 +31,11 @@ pub enum EsiError {
 
 pub struct Esi<'a> {
     base: String,
-    redis: redis::Connection,
+    /// `None` when Redis did not answer.
+    redis: Option<redis::Connection>,
+    /// The breaker and budget as this instance knows them (kept when Redis cannot).
+    breaker: Option<Breaker>,
+    error_limit: Option<ErrorLimit>,
     prefix: String,
     /// How long a name stays in the Redis cache.
     pub name_cache_ttl_seconds: i64,
@@ -45,36 +51,49 @@ fn jitter() -> f64 {
 }
 
 impl<'a> Esi<'a> {
-    pub fn open(config: &Config, counters: &'a mut Counters) -> Result<Self, String> {
-        let redis = redis::Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e:?}"))?;
-        Ok(Self {
+    /// A client for this call; Redis, when it does not answer, is done without (and counted).
+    pub fn open(config: &Config, counters: &'a mut Counters) -> Self {
+        let redis = match redis::Connection::open(&config.redis_address) {
+            Ok(redis) => Some(redis),
+            Err(e) => {
+                eprintln!("enrichment: Redis does not answer ({e:?}); going on without its caches and shared ESI state");
+                counters.add("redis_unavailable", 1);
+                None
+            }
+        };
+        Self {
             base: config.esi_url.clone(),
             redis,
+            breaker: None,
+            error_limit: None,
             prefix: config.redis_prefix.clone(),
             name_cache_ttl_seconds: config.name_cache_ttl_seconds,
             counters,
-        })
+        }
     }
 
     fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 
-    pub fn redis(&self) -> &redis::Connection {
-        &self.redis
+    pub fn redis(&self) -> Option<&redis::Connection> {
+        self.redis.as_ref()
     }
 
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
-    fn load<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> T {
-        self.redis.get(&self.key(name)).ok().flatten().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    /// The shared value of `name` in Redis; `None` when Redis has none or does not answer.
+    fn load<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let stored = self.redis.as_ref()?.get(&self.key(name)).ok().flatten()?;
+        serde_json::from_slice(&stored).ok()
     }
 
     fn save<T: serde::Serialize>(&self, name: &str, value: &T) {
+        let Some(redis) = &self.redis else { return };
         let body = serde_json::to_vec(value).expect("state serialises");
-        if let Err(e) = self.redis.set(&self.key(name), &body) {
+        if let Err(e) = redis.set(&self.key(name), &body) {
             eprintln!("enrichment: saving {name} to Redis: {e:?}");
         }
     }
@@ -82,17 +101,30 @@ impl<'a> Esi<'a> {
     /// What `/health` reports of Redis: that it answers, and the state of the ESI breaker kept
     /// there (unlike [`Self::breaker`], a Redis error is an error here, not a closed breaker).
     pub fn redis_health(&self) -> Result<serde_json::Value, String> {
-        let stored = self.redis.get(&self.key("esi:breaker")).map_err(|e| format!("reading the ESI breaker: {e:?}"))?;
+        let redis = self.redis.as_ref().ok_or("Redis did not answer")?;
+        let stored = redis.get(&self.key("esi:breaker")).map_err(|e| format!("reading the ESI breaker: {e:?}"))?;
         let breaker: Breaker = stored.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         Ok(serde_json::json!({ "esiBreaker": breaker.name() }))
     }
 
+    /// The shared breaker, else this instance's own.
     pub fn breaker(&self) -> Breaker {
-        self.load("esi:breaker")
+        self.load("esi:breaker").or(self.breaker).unwrap_or_default()
     }
 
+    fn set_breaker(&mut self, breaker: Breaker) {
+        self.save("esi:breaker", &breaker);
+        self.breaker = Some(breaker);
+    }
+
+    /// The shared error budget, else what this instance learnt from ESI's headers.
     pub fn error_limit(&self) -> Option<ErrorLimit> {
-        self.load::<Option<ErrorLimit>>("esi:error-limit")
+        self.load::<Option<ErrorLimit>>("esi:error-limit").flatten().or(self.error_limit)
+    }
+
+    fn set_error_limit(&mut self, limit: ErrorLimit) {
+        self.save("esi:error-limit", &Some(limit));
+        self.error_limit = Some(limit);
     }
 
     /// Wait for the error budget and the breaker, or say why not now.
@@ -109,7 +141,7 @@ impl<'a> Esi<'a> {
         match breaker.permit(now_ms()) {
             Permit::Call => Ok(()),
             Permit::Probe => {
-                self.save("esi:breaker", &breaker);
+                self.set_breaker(breaker);
                 self.counters.add("esi_breaker_probes", 1);
                 Ok(())
             }
@@ -135,7 +167,7 @@ impl<'a> Esi<'a> {
                 eprintln!("enrichment: ESI circuit breaker {} → {}", before.name(), breaker.name());
                 self.counters.add(&format!("esi_breaker_to_{}", breaker.name()), 1);
             }
-            self.save("esi:breaker", &breaker);
+            self.set_breaker(breaker);
         }
     }
 
@@ -161,7 +193,7 @@ impl<'a> Esi<'a> {
                 header(&response, "x-esi-error-limit-reset").as_deref(),
                 now_ms(),
             ) {
-                self.save("esi:error-limit", &Some(limit));
+                self.set_error_limit(limit);
             }
             self.record(Ok(status));
             if !esi_policy::is_upstream_failure(status) {

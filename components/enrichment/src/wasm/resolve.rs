@@ -15,7 +15,7 @@ fn hot_key(esi: &Esi, id: u64) -> String {
 
 fn from_redis(esi: &mut Esi, ids: &BTreeSet<u64>) -> Names {
     let keys: Vec<RedisParameter> = ids.iter().map(|id| RedisParameter::Binary(hot_key(esi, *id).into_bytes())).collect();
-    let Ok(values) = esi.redis().execute("MGET", &keys) else { return Names::new() };
+    let Some(Ok(values)) = esi.redis().map(|redis| redis.execute("MGET", &keys)) else { return Names::new() };
     ids.iter()
         .zip(values)
         .filter_map(|(id, v)| match v {
@@ -26,6 +26,7 @@ fn from_redis(esi: &mut Esi, ids: &BTreeSet<u64>) -> Names {
 }
 
 fn to_redis(esi: &Esi, names: &Names) {
+    let Some(redis) = esi.redis() else { return };
     let ttl = esi.name_cache_ttl_seconds;
     for (id, name) in names {
         let args = [
@@ -34,7 +35,7 @@ fn to_redis(esi: &Esi, names: &Names) {
             RedisParameter::Binary(b"EX".to_vec()),
             RedisParameter::Int64(ttl),
         ];
-        if let Err(e) = esi.redis().execute("SET", &args) {
+        if let Err(e) = redis.execute("SET", &args) {
             eprintln!("enrichment: caching a name in Redis: {e:?}");
             return;
         }

@@ -24,7 +24,7 @@ impl Guest for Enrichment {
 }
 
 fn retry_names(config: &Config, store: &Store, counters: &mut Counters) -> Result<(), String> {
-    let mut esi = Esi::open(config, counters)?;
+    let mut esi = Esi::open(config, counters);
     let due = store.due_unresolved(names::MAX_IDS_PER_CALL as i64)?;
     if !due.is_empty() {
         resolve::resolve(&mut esi, store, &due, true)?;

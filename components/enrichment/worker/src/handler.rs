@@ -73,7 +73,7 @@ fn enrich_new(
     counters: &mut Counters,
 ) -> Result<Outcomes, String> {
     let done = store.enriched_among(&events.iter().map(|e| e.killmail_id).collect())?;
-    let mut esi = Esi::open(config, counters)?;
+    let mut esi = Esi::open(config, counters);
     let mut out: Outcomes = vec![Ok(()); events.len()];
     // The first event of each killmail not done yet, with its body; later copies share its fate.
     let mut first_of: BTreeMap<u64, usize> = BTreeMap::new();
