@@ -87,5 +87,9 @@ async fn main() {
          pure module {pure:.0}/s ({pure_with_read:.0}/s reading the kills from Postgres)   ratio {:.5}x",
         component / pure
     );
+    // Over the whole run: the day through ingestion, enrichment and battles, then the battle
+    // stage again (#11 asks for at most 1 GiB during a day's backfill).
+    let peak = app.host.peak_rss_kib().map(|k| format!("{:.0} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "unknown".into());
+    println!("host peak RSS over the run    {peak} (the day through every stage, then the battle stage again)");
     app.stop().await;
 }
