@@ -72,11 +72,17 @@ fn count(redis: &Connection, config: &Config, outcome: &str) {
     }
 }
 
+/// The configuration and a connection to the cache's Redis, or why not.
+fn cache_redis() -> Result<(Config, Connection), String> {
+    let config = Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string())?;
+    let redis = Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e}"))?;
+    Ok((config, redis))
+}
+
 /// `GET /api/bff/health`: whether Redis, the BFF's cache, answers. The services it composes
 /// have their own health routes (and the dashboard shows which of them answer).
 fn health() -> Response {
-    let redis = Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string()).and_then(|config| {
-        let redis = Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e}"))?;
+    let redis = cache_redis().and_then(|(_, redis)| {
         redis.execute("PING", &[]).map_err(|e| format!("PING: {e}"))?;
         Ok(serde_json::json!({}))
     });
@@ -86,8 +92,7 @@ fn health() -> Response {
 /// `GET /api/bff/metrics`: the cache's hits and misses in Prometheus text; 503 without Redis,
 /// where they are counted.
 fn metrics() -> Response {
-    let counted = Config::load(&guest::config::Variables::spin()).map_err(|e| e.to_string()).and_then(|config| {
-        let redis = Connection::open(&config.redis_address).map_err(|e| format!("connecting to Redis: {e}"))?;
+    let counted = cache_redis().and_then(|(config, redis)| {
         let read = |outcome: &str| -> Result<i64, String> {
             let stored =
                 redis.get(&cache::lookups_key(&config.cache_prefix, outcome)).map_err(|e| format!("reading Redis: {e}"))?;
