@@ -44,7 +44,7 @@ REPLAY_PORT ?= 8090
 # The recorded day `make run REPLAY=1` replays (data/killmails/): 2021-11-28, -29 or -30.
 REPLAY_DAY ?= 2021-11-30
 
-.PHONY: run replay-server test gates bench stack stack-down components language-plugins host host-release migrate reindex check fmt clippy coverage web-ui browser-deps deploy
+.PHONY: run replay-server test gates bench chaos stack stack-down components language-plugins host host-release migrate reindex check fmt clippy coverage web-ui browser-deps deploy
 
 # The web UI's sources (npm packages from the lockfile, bundled by esbuild); the web
 # component embeds what `web-ui` makes in $(WEB_UI)/dist.
@@ -93,6 +93,15 @@ bench: stack components host-release browser-deps
 	$(CARGO) run --release -p battlescope-tests --bin bench-websocket -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-search -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-web -- --host $(TARGET_DIR)/release/battlescope
+
+## The chaos verifier at full size (tests/tests/chaos.rs; `make test` runs it bounded): the
+## whole recorded day while every dependency breaks mid-stream. CHAOS_SEED=<n> replays a run.
+CHAOS_KILLMAILS ?= 0
+CHAOS_FEED_RATE ?= 150
+chaos: stack components host
+	BATTLESCOPE_CHAOS_KILLMAILS=$(CHAOS_KILLMAILS) BATTLESCOPE_CHAOS_FEED_RATE=$(CHAOS_FEED_RATE) \
+	  $(if $(CHAOS_SEED),BATTLESCOPE_CHAOS_SEED=$(CHAOS_SEED)) \
+	  $(CARGO) test -p battlescope-tests --test chaos -- --nocapture
 
 stack:
 	@scripts/stack.sh up

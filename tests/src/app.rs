@@ -33,6 +33,11 @@ pub struct Options {
     pub otlp_endpoint: Option<String>,
     /// Redis for components, leases and the WebSocket stream (the dev stack's when `None`).
     pub redis_url: Option<String>,
+    /// The Postgres server's admin URL the services' databases are made on (the dev stack's
+    /// when `None`).
+    pub postgres_admin_url: Option<String>,
+    /// Kafka bootstrap brokers (the dev stack's when `None`).
+    pub kafka_brokers: Option<String>,
 }
 
 impl Default for Options {
@@ -48,6 +53,8 @@ impl Default for Options {
             typesense_url: None,
             otlp_endpoint: None,
             redis_url: None,
+            postgres_admin_url: None,
+            kafka_brokers: None,
         }
     }
 }
@@ -80,16 +87,10 @@ impl App {
     pub async fn start(dir: &Path, test: &str, options: Options) -> anyhow::Result<Self> {
         let prefix = crate::unique_prefix(test);
         let manifest = manifest();
-        let database_url = format!("postgres://postgres@{}/{prefix}ingestion", postgres_host());
+        let database_url = options.database_url(&prefix, "ingestion");
         let state = dir.join("state");
         let host = Self::launch(&manifest, &state, &prefix, &options).await?;
-        let (db, conn) = tokio_postgres::connect(&database_url, tokio_postgres::NoTls).await?;
-        tokio::spawn(conn);
-        let (enrichment_db, conn) =
-            tokio_postgres::connect(&database_url_of(&prefix, "enrichment"), tokio_postgres::NoTls).await?;
-        tokio::spawn(conn);
-        let (battles_db, conn) = tokio_postgres::connect(&database_url_of(&prefix, "battles"), tokio_postgres::NoTls).await?;
-        tokio::spawn(conn);
+        let [db, enrichment_db, battles_db] = Self::connect(&options, &prefix).await?;
         let (ingested_topic, enriched_topic) = topics(&prefix);
         Ok(Self {
             host,
@@ -109,6 +110,9 @@ impl App {
     async fn launch(manifest: &Path, state: &Path, prefix: &str, o: &Options) -> anyhow::Result<Host> {
         let mut options = HostOptions::new(manifest, "ingestion", state);
         options.database_prefix = prefix.to_string();
+        if let Some(url) = &o.postgres_admin_url {
+            options.database_url = url.clone();
+        }
         let (ingested_topic, enriched_topic) = topics(prefix);
         let mut options = options
             .env("SPIN_VARIABLE_DEPLOYMENT", prefix.trim_end_matches('_'))
@@ -135,6 +139,9 @@ impl App {
         let upstream = o.replay_url.clone().unwrap_or_else(|| format!("http://127.0.0.1:{}", crate::free_port()));
         for origin in ["SPIN_VARIABLE_R2Z2_ORIGIN", "SPIN_VARIABLE_REDISQ_ORIGIN", "SPIN_VARIABLE_ESI_ORIGIN"] {
             options = options.env(origin, &upstream);
+        }
+        if let Some(brokers) = &o.kafka_brokers {
+            options = options.env("SPIN_VARIABLE_KAFKA_BROKERS", brokers);
         }
         if let Some(path) = &o.runtime_config {
             options = options.arg("--runtime-config-file").arg(&path.display().to_string());
@@ -167,8 +174,49 @@ impl App {
     /// SIGKILL the host and start a new one on the same database.
     pub async fn crash_and_restart(mut self) -> anyhow::Result<Self> {
         self.host.kill_in_place().await;
-        self.host = Self::launch(&self.manifest, &self.state, &self.prefix, &self.options).await?;
+        self.relaunch().await?;
         Ok(self)
+    }
+
+    /// Start the host again (after it was killed), on the same databases and state.
+    pub async fn relaunch(&mut self) -> anyhow::Result<()> {
+        self.host = Self::launch(&self.manifest, &self.state, &self.prefix, &self.options).await?;
+        Ok(())
+    }
+
+    /// The test's own sessions to the ingestion, enrichment and battle databases.
+    async fn connect(options: &Options, prefix: &str) -> anyhow::Result<[tokio_postgres::Client; 3]> {
+        let mut clients = Vec::new();
+        for service in ["ingestion", "enrichment", "battles"] {
+            let (client, conn) = tokio_postgres::connect(&options.database_url(prefix, service), tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            clients.push(client);
+        }
+        Ok(clients.try_into().unwrap_or_else(|_| unreachable!("three services")))
+    }
+
+    /// Open the test's sessions again (after Postgres restarted and closed them).
+    pub async fn reconnect(&mut self) -> anyhow::Result<()> {
+        [self.db, self.enrichment_db, self.battles_db] = Self::connect(&self.options, &self.prefix).await?;
+        Ok(())
+    }
+
+    /// This test's Kafka brokers.
+    pub fn kafka_brokers(&self) -> String {
+        self.options.kafka_brokers.clone().unwrap_or_else(crate::kafka::brokers)
+    }
+
+    /// Every topic the application publishes to, with the consumer groups reading it.
+    pub fn topics_and_groups(&self) -> Vec<(String, Vec<String>)> {
+        let group = |service: &str| format!("{}.{service}", self.deployment());
+        let mut out = vec![
+            (self.ingested_topic.clone(), vec![group("enrichment")]),
+            (self.enriched_topic.clone(), vec![group("battle"), group("notification"), group("search")]),
+        ];
+        for kind in ["created", "updated", "ended", "removed"] {
+            out.push((format!("{}battle.{kind}", self.prefix), vec![group("notification"), group("search")]));
+        }
+        out
     }
 
     pub async fn stats(&self) -> serde_json::Value {
@@ -283,8 +331,15 @@ impl App {
     }
 }
 
-fn database_url_of(prefix: &str, service: &str) -> String {
-    format!("postgres://postgres@{}/{prefix}{service}", postgres_host())
+impl Options {
+    /// The URL of one service's database on this test's Postgres server.
+    fn database_url(&self, prefix: &str, service: &str) -> String {
+        let server = match &self.postgres_admin_url {
+            Some(url) => url.split('@').nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default().to_string(),
+            None => postgres_host(),
+        };
+        format!("postgres://postgres@{server}/{prefix}{service}")
+    }
 }
 
 fn topics(prefix: &str) -> (String, String) {

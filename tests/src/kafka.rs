@@ -101,3 +101,40 @@ pub async fn read_topic(topic: &str, want: usize, timeout: Duration) -> Vec<Reco
     }
     out
 }
+
+/// Per partition of `topics` on `brokers`: the messages `group` has not committed past
+/// (topic, partition, end offset, lag). A topic the broker does not know has none.
+pub async fn group_lag(brokers: &str, group: &str, topics: &[String]) -> anyhow::Result<Vec<(String, i32, i64, i64)>> {
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::{Offset, TopicPartitionList};
+    let (brokers, group, topics) = (brokers.to_string(), group.to_string(), topics.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let timeout = Duration::from_secs(10);
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("allow.auto.create.topics", "false")
+            .create()?;
+        let mut out = Vec::new();
+        for topic in &topics {
+            let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+            let Some(t) = metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none()) else { continue };
+            let mut partitions = TopicPartitionList::new();
+            for p in t.partitions() {
+                partitions.add_partition(topic, p.id());
+            }
+            let committed = consumer.committed_offsets(partitions, timeout)?;
+            for e in committed.elements() {
+                let (_, end) = consumer.fetch_watermarks(topic, e.partition(), timeout)?;
+                let position = match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => 0,
+                };
+                out.push((topic.clone(), e.partition(), end, (end - position).max(0)));
+            }
+        }
+        Ok(out)
+    })
+    .await?
+}

@@ -83,9 +83,7 @@ impl Stores {
                     Backend::Disk { db, table: label.clone() }
                 }
                 KeyValueStoreConfig::Redis { url } => {
-                    let client = redis::Client::open(url.as_str())
-                        .with_context(|| format!("key-value store `{label}`: bad Redis url {url}"))?;
-                    let connection = redis::aio::ConnectionManager::new(client)
+                    let connection = crate::capabilities::redis::reconnecting(url.as_str())
                         .await
                         .with_context(|| format!("key-value store `{label}`: connecting to {url}"))?;
                     Backend::Redis { connection: Box::new(connection) }

@@ -27,6 +27,20 @@ impl Default for ClientSettings {
     }
 }
 
+/// A self-reconnecting connection for the host's own long-lived uses (cron leases, the
+/// WebSocket stream, key-value stores), bounded like components' connections and trying a lost
+/// server again at most a second apart. redis-rs' default backoff multiplies a one-second delay
+/// by 100 per attempt: after a Redis restart, leases and the stream waited two minutes.
+pub async fn reconnecting(address: &str) -> redis::RedisResult<redis::aio::ConnectionManager> {
+    let bounds = ClientSettings::default();
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Duration::from_millis(bounds.connect_timeout_ms))
+        .set_response_timeout(Duration::from_millis(bounds.response_timeout_ms))
+        .set_factor(2)
+        .set_max_delay(1_000);
+    redis::aio::ConnectionManager::new_with_config(redis::Client::open(address)?, config).await
+}
+
 /// What a component holds after `connection.open`.
 pub struct Connection {
     address: String,

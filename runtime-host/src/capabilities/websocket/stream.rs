@@ -87,9 +87,8 @@ pub struct EventStream {
 
 impl EventStream {
     pub async fn connect(address: &str, key: &str, history: usize) -> anyhow::Result<Self> {
-        let client = redis::Client::open(address)?;
-        let redis = ConnectionManager::new(client.clone()).await?;
-        let reader = ConnectionManager::new(client).await?;
+        let redis = crate::capabilities::redis::reconnecting(address).await?;
+        let reader = crate::capabilities::redis::reconnecting(address).await?;
         Ok(Self { key: key.to_string(), history, redis, reader })
     }
 

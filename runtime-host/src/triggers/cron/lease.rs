@@ -35,8 +35,7 @@ pub struct Lease {
 
 impl Lease {
     pub async fn new(address: &str, key: String, holder: String, ttl: Duration) -> anyhow::Result<Self> {
-        let client = redis::Client::open(address)?;
-        let connection = redis::aio::ConnectionManager::new(client).await?;
+        let connection = crate::capabilities::redis::reconnecting(address).await?;
         Ok(Self { key, holder, ttl, connection, held_until: None })
     }
 
