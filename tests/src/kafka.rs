@@ -138,3 +138,39 @@ pub async fn group_lag(brokers: &str, group: &str, topics: &[String]) -> anyhow:
     })
     .await?
 }
+
+/// Set `group`'s committed offset of every partition of `topic` to `offset`, as a member of
+/// the group (the broker takes commits from members only): joins, waits until the partitions
+/// are its own (a dead member's session lapses first), commits and leaves.
+pub async fn commit_offsets(group: &str, topic: &str, offset: i64) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode};
+    use rdkafka::{Offset, TopicPartitionList};
+    let (group, topic) = (group.to_string(), topic.to_string());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers())
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("session.timeout.ms", "6000")
+            .create()
+            .expect("test consumer");
+        let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)).expect("topic metadata");
+        let partitions: Vec<i32> =
+            metadata.topics().iter().filter(|t| t.name() == topic).flat_map(|t| t.partitions()).map(|p| p.id()).collect();
+        assert!(!partitions.is_empty(), "{topic} has no partitions");
+        consumer.subscribe(&[&topic]).expect("subscribe");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while consumer.assignment().map(|a| a.count()).unwrap_or(0) < partitions.len() {
+            assert!(Instant::now() < deadline, "{group} did not get all of {topic}'s partitions within 60 s");
+            let _ = consumer.poll(Duration::from_millis(200));
+        }
+        let mut list = TopicPartitionList::new();
+        for p in partitions {
+            list.add_partition_offset(&topic, p, Offset::Offset(offset)).expect("an offset");
+        }
+        consumer.commit(&list, CommitMode::Sync).unwrap_or_else(|e| panic!("committing {group}'s offsets on {topic}: {e}"));
+        consumer.unsubscribe();
+    })
+    .await
+    .expect("the commit task");
+}

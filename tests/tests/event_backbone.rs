@@ -233,6 +233,33 @@ async fn outbox_rows_reach_the_consumer_even_when_the_relay_is_killed() {
     }
 }
 
+#[tokio::test]
+async fn a_committed_offset_past_the_partitions_end_is_read_again_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = EventApp::new(dir.path(), "reset", &Options::default());
+    let host = app.start("a").await;
+    produce(&host, &app.topic, 40, 4, "ok").await;
+    let db = app.db().await;
+    assert_eq!(wait_for_count(&db, EFFECTS, 40, 60).await, 40, "{}", host.log_text());
+    host.kill().await;
+    // As after a broker lost its log: the group's offsets point past every partition's end.
+    kafka::commit_offsets(&format!("{}-group", app.topic), &app.topic, 100_000).await;
+
+    let host = app.start("a").await;
+    let deliveries = wait_for_count(&db, "SELECT count(*) FROM deliveries", 80, 60).await;
+    assert_eq!(deliveries, 80, "every message was read again:\n{}", host.log_text());
+    let effects: i64 = db.query_one(EFFECTS, &[]).await.unwrap().get(0);
+    assert_eq!(effects, 40, "and applied once");
+    assert!(host.log_text().contains("the committed offset is past the partition's end"), "{}", host.log_text());
+    let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
+    let resets: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("kafka_offset_resets_total{") && l.contains(&app.topic))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!((1..=4).contains(&resets), "one reset counted per partition holding messages: {resets}\n{metrics}");
+}
+
 /// `kafka_messages_consumed_total` of the probe's topic on one host.
 async fn consumed_by(host: &battlescope_tests::host::Host, topic: &str) -> u64 {
     let metrics = http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;

@@ -30,7 +30,7 @@ fn observability_dir() -> std::path::PathBuf {
 fn alert_rules_and_the_scrape_config_pass_promtool_and_their_unit_tests() {
     let dir = observability_dir();
     let checked = promtool(&dir, &["check", "rules", "alerts.yml"]).unwrap();
-    assert!(checked.contains("SUCCESS: 11 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 13 rules found"), "{checked}");
     promtool(&dir, &["check", "config", "prometheus.yml"]).unwrap();
     let scraped = std::fs::read_to_string(dir.join("prometheus.yml")).unwrap();
     for (job, path) in SCRAPED {

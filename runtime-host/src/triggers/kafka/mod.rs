@@ -8,6 +8,7 @@
 mod dispatch;
 pub mod envelope;
 mod ownership;
+mod resumption;
 mod retry;
 
 use crate::bindings::kafka::KafkaTriggerPre;
@@ -223,6 +224,9 @@ async fn consume(
         let received = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break,
             _ = resume_check.tick() => {
+                for key in ownership.take_assigned() {
+                    resumption::check_end(&consumer, &dispatcher, &key);
+                }
                 offer_held(&consumer, &mut workers);
                 continue;
             }
@@ -245,6 +249,7 @@ async fn consume(
         };
         let current = workers.get(&key).is_some_and(|w| Arc::ptr_eq(&w.lease, &lease));
         if !current {
+            resumption::check_first(&consumer, &dispatcher, &key, msg.offset());
             // A new assignment: a fresh worker (the previous one, if any, stops on its revoked lease).
             let (tx, rx) = mpsc::channel(PARTITION_QUEUE.max(2 * dispatcher.batch_size));
             handles.push(tokio::spawn(partition_worker(

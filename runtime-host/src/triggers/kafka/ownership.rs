@@ -64,6 +64,8 @@ impl Lease {
 #[derive(Default)]
 pub struct Ownership {
     leases: Mutex<HashMap<PartitionKey, Arc<Lease>>>,
+    /// Partitions assigned since the consumer loop last looked (it checks where they resume).
+    assigned: Mutex<Vec<PartitionKey>>,
 }
 
 impl Ownership {
@@ -79,9 +81,17 @@ impl Ownership {
 
     fn assign(&self, partitions: &TopicPartitionList) {
         let mut leases = self.leases();
+        let mut assigned = self.assigned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for p in partitions.elements() {
-            leases.entry((p.topic().to_string(), p.partition())).or_default();
+            let key = (p.topic().to_string(), p.partition());
+            leases.entry(key.clone()).or_default();
+            assigned.push(key);
         }
+    }
+
+    /// Partitions assigned since the last call.
+    pub fn take_assigned(&self) -> Vec<PartitionKey> {
+        std::mem::take(&mut *self.assigned.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// Mark the partitions revoked and hand back their leases.
