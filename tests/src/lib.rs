@@ -133,6 +133,16 @@ pub fn installed_tool(relative: &str) -> PathBuf {
     path
 }
 
+/// Wait until `address` accepts TCP connections (a server just started).
+pub async fn wait_listening(what: &str, address: &str, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "{what} did not listen on {address} within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Poll until `check` holds (something asynchronous caught up), or panic with what it saw.
 pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
 where

@@ -28,16 +28,6 @@ fn as_postgres_user(program: &Path) -> Command {
     cmd
 }
 
-/// Wait until `address` accepts TCP connections.
-async fn wait_listening(what: &str, address: &str, timeout: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    while tokio::net::TcpStream::connect(address).await.is_err() {
-        anyhow::ensure!(Instant::now() < deadline, "{what} did not listen on {address} within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
 /// A Postgres cluster in a folder of its own.
 pub struct PrivatePostgres {
     pub port: u16,
@@ -155,7 +145,7 @@ impl PrivateRedis {
             .kill_on_drop(true)
             .spawn()?;
         self.server = Some(server);
-        wait_listening("redis-server", &format!("127.0.0.1:{}", self.port), Duration::from_secs(20)).await
+        crate::wait_listening("redis-server", &format!("127.0.0.1:{}", self.port), Duration::from_secs(20)).await
     }
 
     /// SIGKILL the server and start an empty one on the same port after `down`.

@@ -11,6 +11,7 @@
 
 use battlescope_tests::chaos::{Plan, Rig};
 use battlescope_tests::replay::data;
+use futures::FutureExt;
 
 /// The recorded day replayed (the smallest of the three).
 const DAY: &str = "2021-11-30";
@@ -39,6 +40,12 @@ async fn a_day_survives_every_dependency_breaking_mid_stream() {
     let mut rig = Rig::start(dir.path(), &plan).await.unwrap();
     let flood = rig.run_faults(&plan).await.unwrap();
     let answers = flood.finish().await;
-    rig.verify(&plan, &answers).await;
+    let verified = std::panic::AssertUnwindSafe(rig.verify(&plan, &answers)).catch_unwind().await;
+    if let Err(failure) = verified {
+        let log = std::env::temp_dir().join(format!("chaos-{seed}.log"));
+        let _ = std::fs::write(&log, rig.app.host.log_text());
+        eprintln!("chaos: the last host's log is in {}", log.display());
+        std::panic::resume_unwind(failure);
+    }
     rig.app.stop().await;
 }
