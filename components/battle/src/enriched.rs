@@ -6,7 +6,6 @@ use crate::stats::{KillDetail, Participant};
 use contracts::killmail_enriched::{KillmailEnriched, Participant as EventParticipant};
 use contracts::Envelope;
 use eve_static::SecurityBand;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
@@ -133,39 +132,63 @@ mod tests {
     }
 }
 
-fn compact_participant(p: &Participant) -> Value {
-    serde_json::json!([p.character, p.corporation, p.alliance, p.ship_type, p.ship_group])
+/// A participant in the compact form: character, corporation, alliance, ship type, ship group.
+type CompactParticipant = (Option<u64>, Option<u64>, Option<u64>, Option<u64>, Option<u64>);
+
+fn compact_participant(p: &Participant) -> CompactParticipant {
+    (p.character, p.corporation, p.alliance, p.ship_type, p.ship_group)
 }
 
-fn participant_from_compact(v: &Value) -> Participant {
-    let n = |i: usize| v.get(i).and_then(Value::as_u64);
-    Participant { character: n(0), corporation: n(1), alliance: n(2), ship_type: n(3), ship_group: n(4) }
+fn participant_from_compact((character, corporation, alliance, ship_type, ship_group): CompactParticipant) -> Participant {
+    Participant { character, corporation, alliance, ship_type, ship_group }
 }
 
-/// The compact form kept in the database (`battle_kills.detail`).
-pub fn compact(detail: &KillDetail) -> Value {
-    serde_json::json!({
-        "v": compact_participant(&detail.victim),
-        "a": detail.attackers.iter().map(compact_participant).collect::<Vec<_>>(),
-        "value": detail.value,
-        "r": detail.region,
-        "b": detail.band,
-    })
+/// The compact form kept in the database (`battle_kills.detail`). Written and read straight
+/// from and to text: a batch stores a thousand of these and reads back thousands more, and a
+/// `serde_json::Value` in between doubled the work.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Compact {
+    v: CompactParticipant,
+    a: Vec<CompactParticipant>,
+    value: Option<f64>,
+    r: Option<u32>,
+    b: SecurityBand,
 }
 
-/// A kill and its details back from the database's columns.
-pub fn from_row(id: u64, time: i64, system: u32, pilots: Vec<u64>, units: Vec<u64>, compact: &Value) -> (Kill, KillDetail) {
+/// A kill's details in the compact form, as JSON text.
+pub fn compact(detail: &KillDetail) -> String {
+    let c = Compact {
+        v: compact_participant(&detail.victim),
+        a: detail.attackers.iter().map(compact_participant).collect(),
+        value: detail.value,
+        r: detail.region,
+        b: detail.band,
+    };
+    serde_json::to_string(&c).expect("numbers and strings always serialize")
+}
+
+/// A kill and its details back from the database's columns (`compact`: the `detail` column's
+/// text).
+pub fn from_row(
+    id: u64,
+    time: i64,
+    system: u32,
+    pilots: Vec<u64>,
+    units: Vec<u64>,
+    compact: &str,
+) -> Result<(Kill, KillDetail), serde_json::Error> {
+    let c: Compact = serde_json::from_str(compact)?;
     let detail = KillDetail {
         id,
         time,
         system,
-        region: compact["r"].as_u64().map(|r| r as u32),
-        band: serde_json::from_value(compact["b"].clone()).unwrap_or(SecurityBand::Unknown),
-        victim: participant_from_compact(&compact["v"]),
-        attackers: compact["a"].as_array().into_iter().flatten().map(participant_from_compact).collect(),
-        value: compact["value"].as_f64(),
+        region: c.r,
+        band: c.b,
+        victim: participant_from_compact(c.v),
+        attackers: c.a.into_iter().map(participant_from_compact).collect(),
+        value: c.value,
     };
-    (Kill { id, time, system, pilots, units }, detail)
+    Ok((Kill { id, time, system, pilots, units }, detail))
 }
 
 #[cfg(test)]
@@ -196,7 +219,7 @@ mod compact_tests {
             }],
             value: Some(1.5),
         };
-        let (_, back) = from_row(1, 2, 3, vec![4], vec![5], &compact(&d));
+        let (_, back) = from_row(1, 2, 3, vec![4], vec![5], &compact(&d)).unwrap();
         assert_eq!(back, d);
     }
 }

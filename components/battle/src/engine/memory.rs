@@ -112,10 +112,11 @@ impl BattleStore for MemoryStore {
         Ok(self.unpinned(near.flat_map(|(p, from, to)| Self::in_range(self.by_pilot.get(p), from, to))))
     }
 
-    fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError> {
+    fn stragglers(&self, battles: &[Absorber], params: &Params) -> Result<Vec<Kill>, StoreError> {
         self.check("stragglers")?;
+        let Some((systems, from, to)) = reach::straggler_area(battles, params) else { return Ok(Vec::new()) };
         let found = self.unpinned(systems.iter().flat_map(|s| Self::in_range(self.by_system.get(s), from, to)));
-        Ok(found.into_iter().filter(|k| k.units.iter().any(|u| units.contains(u))).collect())
+        Ok(reach::stragglers(battles, found, params))
     }
 
     fn absorbing(&self, seeds: &[Kill], params: &Params) -> Result<BTreeSet<String>, StoreError> {
@@ -156,9 +157,9 @@ impl BattleStore for MemoryStore {
         Ok(ids.iter().filter_map(|id| self.kills.get(id)).map(|k| k.kill.clone()).collect())
     }
 
-    fn kill_ids_of(&self, battle_id: &str) -> Result<BTreeSet<u64>, StoreError> {
-        self.check("kill_ids_of")?;
-        Ok(self.battles.get(battle_id).map(|b| b.kill_ids.clone()).unwrap_or_default())
+    fn members_of(&self, battle_ids: &BTreeSet<String>) -> Result<BTreeMap<String, BTreeSet<u64>>, StoreError> {
+        self.check("members_of")?;
+        Ok(battle_ids.iter().filter_map(|id| Some((id.clone(), self.battles.get(id)?.kill_ids.clone()))).collect())
     }
 
     fn pinned(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, String>, StoreError> {

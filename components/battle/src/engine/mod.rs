@@ -192,8 +192,9 @@ pub trait BattleStore {
     fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError>;
     /// Kills that share a pilot with one of `seeds` within the gap, no operator holds.
     fn linked(&self, seeds: &[Kill], params: &Params) -> Result<Vec<Kill>, StoreError>;
-    /// Kills in `systems` between `from` and `to` that involve one of `units`, no operator holds.
-    fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError>;
+    /// Kills no operator holds that one of `battles` would take in as a straggler (one read
+    /// for all of them).
+    fn stragglers(&self, battles: &[reach::Absorber], params: &Params) -> Result<Vec<Kill>, StoreError>;
     /// Automatic battles of at least `anchor_kills` that would take one of `seeds` in as a
     /// straggler.
     fn absorbing(&self, seeds: &[Kill], params: &Params) -> Result<BTreeSet<String>, StoreError>;
@@ -203,8 +204,12 @@ pub trait BattleStore {
     fn kills_of(&self, battle_ids: &BTreeSet<String>) -> Result<Vec<Kill>, StoreError>;
     /// Kills by id (those stored).
     fn kills_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError>;
+    /// The kill ids of each of these battles (those that exist).
+    fn members_of(&self, battle_ids: &BTreeSet<String>) -> Result<BTreeMap<String, BTreeSet<u64>>, StoreError>;
     /// The kill ids of one battle.
-    fn kill_ids_of(&self, battle_id: &str) -> Result<BTreeSet<u64>, StoreError>;
+    fn kill_ids_of(&self, battle_id: &str) -> Result<BTreeSet<u64>, StoreError> {
+        Ok(self.members_of(&[battle_id.to_string()].into())?.remove(battle_id).unwrap_or_default())
+    }
     /// The manual battles holding any of these kills, by kill.
     fn pinned(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, String>, StoreError>;
     /// Kills with the details statistics read.

@@ -57,6 +57,19 @@ impl Absorber {
     }
 }
 
+/// Of `candidates`, those one of `battles` takes in as a straggler.
+pub fn stragglers(battles: &[Absorber], candidates: Vec<Kill>, params: &Params) -> Vec<Kill> {
+    candidates.into_iter().filter(|c| battles.iter().any(|b| b.takes(c, params))).collect()
+}
+
+/// The systems and the span of game time that hold every straggler of `battles`.
+pub fn straggler_area(battles: &[Absorber], params: &Params) -> Option<(BTreeSet<u32>, i64, i64)> {
+    let q = params.quiet_period_secs;
+    let from = battles.iter().map(|b| b.start).min()?;
+    let to = battles.iter().map(|b| b.end).max()?;
+    Some((battles.iter().flat_map(|b| b.systems.iter().copied()).collect(), from - q, to + q))
+}
+
 /// The battles of `absorbers` that take in at least one seed.
 pub fn absorbing(seeds: &[&Kill], absorbers: &[Absorber], params: &Params) -> BTreeSet<String> {
     absorbers.iter().filter(|a| seeds.iter().any(|s| a.takes(s, params))).map(|a| a.battle_id.clone()).collect()

@@ -4,6 +4,7 @@
 //! write: the battles that changed, those made by hand, those that stopped existing, and the
 //! events that announce it.
 
+use super::reach::Absorber;
 use super::{
     Announced, BattleRecord, BattleStore, Context, KillMap, Outgoing, ParticipantRow, Status, StoreError, Stored, Write,
 };
@@ -17,14 +18,6 @@ use contracts::battle_removed::{BattleRemoved, BattleRemovedReason};
 use contracts::battle_updated::BattleUpdated;
 use contracts::Envelope;
 use std::collections::{BTreeMap, BTreeSet};
-
-pub fn cluster(kills: &BTreeMap<u64, Kill>, params: &Params) -> Vec<Battle> {
-    let mut c = on_the_map(*params);
-    for kill in kills.values() {
-        c.add(kill.clone());
-    }
-    c.battles()
-}
 
 /// What `gather` found: the battles of the gathered kills as clustering now sees them, and
 /// the stored battles that held any of them.
@@ -67,6 +60,8 @@ fn gather<S: BattleStore>(
     // were: a round asks only about what the previous one added.
     let mut asked: BTreeSet<u64> = BTreeSet::new();
     let mut straggler_queries: BTreeSet<(u64, usize, i64, i64)> = BTreeSet::new();
+    let mut clusterer = on_the_map(*params);
+    let mut clustered_ids: BTreeSet<u64> = BTreeSet::new();
     // Grow the set until it is closed: every battle a member belongs to, and every straggler
     // a big battle of the set would take in.
     loop {
@@ -78,14 +73,24 @@ fn gather<S: BattleStore>(
             add(&mut kills, store.kills_of(&battles)?);
             old_battles.extend(battles);
         }
-        let clustered = cluster(&kills, params);
+        // Clustering is a function of the set of kills, so one clusterer takes each round's
+        // new kills instead of clustering everything again.
+        for kill in kills.values().filter(|k| !clustered_ids.contains(&k.id)) {
+            clusterer.add(kill.clone());
+        }
+        clustered_ids.extend(kills.keys());
+        let clustered = clusterer.battles();
+        let mut grown: Vec<Absorber> = Vec::new();
         for b in clustered.iter().filter(|b| b.kill_ids.len() >= params.anchor_kills) {
-            if !straggler_queries.insert((b.key, b.kill_ids.len(), b.start, b.end)) {
-                continue;
+            if straggler_queries.insert((b.key, b.kill_ids.len(), b.start, b.end)) {
+                let units = b.kill_ids.iter().flat_map(|id| kills[id].units.iter().copied()).collect();
+                let (systems, start, end) = (b.systems.clone(), b.start, b.end);
+                grown.push(Absorber { battle_id: battle_id(b.key), systems, start, end, units });
             }
-            let units: BTreeSet<u64> = b.kill_ids.iter().flat_map(|id| kills[id].units.iter().copied()).collect();
-            let q = params.quiet_period_secs;
-            add(&mut kills, store.stragglers(&b.systems, b.start - q, b.end + q, &units)?);
+        }
+        if !grown.is_empty() {
+            let found = store.stragglers(&grown, params)?;
+            add(&mut kills, found);
         }
         if kills.len() == before {
             return Ok(Gathered { battles: clustered, old_battles });
@@ -268,9 +273,12 @@ pub fn apply<S: BattleStore>(store: &S, change: Change, cx: &Context) -> Result<
         record(r, owner, &kills, previous, &Now { names: &names, watermark, cx }, &mut write);
     }
     let written: BTreeSet<&String> = reports.iter().map(|(r, _)| &r.battle_id).collect();
-    for gone in old_battles.iter().filter(|b| !written.contains(b)) {
-        let Some(s) = stored.get(gone) else { continue };
-        let former = store.kill_ids_of(gone)?;
+    let gone: BTreeSet<String> =
+        old_battles.iter().filter(|b| !written.contains(b) && stored.contains_key(*b)).cloned().collect();
+    let mut members = if gone.is_empty() { BTreeMap::new() } else { store.members_of(&gone)? };
+    for gone in &gone {
+        let s = &stored[gone];
+        let former = members.remove(gone).unwrap_or_default();
         let successors: Vec<uuid::Uuid> = reports
             .iter()
             .filter(|(r, _)| r.kill_ids.iter().any(|k| former.contains(k)))

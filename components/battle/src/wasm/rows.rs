@@ -14,6 +14,34 @@ fn rows<T>(items: &[T], row: impl Fn(&T) -> Value) -> P {
     P::Str(Value::Array(items.iter().map(row).collect()).to_string())
 }
 
+/// A stored kill's row; its details are already JSON text, placed into the rows as they are.
+#[derive(serde::Serialize)]
+struct KillRow<'a> {
+    id: u64,
+    time: i64,
+    system: u32,
+    pilots: &'a [u64],
+    units: &'a [u64],
+    version: i64,
+    detail: Box<serde_json::value::RawValue>,
+}
+
+fn kill_rows(kills: &[enriched::Enriched]) -> P {
+    let rows: Vec<KillRow> = kills
+        .iter()
+        .map(|e| KillRow {
+            id: e.kill.id,
+            time: e.kill.time,
+            system: e.kill.system,
+            pilots: &e.kill.pilots,
+            units: &e.kill.units,
+            version: e.version,
+            detail: serde_json::value::RawValue::from_string(enriched::compact(&e.detail)).expect("compact details are JSON"),
+        })
+        .collect();
+    P::Str(serde_json::to_string(&rows).expect("rows of numbers and JSON serialize"))
+}
+
 fn ms_time(ms: i64) -> String {
     crate::enriched::format_time(ms.div_euclid(1000))
 }
@@ -32,6 +60,7 @@ fn battle_row(b: &BattleRecord) -> Value {
         "announced_end": enriched::format_time(b.announced.end), "announced_at": ms_time(b.announced.at_ms),
         "killmail_ids": b.kill_ids,
         "participants": b.participants.iter().map(|p| json!({"c": p.character, "corp": p.corporation, "al": p.alliance, "side": p.side, "ships": p.ships})).collect::<Vec<_>>(),
+        "people": b.participants.iter().map(|p| p.character).collect::<Vec<_>>(),
         "statistics": statistics,
     })
 }
@@ -47,15 +76,15 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
              ON CONFLICT (killmail_id) DO UPDATE SET pilots = EXCLUDED.pilots, units = EXCLUDED.units,
                  version = EXCLUDED.version, detail = EXCLUDED.detail
              WHERE battle_kills.version < EXCLUDED.version",
-            &[rows(&w.kills, |e| {
-                json!({"id": e.kill.id, "time": e.kill.time, "system": e.kill.system, "pilots": e.kill.pilots, "units": e.kill.units,
-                       "version": e.version, "detail": enriched::compact(&e.detail)})
-            })],
+            &[kill_rows(&w.kills)],
         )?;
-        let names: Vec<(u64, &String)> = w.kills.iter().flat_map(|e| e.names.iter().map(|(id, n)| (*id, n))).collect();
+        // Once per id: a batch of one fight names the same alliances on every kill.
+        let names: std::collections::BTreeMap<u64, &String> =
+            w.kills.iter().flat_map(|e| e.names.iter().map(|(id, n)| (*id, n))).collect();
+        let names: Vec<(u64, &String)> = names.into_iter().collect();
         store.execute(
             "storing names",
-            "INSERT INTO battle_names (id, name) SELECT DISTINCT ON (n.id) n.id, n.name FROM json_to_recordset($1::text::json) AS n(id bigint, name text)
+            "INSERT INTO battle_names (id, name) SELECT n.id, n.name FROM json_to_recordset($1::text::json) AS n(id bigint, name text)
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name WHERE battle_names.name <> EXCLUDED.name",
             &[rows(&names, |(id, name)| json!({"id": id, "name": name}))],
         )?;
@@ -64,7 +93,13 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
         let removed: Vec<&String> = w.removed.iter().collect();
         store.execute(
             "removing battles",
-            "DELETE FROM battles WHERE battle_id = ANY(SELECT jsonb_array_elements_text($1::text::jsonb))",
+            // Its rows go with it (no foreign keys cascade: migration 0006); killmails that moved
+            // to another battle are pointed at it by the battles' write below.
+            "WITH gone AS (SELECT jsonb_array_elements_text($1::text::jsonb) AS battle_id),
+                  members AS (DELETE FROM battle_killmails WHERE battle_id IN (SELECT battle_id FROM gone)),
+                  people AS (DELETE FROM battle_participants WHERE battle_id IN (SELECT battle_id FROM gone)),
+                  figures AS (DELETE FROM battle_statistics WHERE battle_id IN (SELECT battle_id FROM gone))
+             DELETE FROM battles WHERE battle_id IN (SELECT battle_id FROM gone)",
             &[P::Str(json!(removed).to_string())],
         )?;
     }
@@ -76,7 +111,7 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                     battle_id text, battle_key bigint, start_time timestamptz, end_time timestamptz, kills int, isk_destroyed float8,
                     pilots int, systems bigint[], regions bigint[], security_bands text[], summary jsonb, version int, status text,
                     manual boolean, title text, announced_version int, announced_kills int, announced_end timestamptz,
-                    announced_at timestamptz, killmail_ids bigint[], participants json, statistics json, side_moves jsonb)
+                    announced_at timestamptz, killmail_ids bigint[], participants json, people bigint[], statistics json, side_moves jsonb)
             ), saved AS (
                 INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
                                      security_bands, summary, version, status, manual, title, announced_version, announced_kills,
@@ -108,9 +143,10 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                 WHERE (battle_participants.corporation_id, battle_participants.alliance_id, battle_participants.side, battle_participants.ships)
                       IS DISTINCT FROM (EXCLUDED.corporation_id, EXCLUDED.alliance_id, EXCLUDED.side, EXCLUDED.ships)
             ), stale_people AS (
-                DELETE FROM battle_participants p
-                WHERE p.battle_id IN (SELECT battle_id FROM input)
-                  AND NOT EXISTS (SELECT 1 FROM new_people n WHERE n.battle_id = p.battle_id AND n.c = p.character_id)
+                -- By each battle's own list, so the primary key finds its rows: an anti-join
+                -- with every new participant scanned and sorted the whole table on every write.
+                DELETE FROM battle_participants p USING input i
+                WHERE p.battle_id = i.battle_id AND p.character_id <> ALL(i.people)
             ), figures AS (
                 INSERT INTO battle_statistics (battle_id, side, statistics)
                 SELECT i.battle_id, s.side, s.statistics FROM input i, json_to_recordset(i.statistics) AS s(side int, statistics jsonb)

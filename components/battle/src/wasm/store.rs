@@ -120,7 +120,15 @@ impl BattleStore for Store {
     fn exclusive<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.execute("starting a transaction", "BEGIN", &[])?;
         let outcome = self
-            .execute("waiting for the change lock", "SELECT pg_advisory_xact_lock($1::bigint)", &[P::Int64(CHANGE_LOCK)])
+            .execute(
+                "waiting for the change lock",
+                // Planned for each call's own values: the host caches statements, and Postgres's
+                // generic plan for a cached one evaluates `string_to_array($1 …)` once per row
+                // (300 ms for a thousand rows of `linked`), where a plan for the values parses
+                // the list once and sees how selective it is.
+                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), pg_advisory_xact_lock($1::bigint)",
+                &[P::Int64(CHANGE_LOCK)],
+            )
             .and_then(|_| change(self));
         match outcome {
             Ok(value) => {
@@ -169,20 +177,21 @@ impl BattleStore for Store {
         Ok(reach::linked(&seeds, candidates, params))
     }
 
-    fn stragglers(&self, systems: &BTreeSet<u32>, from: i64, to: i64, units: &BTreeSet<u64>) -> Result<Vec<Kill>, StoreError> {
-        if units.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.kills(
+    fn stragglers(&self, battles: &[Absorber], params: &Params) -> Result<Vec<Kill>, StoreError> {
+        let Some((systems, from, to)) = reach::straggler_area(battles, params) else { return Ok(Vec::new()) };
+        // By system and time only (the index's columns); which unit counts is decided here, per
+        // battle: an array overlap with every unit of a big fight, tested on each row in the
+        // window, cost far more than reading the rows.
+        let candidates = self.kills(
             "loading stragglers",
             &format!(
                 "SELECT {KILL_COLUMNS} FROM battle_kills
                  WHERE solar_system_id = ANY(string_to_array($1::text, ',')::bigint[])
-                   AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)
-                   AND units && string_to_array($4::text, ',')::bigint[] AND pinned_battle IS NULL"
+                   AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint) AND pinned_battle IS NULL"
             ),
-            &[P::Str(list(systems)), P::Int64(from), P::Int64(to), P::Str(list(units))],
-        )
+            &[P::Str(list(&systems)), P::Int64(from), P::Int64(to)],
+        )?;
+        Ok(reach::stragglers(battles, candidates, params))
     }
 
     fn absorbing(&self, seeds: &[Kill], params: &Params) -> Result<BTreeSet<String>, StoreError> {
@@ -250,8 +259,17 @@ impl BattleStore for Store {
         )
     }
 
-    fn kill_ids_of(&self, battle_id: &str) -> Result<BTreeSet<u64>, StoreError> {
-        self.members(battle_id)
+    fn members_of(&self, battle_ids: &BTreeSet<String>) -> Result<BTreeMap<String, BTreeSet<u64>>, StoreError> {
+        let rows = self.query(
+            "reading the killmails of battles",
+            "SELECT battle_id, killmail_id FROM battle_killmails WHERE battle_id = ANY(string_to_array($1::text, ','))",
+            &[P::Str(list(battle_ids))],
+        )?;
+        let mut members: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for r in &rows.rows {
+            members.entry(decode::<String>(&r[0])?).or_default().insert(decode::<i64>(&r[1])? as u64);
+        }
+        Ok(members)
     }
 
     fn pinned(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, String>, StoreError> {
@@ -276,15 +294,18 @@ impl BattleStore for Store {
         rows.rows
             .iter()
             .map(|r| {
-                let detail: serde_json::Value = json("a kill's details", &decode::<String>(&r[5])?)?;
+                let id = decode::<i64>(&r[0])? as u64;
                 let (kill, detail) = enriched::from_row(
-                    decode::<i64>(&r[0])? as u64,
+                    id,
                     decode::<i64>(&r[1])?,
                     decode::<i64>(&r[2])? as u32,
                     ids(&decode::<String>(&r[3])?),
                     ids(&decode::<String>(&r[4])?),
-                    &detail,
-                );
+                    &decode::<String>(&r[5])?,
+                )
+                .map_err(|e| {
+                    StoreError::Permanent(format!("killmail {id}'s stored details are not what this version stores: {e}"))
+                })?;
                 Ok((kill.id, (kill, detail)))
             })
             .collect()
