@@ -19,7 +19,8 @@ const GOONSWARM: u64 = 1354830081;
 const HORDE: u64 = 99005338;
 
 fn context() -> Context {
-    Context { params: Params::default(), topics: Topics::default(), now_ms: 1_700_000_000_000 }
+    // Battles ending is not what these tests are about: the edits' events are.
+    Context { params: Params::default(), topics: Topics::default(), now_ms: 1_700_000_000_000, lifecycle_with_changes: false }
 }
 
 /// The side index of each alliance, as the battle's summary lists them.

@@ -33,31 +33,38 @@ fn announce<D: Event>(write: &mut Write, topic: &str, summary: BattleSummary, ev
     write.marks.push(Mark { announced: Announced { version, kills, end, at_ms: now_ms }, summary });
 }
 
-/// End the battles that are quiet and announce changes older than [`ANNOUNCE_WITHIN_MS`].
+/// The cron tick: [`due`], when no change holds the battle lock. A held lock means kills are
+/// being handled, and each batch does this work itself before it commits, so the tick gives
+/// way rather than wait behind them past its period (a backfill's batches of a thousand kept
+/// it waiting until it was stopped, tick after tick).
 pub fn tick<S: BattleStore>(store: &mut S, cx: &Context) -> Result<Tick, StoreError> {
-    store.exclusive(|store| {
-        let mut write = Write::default();
-        let mut done = Tick::default();
-        if let Some(watermark) = store.watermark()? {
-            for stored in store.open_until(watermark - cx.params.quiet_period_secs, TICK_LIMIT)?.into_values() {
-                let mut summary = stored.summary;
-                summary.status = BattleCreatedStatus::Ended;
-                summary.version += 1;
-                announce(&mut write, &cx.topics.ended, summary.clone(), BattleEnded(summary), cx.now_ms);
-                done.ended += 1;
-            }
+    Ok(store.exclusive_if_free(|store| due(store, cx))?.unwrap_or_default())
+}
+
+/// End the battles that are quiet and announce changes older than [`ANNOUNCE_WITHIN_MS`],
+/// inside a change that holds the battle lock.
+pub fn due<S: BattleStore>(store: &mut S, cx: &Context) -> Result<Tick, StoreError> {
+    let mut write = Write::default();
+    let mut done = Tick::default();
+    if let Some(watermark) = store.watermark()? {
+        for stored in store.open_until(watermark - cx.params.quiet_period_secs, TICK_LIMIT)?.into_values() {
+            let mut summary = stored.summary;
+            summary.status = BattleCreatedStatus::Ended;
+            summary.version += 1;
+            announce(&mut write, &cx.topics.ended, summary.clone(), BattleEnded(summary), cx.now_ms);
+            done.ended += 1;
         }
-        for stored in store.unannounced(cx.now_ms - ANNOUNCE_WITHIN_MS, TICK_LIMIT)?.into_values() {
-            if write.marks.iter().any(|m| m.summary.battle_id == stored.summary.battle_id) {
-                continue;
-            }
-            let summary = stored.summary;
-            announce(&mut write, &cx.topics.updated, summary.clone(), BattleUpdated(summary), cx.now_ms);
-            done.announced += 1;
+    }
+    for stored in store.unannounced(cx.now_ms - ANNOUNCE_WITHIN_MS, TICK_LIMIT)?.into_values() {
+        if write.marks.iter().any(|m| m.summary.battle_id == stored.summary.battle_id) {
+            continue;
         }
-        if !write.is_empty() {
-            store.save(&write)?;
-        }
-        Ok(done)
-    })
+        let summary = stored.summary;
+        announce(&mut write, &cx.topics.updated, summary.clone(), BattleUpdated(summary), cx.now_ms);
+        done.announced += 1;
+    }
+    if !write.is_empty() {
+        store.save(&write)?;
+    }
+    Ok(done)
 }

@@ -97,6 +97,10 @@ impl BattleStore for MemoryStore {
         change(self)
     }
 
+    fn exclusive_if_free<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+        self.exclusive(change).map(Some)
+    }
+
     fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError> {
         self.check("known")?;
         Ok(kill_ids

@@ -179,6 +179,10 @@ pub struct Context {
     pub topics: Topics,
     /// Wall clock, milliseconds since the epoch (announcements are coalesced in wall time).
     pub now_ms: i64,
+    /// Whether a batch of kills also does the lifecycle tick's work ([`lifecycle::due`]) before
+    /// it commits: it holds the lock anyway, and while batches keep the lock busy the tick gives
+    /// way to them.
+    pub lifecycle_with_changes: bool,
 }
 
 /// The battle database as the engine sees it. Reads see what the last applied `Write` left;
@@ -187,6 +191,9 @@ pub trait BattleStore {
     /// Run `change` so that no other change (another replica, an operator's edit) interleaves
     /// with it, and nothing of it stays if it fails.
     fn exclusive<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError>;
+    /// Like `exclusive`, but only if no other change holds the lock now: `None`, and nothing
+    /// run, when one does.
+    fn exclusive_if_free<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<Option<T>, StoreError>;
     /// The stored versions of those of these kills the store has, with the manual battle
     /// holding each.
     fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError>;
@@ -277,6 +284,9 @@ pub fn handle_batch<S: BattleStore>(store: &mut S, events: &[Enriched], cx: &Con
         let write = apply(store, change, cx)?;
         let written = write.battles.len();
         store.save(&write)?;
+        if cx.lifecycle_with_changes {
+            lifecycle::due(store, cx)?;
+        }
         Ok(written)
     })
 }

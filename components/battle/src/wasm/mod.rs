@@ -19,5 +19,6 @@ pub fn context(config: &crate::config::Config) -> crate::engine::Context {
         params: crate::clustering::Params::default(),
         topics: config.topics(),
         now_ms: chrono::Utc::now().timestamp_millis(),
+        lifecycle_with_changes: true,
     }
 }

@@ -105,6 +105,47 @@ impl Store {
             .collect()
     }
 
+    /// Run `change` in a transaction that holds the change lock, queueing for it (`wait`) or
+    /// giving up at once (`None`) when another change holds it. Nothing of a failed change stays.
+    fn locked<T>(
+        &mut self,
+        wait: bool,
+        change: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.execute("starting a transaction", "BEGIN", &[])?;
+        let outcome = self.take_lock(wait).and_then(|held| if held { change(self).map(Some) } else { Ok(None) });
+        match outcome {
+            Ok(value) => {
+                self.execute("committing", "COMMIT", &[])?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The host also rolls back a connection that comes back to its pool mid-transaction.
+                let _ = self.execute("rolling back", "ROLLBACK", &[]);
+                Err(e)
+            }
+        }
+    }
+
+    /// Take the change lock for the transaction: whether it is held now.
+    fn take_lock(&self, wait: bool) -> Result<bool, StoreError> {
+        let take = if wait {
+            "true FROM pg_advisory_xact_lock($1::bigint)"
+        } else {
+            "taken FROM pg_try_advisory_xact_lock($1::bigint) AS taken"
+        };
+        let rows = self.query(
+            "taking the change lock",
+            // Planned for each call's own values: the host caches statements, and Postgres's
+            // generic plan for a cached one evaluates `string_to_array($1 …)` once per row
+            // (300 ms for a thousand rows of `linked`), where a plan for the values parses
+            // the list once and sees how selective it is.
+            &format!("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), {take}"),
+            &[P::Int64(CHANGE_LOCK)],
+        )?;
+        rows.rows.first().map(|r| decode::<bool>(&r[1])).unwrap_or(Ok(false))
+    }
+
     /// The kill ids of one battle (for the API too).
     pub fn members(&self, battle_id: &str) -> Result<BTreeSet<u64>, StoreError> {
         let rows = self.query(
@@ -118,29 +159,12 @@ impl Store {
 
 impl BattleStore for Store {
     fn exclusive<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        self.execute("starting a transaction", "BEGIN", &[])?;
-        let outcome = self
-            .execute(
-                "waiting for the change lock",
-                // Planned for each call's own values: the host caches statements, and Postgres's
-                // generic plan for a cached one evaluates `string_to_array($1 …)` once per row
-                // (300 ms for a thousand rows of `linked`), where a plan for the values parses
-                // the list once and sees how selective it is.
-                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), pg_advisory_xact_lock($1::bigint)",
-                &[P::Int64(CHANGE_LOCK)],
-            )
-            .and_then(|_| change(self));
-        match outcome {
-            Ok(value) => {
-                self.execute("committing", "COMMIT", &[])?;
-                Ok(value)
-            }
-            Err(e) => {
-                // The host also rolls back a connection that comes back to its pool mid-transaction.
-                let _ = self.execute("rolling back", "ROLLBACK", &[]);
-                Err(e)
-            }
-        }
+        let value = self.locked(true, change)?;
+        value.ok_or_else(|| StoreError::Transient("the change lock was not taken".into()))
+    }
+
+    fn exclusive_if_free<T>(&mut self, change: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+        self.locked(false, change)
     }
 
     fn known_all(&self, kill_ids: &BTreeSet<u64>) -> Result<BTreeMap<u64, KnownKill>, StoreError> {
