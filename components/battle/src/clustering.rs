@@ -180,6 +180,11 @@ impl<N: Fn(u32, u32) -> bool> Clusterer<N> {
         self.root(i)
     }
 
+    /// Whether a kill with this id was added.
+    pub fn contains(&self, kill_id: u64) -> bool {
+        self.index.contains_key(&kill_id)
+    }
+
     /// The newest game time seen.
     pub fn watermark(&self) -> i64 {
         self.watermark

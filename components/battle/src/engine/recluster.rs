@@ -61,7 +61,6 @@ fn gather<S: BattleStore>(
     let mut asked: BTreeSet<u64> = BTreeSet::new();
     let mut straggler_queries: BTreeSet<(u64, usize, i64, i64)> = BTreeSet::new();
     let mut clusterer = on_the_map(*params);
-    let mut clustered_ids: BTreeSet<u64> = BTreeSet::new();
     // Grow the set until it is closed: every battle a member belongs to, and every straggler
     // a big battle of the set would take in.
     loop {
@@ -75,10 +74,10 @@ fn gather<S: BattleStore>(
         }
         // Clustering is a function of the set of kills, so one clusterer takes each round's
         // new kills instead of clustering everything again.
-        for kill in kills.values().filter(|k| !clustered_ids.contains(&k.id)) {
-            clusterer.add(kill.clone());
+        let fresh: Vec<Kill> = kills.values().filter(|k| !clusterer.contains(k.id)).cloned().collect();
+        for kill in fresh {
+            clusterer.add(kill);
         }
-        clustered_ids.extend(kills.keys());
         let clustered = clusterer.battles();
         let mut grown: Vec<Absorber> = Vec::new();
         for b in clustered.iter().filter(|b| b.kill_ids.len() >= params.anchor_kills) {
