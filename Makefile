@@ -90,6 +90,8 @@ bench: stack components host-release browser-deps
 	$(CARGO) run --release -p battlescope-tests --bin bench-enrichment -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-battles
 	$(CARGO) run --release -p battlescope-tests --bin bench-battle-component -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-battle-growth -- --host $(TARGET_DIR)/release/battlescope
+	$(CARGO) run --release -p battlescope-tests --bin bench-pipeline -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-websocket -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-search -- --host $(TARGET_DIR)/release/battlescope
 	$(CARGO) run --release -p battlescope-tests --bin bench-web -- --host $(TARGET_DIR)/release/battlescope

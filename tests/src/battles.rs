@@ -198,3 +198,23 @@ impl Api<'_> {
         }
     }
 }
+
+/// The `killmail.enriched` events of `killmails` as the pipeline makes them: posted to
+/// ingestion, enriched (the app's replay names them), in Kafka order; the battle database is
+/// emptied afterwards, for a benchmark to feed them to the battle component again.
+pub async fn enriched_events(app: &App, killmails: &[Value]) -> Vec<(String, Vec<u8>)> {
+    let total = killmails.len() as i64;
+    for chunk in killmails.chunks(500) {
+        let lines: Vec<String> = chunk.iter().map(Value::to_string).collect();
+        assert_eq!(app.post_killmails(&lines.join("\n")).await.status, 200);
+    }
+    app.wait_for_enriched("SELECT count(*) FROM enriched_killmails", total, Duration::from_secs(3600)).await;
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(3600)).await;
+    settle(app).await;
+    let events = crate::kafka::outbox_messages(&app.enrichment_db).await;
+    app.battles_db
+        .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics, outbox")
+        .await
+        .unwrap();
+    events
+}

@@ -6,10 +6,9 @@
 
 use battle::clustering::{Kill, Params};
 use battlescope_tests::app::{App, Options};
-use battlescope_tests::battles::{recomputed, settle};
-use battlescope_tests::kafka::{outbox_messages, produce_many};
+use battlescope_tests::battles::{enriched_events, recomputed, settle};
+use battlescope_tests::kafka::produce_many;
 use battlescope_tests::replay::{data, Replay, ReplayData};
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const DAY: &str = "2021-11-28";
@@ -30,18 +29,7 @@ async fn main() {
 
     // Outside the clock: the day through ingestion and enrichment gives the real events.
     eprintln!("preparing: {DAY} through ingestion and enrichment ({total} killmails)…");
-    for chunk in killmails.chunks(500) {
-        let lines: Vec<String> = chunk.iter().map(Value::to_string).collect();
-        assert_eq!(app.post_killmails(&lines.join("\n")).await.status, 200);
-    }
-    app.wait_for_enriched("SELECT count(*) FROM enriched_killmails", total, Duration::from_secs(3600)).await;
-    app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(3600)).await;
-    settle(&app).await;
-    let events = outbox_messages(&app.enrichment_db).await;
-    app.battles_db
-        .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics, outbox")
-        .await
-        .unwrap();
+    let events = enriched_events(&app, &killmails).await;
 
     // The component: the same events again, into the emptied database.
     let started = Instant::now();

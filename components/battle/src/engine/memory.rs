@@ -118,8 +118,8 @@ impl BattleStore for MemoryStore {
 
     fn stragglers(&self, battles: &[Absorber], params: &Params) -> Result<Vec<Kill>, StoreError> {
         self.check("stragglers")?;
-        let Some((systems, from, to)) = reach::straggler_area(battles, params) else { return Ok(Vec::new()) };
-        let found = self.unpinned(systems.iter().flat_map(|s| Self::in_range(self.by_system.get(s), from, to)));
+        let windows = reach::straggler_windows(battles, params);
+        let found = self.unpinned(windows.iter().flat_map(|w| Self::in_range(self.by_system.get(&w.system), w.from, w.to)));
         Ok(reach::stragglers(battles, found, params))
     }
 

@@ -62,12 +62,32 @@ pub fn stragglers(battles: &[Absorber], candidates: Vec<Kill>, params: &Params) 
     candidates.into_iter().filter(|c| battles.iter().any(|b| b.takes(c, params))).collect()
 }
 
-/// The systems and the span of game time that hold every straggler of `battles`.
-pub fn straggler_area(battles: &[Absorber], params: &Params) -> Option<(BTreeSet<u32>, i64, i64)> {
+/// Where a battle's stragglers can be: one system over one span of game time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub system: u32,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// The windows that hold every straggler of `battles`: each battle's systems over its span and
+/// quiet period, overlapping spans in one system merged, so no kill is in two windows. One
+/// span over all the battles' systems read every kill of a busy region for hours.
+pub fn straggler_windows(battles: &[Absorber], params: &Params) -> Vec<Window> {
     let q = params.quiet_period_secs;
-    let from = battles.iter().map(|b| b.start).min()?;
-    let to = battles.iter().map(|b| b.end).max()?;
-    Some((battles.iter().flat_map(|b| b.systems.iter().copied()).collect(), from - q, to + q))
+    let mut spans: Vec<Window> = battles
+        .iter()
+        .flat_map(|b| b.systems.iter().map(|&system| Window { system, from: b.start - q, to: b.end + q }))
+        .collect();
+    spans.sort_by_key(|w| (w.system, w.from));
+    let mut merged: Vec<Window> = Vec::with_capacity(spans.len());
+    for w in spans {
+        match merged.last_mut() {
+            Some(last) if last.system == w.system && w.from <= last.to => last.to = last.to.max(w.to),
+            _ => merged.push(w),
+        }
+    }
+    merged
 }
 
 /// The battles of `absorbers` that take in at least one seed.
@@ -117,5 +137,40 @@ mod tests {
         let absorbers = [jorund];
         assert_eq!(absorbing(&seeds, &absorbers, &params), ["b".to_string()].into());
         assert!(absorbing(&seeds[..1], &absorbers, &params).is_empty());
+    }
+
+    #[test]
+    fn straggler_windows_cover_each_battle_and_merge_only_what_overlaps_in_one_system() {
+        let params = Params::default();
+        let q = params.quiet_period_secs;
+        let battle = |id: &str, systems: &[u32], start, end| Absorber {
+            battle_id: id.into(),
+            systems: systems.iter().copied().collect(),
+            start,
+            end,
+            units: BTreeSet::new(),
+        };
+        let battles = [
+            battle("a", &[1, 2], 10_000, 20_000),
+            battle("b", &[1], 20_000 + 2 * q, 30_000),
+            battle("c", &[1], 100_000, 110_000),
+        ];
+        let w = |system, from, to| Window { system, from, to };
+        assert_eq!(
+            straggler_windows(&battles, &params),
+            [w(1, 10_000 - q, 30_000 + q), w(1, 100_000 - q, 110_000 + q), w(2, 10_000 - q, 20_000 + q)],
+            "a and b touch in system 1, c is hours later, system 2 only has a"
+        );
+        assert!(straggler_windows(&[], &params).is_empty());
+        // Every kill a battle takes is inside a window.
+        let takes = |k: &Kill| battles.iter().any(|b| b.near(k, &params));
+        let windows = straggler_windows(&battles, &params);
+        for time in (0..130_000).step_by(500) {
+            for system in [1, 2, 3] {
+                let k = kill(1, time, system, &[], &[]);
+                let inside = windows.iter().any(|w| w.system == system && w.from <= time && time <= w.to);
+                assert!(!takes(&k) || inside, "{system} at {time} is near a battle but in no window");
+            }
+        }
     }
 }

@@ -47,6 +47,10 @@ pub(super) fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Re
     serde_json::from_str(text).map_err(|e| StoreError::Permanent(format!("{what} is not what this version stores: {e}")))
 }
 
+/// Most pilots a batch's linked-kills read filters by; past it, the read takes the time window
+/// whole (see `linked`).
+const PILOT_FILTER_MAX: usize = 200;
+
 /// What clustering reads of a kill; statistics also read `detail`, loaded only for the battles
 /// that are written.
 const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigint, solar_system_id,
@@ -188,32 +192,41 @@ impl BattleStore for Store {
         let seeds = reach::with_pilots(seeds);
         let Some((from, to)) = reach::span(&seeds, params.max_gap_secs) else { return Ok(Vec::new()) };
         let pilots: BTreeSet<u64> = seeds.iter().flat_map(|k| k.pilots.iter().copied()).collect();
-        // Every pilot of the batch over its whole span: `reach::linked` keeps what is near a seed.
+        // Every pilot of the batch over its whole span, read by time (migration 0007: by pilot,
+        // the read grew with each pilot's history): `reach::linked` keeps what is near a seed.
+        // A big batch reads its window whole: `pilots && list` compared each row with the whole
+        // list (about 60 µs a row at 5,000 pilots) and still kept four rows in five.
+        let by_pilot = pilots.len() <= PILOT_FILTER_MAX;
         let candidates = self.kills(
             "loading linked kills",
             &format!(
                 "SELECT {KILL_COLUMNS} FROM battle_kills
-                 WHERE pilots && string_to_array($1::text, ',')::bigint[] AND pinned_battle IS NULL
-                   AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint)"
+                 WHERE killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint) AND pinned_battle IS NULL
+                   AND ($1::text = '' OR pilots && string_to_array($1::text, ',')::bigint[])"
             ),
-            &[P::Str(list(&pilots)), P::Int64(from), P::Int64(to)],
+            &[P::Str(if by_pilot { list(&pilots) } else { String::new() }), P::Int64(from), P::Int64(to)],
         )?;
         Ok(reach::linked(&seeds, candidates, params))
     }
 
     fn stragglers(&self, battles: &[Absorber], params: &Params) -> Result<Vec<Kill>, StoreError> {
-        let Some((systems, from, to)) = reach::straggler_area(battles, params) else { return Ok(Vec::new()) };
+        let windows = reach::straggler_windows(battles, params);
+        if windows.is_empty() {
+            return Ok(Vec::new());
+        }
         // By system and time only (the index's columns); which unit counts is decided here, per
         // battle: an array overlap with every unit of a big fight, tested on each row in the
         // window, cost far more than reading the rows.
+        let windows: Vec<serde_json::Value> =
+            windows.iter().map(|w| serde_json::json!({"s": w.system, "f": w.from, "t": w.to})).collect();
         let candidates = self.kills(
             "loading stragglers",
             &format!(
-                "SELECT {KILL_COLUMNS} FROM battle_kills
-                 WHERE solar_system_id = ANY(string_to_array($1::text, ',')::bigint[])
-                   AND killmail_time BETWEEN to_timestamp($2::bigint) AND to_timestamp($3::bigint) AND pinned_battle IS NULL"
+                "SELECT {KILL_COLUMNS} FROM json_to_recordset($1::text::json) AS w(s bigint, f bigint, t bigint)
+                 JOIN battle_kills ON solar_system_id = w.s AND killmail_time BETWEEN to_timestamp(w.f) AND to_timestamp(w.t)
+                 WHERE pinned_battle IS NULL"
             ),
-            &[P::Str(list(&systems)), P::Int64(from), P::Int64(to)],
+            &[P::Str(serde_json::Value::Array(windows).to_string())],
         )?;
         Ok(reach::stragglers(battles, candidates, params))
     }
@@ -232,8 +245,8 @@ impl BattleStore for Store {
                      FROM battle_killmails m JOIN battle_kills k USING (killmail_id), unnest(k.units) AS u
                      WHERE m.battle_id = b.battle_id)
              FROM battles b
-             WHERE NOT b.manual AND b.kills >= $1::bigint AND b.systems && string_to_array($2::text, ',')::bigint[]
-               AND b.start_time <= to_timestamp($4::bigint) AND b.end_time >= to_timestamp($3::bigint)",
+             WHERE tstzrange(b.start_time, b.end_time, '[]') && tstzrange(to_timestamp($3::bigint), to_timestamp($4::bigint), '[]')
+               AND NOT b.manual AND b.kills >= $1::bigint AND b.systems && string_to_array($2::text, ',')::bigint[]",
             &[P::Int64(params.anchor_kills as i64), P::Str(list(&systems)), P::Int64(from), P::Int64(to)],
         )?;
         let absorbers = rows
@@ -268,8 +281,10 @@ impl BattleStore for Store {
         self.kills(
             "loading a battle's kills",
             &format!(
-                "SELECT {KILL_COLUMNS} FROM battle_kills WHERE killmail_id IN
-                    (SELECT killmail_id FROM battle_killmails WHERE battle_id = ANY(string_to_array($1::text, ',')))"
+                // An array, not a join: by the number of members Postgres chose to read the whole
+                // table (a hash or merge join), which grows with history.
+                "SELECT {KILL_COLUMNS} FROM battle_kills WHERE killmail_id = ANY(ARRAY(
+                    SELECT killmail_id FROM battle_killmails WHERE battle_id = ANY(string_to_array($1::text, ','))))"
             ),
             &[P::Str(list(battle_ids))],
         )

@@ -36,6 +36,43 @@ pub struct Incomplete {
     pub unresolved: usize,
 }
 
+/// One killmail for [`Store::save_all`]: what enrichment made of it, the bodies it came with,
+/// and the trace its event continues.
+pub struct ToSave<'a> {
+    pub enriched: &'a Enriched,
+    pub esi: &'a serde_json::Value,
+    pub zkb: Option<&'a serde_json::Value>,
+    pub trace: Option<&'a str>,
+}
+
+impl ToSave<'_> {
+    /// Its row of `save_all`'s input; `n` keeps the events in order.
+    fn row(&self, n: usize) -> serde_json::Value {
+        let doc = &self.enriched.document;
+        let system = &doc.solar_system;
+        serde_json::json!({
+            "n": n,
+            "killmail_id": doc.killmail_id,
+            "killmail_hash": doc.killmail_hash,
+            "killmail_time": doc.killmail_time.to_rfc3339(),
+            "solar_system_id": system.id,
+            "region_id": system.region_id,
+            "security_band": system.security_band.to_string(),
+            "victim_ship_type_id": doc.victim.ship_type_id,
+            "attackers": doc.attackers.len(),
+            "version": doc.version.unwrap_or(1),
+            "names_complete": self.enriched.unresolved.is_empty(),
+            "source": doc.source.map(|s| s.to_string()).unwrap_or_default(),
+            "esi": self.esi,
+            "zkb": self.zkb,
+            "document": doc,
+            "event": contracts::Envelope::new(doc.clone()).to_json(),
+            "unresolved": self.enriched.unresolved,
+            "headers": guest::trace::outbox_headers(self.trace),
+        })
+    }
+}
+
 impl Store {
     pub fn open(config: &Config) -> Result<Self, String> {
         let db = Connection::open(&config.database_url).map_err(err("connecting to the enrichment database"))?;
@@ -54,81 +91,57 @@ impl Store {
         rows.rows.iter().map(|r| decode::<i64>(&r[0]).map(|id| id as u64)).collect()
     }
 
-    /// Run `writes` in one transaction: all of them land, or none.
-    pub fn transaction<T>(&self, writes: impl FnOnce(&Self) -> Result<T, String>) -> Result<T, String> {
-        self.db.execute("BEGIN", &[]).map_err(err("starting a transaction"))?;
-        match writes(self) {
-            Ok(out) => {
-                self.db.execute("COMMIT", &[]).map_err(err("committing"))?;
-                Ok(out)
-            }
-            Err(e) => {
-                // The host also rolls back a connection that comes back to its pool mid-transaction.
-                let _ = self.db.execute("ROLLBACK", &[]);
-                Err(e)
-            }
+    /// Store enriched killmails and their events (first enrichments or later versions), and
+    /// remember their unresolved ids, in one statement for the whole batch: per killmail, one
+    /// statement cost as much as the rest of the batch's work (#11). Returns, for each, false
+    /// when this version (or a newer one) was already stored. Events are queued in the order
+    /// given; each continues its own trace (a `traceparent`), when it has one.
+    pub fn save_all(&self, killmails: &[ToSave<'_>]) -> Result<Vec<bool>, String> {
+        if killmails.is_empty() {
+            return Ok(Vec::new());
         }
-    }
-
-    /// Store an enriched killmail and its event (first enrichment or a later version), and
-    /// remember its unresolved ids, in one statement. Returns false when this version (or a
-    /// newer one) was already stored.
-    /// The event continues the trace `trace` (a `traceparent`), when given.
-    pub fn save(
-        &self,
-        e: &Enriched,
-        esi: &serde_json::Value,
-        zkb: Option<&serde_json::Value>,
-        trace: Option<&str>,
-    ) -> Result<bool, String> {
-        let doc = &e.document;
-        let system = &doc.solar_system;
-        let event = contracts::Envelope::new(doc.clone()).to_json();
-        let rows = self
+        let rows: Vec<serde_json::Value> = killmails.iter().enumerate().map(|(n, k)| k.row(n)).collect();
+        let saved = self
             .db
             .query(
-                "WITH saved AS (
+                "WITH input AS (
+                    -- jsonb, parsed once: from json, every body would be parsed again into jsonb.
+                    SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(n int, killmail_id bigint, killmail_hash text,
+                        killmail_time timestamptz, solar_system_id bigint, region_id bigint, security_band text,
+                        victim_ship_type_id bigint, attackers bigint, version bigint, names_complete boolean, source text,
+                        esi jsonb, zkb jsonb, document jsonb, event text, unresolved bigint[], headers text)
+                ), saved AS (
                     INSERT INTO enriched_killmails (killmail_id, killmail_hash, killmail_time, solar_system_id, region_id,
                         security_band, victim_ship_type_id, attackers, version, names_complete, source, esi, zkb, document)
-                    VALUES ($1::bigint, $2::text, $3::text::timestamptz, $4::bigint, $5::bigint, $6::text, $7::bigint,
-                        $8::bigint, $9::bigint, $10::boolean, $11::text, $12::text::jsonb, $13::text::jsonb, $14::text::jsonb)
+                    SELECT killmail_id, killmail_hash, killmail_time, solar_system_id, region_id, security_band,
+                        victim_ship_type_id, attackers, version, names_complete, source, esi, zkb, document
+                    FROM input
                     ON CONFLICT (killmail_id) DO UPDATE SET version = EXCLUDED.version, names_complete = EXCLUDED.names_complete,
                         document = EXCLUDED.document, updated_at = now()
                     WHERE enriched_killmails.version < EXCLUDED.version
                     RETURNING killmail_id
                 ), published AS (
                     INSERT INTO outbox (topic, key, payload, headers)
-                    SELECT $15::text, $1::bigint::text, $16::text, $18::text::jsonb FROM saved RETURNING id
+                    SELECT $2::text, i.killmail_id::text, i.event, i.headers::jsonb FROM input i JOIN saved USING (killmail_id)
+                    ORDER BY i.n
+                    RETURNING id
                 ), waiting AS (
                     INSERT INTO unresolved_names (id)
-                    SELECT x::bigint FROM saved, unnest(string_to_array(nullif($17::text, ''), ',')) AS x
+                    SELECT DISTINCT unnest(i.unresolved) FROM input i JOIN saved USING (killmail_id)
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id
                 )
-                SELECT (SELECT count(*) FROM saved)",
-                &[
-                    P::Int64(doc.killmail_id as i64),
-                    P::Str(doc.killmail_hash.clone()),
-                    P::Str(doc.killmail_time.to_rfc3339()),
-                    P::Int64(system.id as i64),
-                    system.region_id.map(|r| P::Int64(r as i64)).unwrap_or(P::DbNull),
-                    P::Str(system.security_band.to_string()),
-                    doc.victim.ship_type_id.map(|t| P::Int64(t as i64)).unwrap_or(P::DbNull),
-                    P::Int64(doc.attackers.len() as i64),
-                    P::Int64(doc.version.unwrap_or(1) as i64),
-                    P::Boolean(e.unresolved.is_empty()),
-                    P::Str(doc.source.map(|s| s.to_string()).unwrap_or_default()),
-                    P::Str(esi.to_string()),
-                    zkb.map(|z| P::Str(z.to_string())).unwrap_or(P::DbNull),
-                    P::Str(serde_json::to_string(doc).expect("an enriched killmail serialises")),
-                    P::Str(self.topic.clone()),
-                    P::Str(event),
-                    P::Str(id_list(&e.unresolved)),
-                    P::Str(guest::trace::outbox_headers(trace)),
-                ],
+                SELECT killmail_id FROM saved",
+                &[P::Str(serde_json::Value::Array(rows).to_string()), P::Str(self.topic.clone())],
             )
-            .map_err(err(&format!("storing killmail {}", doc.killmail_id)))?;
-        Ok(rows.rows.first().map(|r| decode::<i64>(&r[0])).transpose()?.unwrap_or(0) > 0)
+            .map_err(err(&format!(
+                "storing {} enriched killmails ({}..)",
+                killmails.len(),
+                killmails[0].enriched.document.killmail_id
+            )))?;
+        let saved: BTreeSet<u64> =
+            saved.rows.iter().map(|r| decode::<i64>(&r[0]).map(|id| id as u64)).collect::<Result<_, _>>()?;
+        Ok(killmails.iter().map(|k| saved.contains(&k.enriched.document.killmail_id)).collect())
     }
 
     /// Names the database knows, of `ids`.

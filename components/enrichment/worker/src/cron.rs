@@ -6,7 +6,7 @@ use super::{Enrichment, Guest};
 use enrichment::config::Config;
 use enrichment::wasm::counters::Counters;
 use enrichment::wasm::esi::Esi;
-use enrichment::wasm::store::Store;
+use enrichment::wasm::store::{Store, ToSave};
 use enrichment::wasm::{config, resolve};
 use enrichment::{enrich, names};
 
@@ -35,7 +35,12 @@ fn retry_names(config: &Config, store: &Store, counters: &mut Counters) -> Resul
         let enriched = enrich::enrich(&km.esi, &km.hash, km.source, km.zkb.as_ref(), &found, km.version + 1)
             .map_err(|e| format!("rebuilding killmail {}: {e}", km.killmail_id))?;
         if enriched.unresolved.len() < km.unresolved
-            && store.save(&enriched, &km.esi, km.zkb.as_ref(), guest::trace::current().as_deref())?
+            && store.save_all(&[ToSave {
+                enriched: &enriched,
+                esi: &km.esi,
+                zkb: km.zkb.as_ref(),
+                trace: guest::trace::current().as_deref(),
+            }])?[0]
         {
             esi.counters.add("republished_with_names", 1);
         }

@@ -1,6 +1,6 @@
 //! `killmail.ingested` → `killmail.enriched`, a batch at a time: one lookup of which killmails
 //! are done already, one name resolution for every id of the batch (Redis → `esi_cache` →
-//! ESI, up to 1,000 ids a request), and one transaction for the writes.
+//! ESI, up to 1,000 ids a request), and one statement for the writes.
 
 use super::battlescope::kafka::types::{Error as KafkaError, Message};
 use super::exports::battlescope::kafka::batch_handler::Guest;
@@ -9,7 +9,7 @@ use enrichment::config::Config;
 use enrichment::ingested::Ingested;
 use enrichment::wasm::counters::Counters;
 use enrichment::wasm::esi::{Esi, EsiError};
-use enrichment::wasm::store::Store;
+use enrichment::wasm::store::{Store, ToSave};
 use enrichment::wasm::{config, resolve};
 use enrichment::{enrich, ingested, names};
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,13 +107,11 @@ fn enrich_new(
             Err(e) => out[*i] = Err(KafkaError::Fatal(format!("killmail {}: {e}", event.killmail_id))),
         }
     }
-    let saved = store.transaction(|store| {
-        let trace = |i: usize| traces[i].as_deref();
-        enriched
-            .iter()
-            .map(|(i, e, body)| store.save(e, body, events[*i].zkb.as_ref(), trace(*i)))
-            .collect::<Result<Vec<bool>, _>>()
-    })?;
+    let to_save: Vec<ToSave> = enriched
+        .iter()
+        .map(|(i, e, body)| ToSave { enriched: e, esi: body, zkb: events[*i].zkb.as_ref(), trace: traces[*i].as_deref() })
+        .collect();
+    let saved = store.save_all(&to_save)?;
     for ((_, e, _), saved) in enriched.iter().zip(saved) {
         esi.counters.add(if saved { "enriched" } else { "redelivered" }, 1);
         if !e.unresolved.is_empty() {

@@ -1,0 +1,201 @@
+//! `make bench` (whole pipeline): `battlescope backfill` of a real day (2021-11-28, 17,047
+//! killmails, the Jorund fight included) through the running application: ingestion →
+//! enrichment (ESI replay) → battles, with notifications and search consuming beside them, until
+//! the last killmail is in its battle. First with cold name caches, then again with the names
+//! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
+//! day (its rate), the `/universe/names/` calls made, the host's peak RSS, and how long one live
+//! killmail, released on the R2Z2 feed once the battle stage has half the day, took to reach its
+//! battle. The live killmails are the day's own, held back from the backfill: each shares a
+//! pilot with a kill of the day's first quarter (same system, 30 minutes), so it joins a battle
+//! as soon as the battle stage has it.
+
+use battlescope_tests::app::{App, Options, TOKEN};
+use battlescope_tests::battles::settle;
+use battlescope_tests::replay::{data, Replay, ReplayData};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const DAY: &str = "2021-11-28";
+/// Longest a run may take before the bench gives up.
+const RUN_LIMIT: Duration = Duration::from_secs(1800);
+
+/// One backfill of the day, as the stages finished it.
+struct Run {
+    /// Since the backfill started: ingestion decided, enrichment stored, battles stored the
+    /// day's last killmail.
+    ingested: Duration,
+    enriched: Duration,
+    battled: Duration,
+    names_calls: u64,
+    peak_rss_mib: f64,
+    /// Feed release of the live killmail → its battle row.
+    live: Duration,
+}
+
+/// The host's peak RSS so far, then reset it so the next run measures its own (Linux
+/// `clear_refs` 5 resets `VmHWM`).
+fn take_peak_rss_mib(app: &App) -> f64 {
+    let peak = app.host.peak_rss_kib().map(|k| k as f64 / 1024.0).unwrap_or(f64::NAN);
+    if let Some(pid) = app.host.pid() {
+        let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    }
+    peak
+}
+
+async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
+    db.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// Backfill the day file and watch the stages; `live_sequence` is released on the feed once
+/// the battle stage has half the day.
+async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i64, live_sequence: usize, live_id: i64) -> Run {
+    let names_before = replay.counts().esi_names;
+    let started = Instant::now();
+    let mut cli = tokio::process::Command::new(host)
+        .arg("backfill")
+        .arg(file)
+        .args(["--url", &app.host.url(""), "--token", TOKEN])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start battlescope backfill");
+    let (mut ingested, mut enriched, mut battled, mut released, mut live) = (None, None, None, None, None);
+    while battled.is_none() || live.is_none() {
+        assert!(started.elapsed() < RUN_LIMIT, "the backfill took longer than {RUN_LIMIT:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = started.elapsed();
+        let decided = count(&app.db, "SELECT count(*) FROM killmail_decisions WHERE source = 'backfill'").await;
+        if ingested.is_none() && decided >= total {
+            ingested = Some(now);
+        }
+        let not_live = format!("WHERE killmail_id <> {live_id}");
+        if enriched.is_none()
+            && count(&app.enrichment_db, &format!("SELECT count(*) FROM enriched_killmails {not_live}")).await >= total
+        {
+            enriched = Some(now);
+        }
+        let stored = count(&app.battles_db, &format!("SELECT count(*) FROM battle_kills {not_live}")).await;
+        if released.is_none() && stored >= total / 2 {
+            replay.set_window(live_sequence, live_sequence);
+            released = Some(Instant::now());
+        }
+        if battled.is_none() && stored >= total {
+            battled = Some(now);
+        }
+        if let (Some(at), None) = (released, live) {
+            let sql = format!("SELECT count(*) FROM battle_killmails WHERE killmail_id = {live_id}");
+            if count(&app.battles_db, &sql).await == 1 {
+                live = Some(at.elapsed());
+            }
+        }
+    }
+    let status = cli.wait().await.expect("battlescope backfill");
+    assert!(status.success(), "battlescope backfill failed: {status}");
+    Run {
+        ingested: ingested.unwrap(),
+        enriched: enriched.unwrap(),
+        battled: battled.unwrap(),
+        names_calls: replay.counts().esi_names - names_before,
+        peak_rss_mib: take_peak_rss_mib(app),
+        live: live.unwrap(),
+    }
+}
+
+fn print(label: &str, run: &Run, total: i64) {
+    let rate = |d: Duration| total as f64 / d.as_secs_f64();
+    println!(
+        "{label:<12} {:>7.0} killmails/s end to end ({:.1} s)   stages done at: ingestion {:.1} s ({:.0}/s), \
+         enrichment {:.1} s ({:.0}/s), battles {:.1} s   {} /universe/names/ calls   host peak RSS {:.0} MiB   \
+         live killmail → battle {:.2} s",
+        rate(run.battled),
+        run.battled.as_secs_f64(),
+        run.ingested.as_secs_f64(),
+        rate(run.ingested),
+        run.enriched.as_secs_f64(),
+        rate(run.enriched),
+        run.battled.as_secs_f64(),
+        run.names_calls,
+        run.peak_rss_mib,
+        run.live.as_secs_f64(),
+    );
+}
+
+/// Empty what the day left in every stage, keeping the name caches (Redis, `esi_cache`) and
+/// the feed's cursor.
+async fn forget_the_day(app: &App) {
+    app.db.batch_execute("TRUNCATE killmail_decisions, killmail_events").await.unwrap();
+    app.enrichment_db.batch_execute("DELETE FROM enriched_killmails").await.unwrap();
+    app.battles_db
+        .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics")
+        .await
+        .unwrap();
+}
+
+/// Two killmails from just after the day's first quarter (the archive is in time order) that
+/// each share a pilot with a kill of the first quarter, in the same system within 30 minutes:
+/// held back from the backfill, each joins a battle as soon as the battle stage has it.
+fn live_killmails(day: &[Value]) -> Vec<i64> {
+    let pilots = |k: &Value| -> Vec<u64> {
+        std::iter::once(&k["victim"])
+            .chain(k["attackers"].as_array().into_iter().flatten())
+            .filter_map(|p| p["character_id"].as_u64())
+            .filter(|id| !(3_000_000..4_000_000).contains(id))
+            .collect()
+    };
+    let time = |k: &Value| chrono::DateTime::parse_from_rfc3339(k["killmail_time"].as_str().unwrap()).unwrap().timestamp();
+    let first_quarter = &day[..day.len() / 4];
+    let linked = |k: &Value| {
+        first_quarter.iter().any(|early| {
+            early["solar_system_id"] == k["solar_system_id"]
+                && (time(early) - time(k)).abs() <= 30 * 60
+                && pilots(early).iter().any(|p| pilots(k).contains(p))
+        })
+    };
+    let chosen: Vec<i64> =
+        day[day.len() / 4..].iter().filter(|k| linked(k)).take(2).map(|k| k["killmail_id"].as_i64().unwrap()).collect();
+    assert_eq!(chosen.len(), 2, "{DAY} has no two killmails linked to its first quarter");
+    chosen
+}
+
+#[tokio::main]
+async fn main() {
+    let host = std::env::args().skip_while(|a| a != "--host").nth(1).expect("--host <release battlescope binary>");
+    std::env::set_var("BATTLESCOPE_BIN", &host);
+    let day = data::load_day(&data::day_file(DAY)).unwrap();
+    let live_ids = live_killmails(&day);
+    let (live, mut killmails): (Vec<Value>, Vec<Value>) =
+        day.into_iter().partition(|k| live_ids.contains(&k["killmail_id"].as_i64().unwrap()));
+    let total = killmails.len() as i64;
+    let dir = tempfile::tempdir().unwrap();
+    let backfill_file = dir.path().join(format!("killmails-{DAY}-without-live.jsonl"));
+    let lines: Vec<String> = killmails.iter().map(Value::to_string).collect();
+    std::fs::write(&backfill_file, lines.join("\n")).unwrap();
+    // The live killmails follow the day on the feed's sequence, hidden until released.
+    killmails.extend(live);
+    let first_live = total as usize + 1;
+    let replay = Replay::start(ReplayData::new(killmails).unwrap(), 0).await.unwrap();
+    replay.set_window(first_live, first_live - 1);
+    let options = Options {
+        feed: "r2z2",
+        replay_url: Some(replay.base_url.clone()),
+        start_sequence: Some(first_live as i64),
+        ..Options::default()
+    };
+    let app = App::start(dir.path(), "bench_pipeline", options).await.unwrap();
+    // Let the consumers join their groups before the clock starts.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    take_peak_rss_mib(&app);
+
+    println!(
+        "Pipeline: `battlescope backfill` of {DAY} ({total} killmails) → ingestion → enrichment (ESI replay) → battles, \
+         notifications and search consuming too; one live killmail released on the R2Z2 feed halfway"
+    );
+    let cold = backfill(&app, &replay, Path::new(&host), &backfill_file, total, first_live, live_ids[0]).await;
+    print("cold caches", &cold, total);
+    settle(&app).await;
+    forget_the_day(&app).await;
+    let warm = backfill(&app, &replay, Path::new(&host), &backfill_file, total, first_live + 1, live_ids[1]).await;
+    print("warm caches", &warm, total);
+    println!("warm / cold  ratio {:.2}x end to end", cold.battled.as_secs_f64() / warm.battled.as_secs_f64());
+    app.stop().await;
+}
