@@ -7,8 +7,9 @@ use crate::contract::validate_response;
 use crate::http::{self, Reply};
 use crate::replay::{data, Replay, ReplayData};
 use battle::clustering::{Kill, Params};
+use battle::sides::Unit;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -217,4 +218,33 @@ pub async fn enriched_events(app: &App, killmails: &[Value]) -> Vec<(String, Vec
         .await
         .unwrap();
     events
+}
+
+/// What clustering reads of each recorded ESI killmail (players only: NPC characters carry
+/// no pilot and no unit), straight from the archive, without the pipeline.
+pub fn clustering_kills(day: &[Value]) -> Vec<Kill> {
+    day.iter()
+        .map(|km| {
+            let players: Vec<&Value> = std::iter::once(&km["victim"])
+                .chain(km["attackers"].as_array().expect("a killmail has attackers"))
+                .filter(|p| p["character_id"].as_u64().is_some_and(|c| !(3_000_000..4_000_000).contains(&c)))
+                .collect();
+            let pilots: BTreeSet<u64> = players.iter().filter_map(|p| p["character_id"].as_u64()).collect();
+            let units: BTreeSet<u64> = players
+                .iter()
+                .filter_map(|p| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64()))
+                .map(|u| match u {
+                    Unit::Alliance(a) | Unit::Corporation(a) => a,
+                })
+                .collect();
+            let time = km["killmail_time"].as_str().and_then(battle::enriched::parse_time).expect("killmail_time");
+            Kill {
+                id: km["killmail_id"].as_u64().expect("killmail_id"),
+                time,
+                system: km["solar_system_id"].as_u64().expect("solar_system_id") as u32,
+                pilots: pilots.into_iter().collect(),
+                units: units.into_iter().collect(),
+            }
+        })
+        .collect()
 }

@@ -2,48 +2,18 @@
 //! (2021-11-28, 17,047 killmails, the Jorund fight included), against the 100,000 killmails/s
 //! target, and against a baseline pass that only builds the kills' pilot index.
 
-use battle::clustering::{Kill, Params};
-use battle::sides::Unit;
+use battle::clustering::Params;
+use battlescope_tests::battles::clustering_kills;
 use battlescope_tests::replay::data;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 const TARGET: f64 = 100_000.0;
 const ROUNDS: usize = 5;
 
-fn kills(day: &[serde_json::Value]) -> Vec<Kill> {
-    day.iter()
-        .map(|km| {
-            let participants: Vec<&serde_json::Value> =
-                std::iter::once(&km["victim"]).chain(km["attackers"].as_array().unwrap()).collect();
-            let players: Vec<&&serde_json::Value> = participants
-                .iter()
-                .filter(|p| p["character_id"].as_u64().is_some_and(|c| !(3_000_000..4_000_000).contains(&c)))
-                .collect();
-            let pilots: BTreeSet<u64> = players.iter().filter_map(|p| p["character_id"].as_u64()).collect();
-            let units: BTreeSet<u64> = players
-                .iter()
-                .filter_map(|p| Unit::of(p["alliance_id"].as_u64(), p["corporation_id"].as_u64()))
-                .map(|u| match u {
-                    Unit::Alliance(a) | Unit::Corporation(a) => a,
-                })
-                .collect();
-            let t = km["killmail_time"].as_str().unwrap();
-            let secs = battle::enriched::parse_time(t).unwrap();
-            Kill {
-                id: km["killmail_id"].as_u64().unwrap(),
-                time: secs,
-                system: km["solar_system_id"].as_u64().unwrap() as u32,
-                pilots: pilots.into_iter().collect(),
-                units: units.into_iter().collect(),
-            }
-        })
-        .collect()
-}
-
 fn main() {
     let day = data::load_day(&data::day_file("2021-11-28")).unwrap();
-    let kills = kills(&day);
+    let kills = clustering_kills(&day);
     // Warm the static data (stargate map) outside the clock.
     eve_static::within(30001046, 30001047, 1);
 

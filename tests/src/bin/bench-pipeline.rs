@@ -9,8 +9,9 @@
 //! pilot with a kill of the day's first quarter (same system, 30 minutes), so it joins a battle
 //! as soon as the battle stage has it.
 
+use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
-use battlescope_tests::battles::settle;
+use battlescope_tests::battles::{clustering_kills, settle};
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
 use std::path::Path;
@@ -135,24 +136,16 @@ async fn forget_the_day(app: &App) {
 /// each share a pilot with a kill of the first quarter, in the same system within 30 minutes:
 /// held back from the backfill, each joins a battle as soon as the battle stage has it.
 fn live_killmails(day: &[Value]) -> Vec<i64> {
-    let pilots = |k: &Value| -> Vec<u64> {
-        std::iter::once(&k["victim"])
-            .chain(k["attackers"].as_array().into_iter().flatten())
-            .filter_map(|p| p["character_id"].as_u64())
-            .filter(|id| !(3_000_000..4_000_000).contains(id))
-            .collect()
-    };
-    let time = |k: &Value| chrono::DateTime::parse_from_rfc3339(k["killmail_time"].as_str().unwrap()).unwrap().timestamp();
-    let first_quarter = &day[..day.len() / 4];
-    let linked = |k: &Value| {
+    let kills = clustering_kills(day);
+    let (first_quarter, rest) = kills.split_at(kills.len() / 4);
+    let linked = |k: &Kill| {
         first_quarter.iter().any(|early| {
-            early["solar_system_id"] == k["solar_system_id"]
-                && (time(early) - time(k)).abs() <= 30 * 60
-                && pilots(early).iter().any(|p| pilots(k).contains(p))
+            early.system == k.system
+                && (early.time - k.time).abs() <= 30 * 60
+                && early.pilots.iter().any(|p| k.pilots.contains(p))
         })
     };
-    let chosen: Vec<i64> =
-        day[day.len() / 4..].iter().filter(|k| linked(k)).take(2).map(|k| k["killmail_id"].as_i64().unwrap()).collect();
+    let chosen: Vec<i64> = rest.iter().filter(|k| linked(k)).take(2).map(|k| k.id as i64).collect();
     assert_eq!(chosen.len(), 2, "{DAY} has no two killmails linked to its first quarter");
     chosen
 }
