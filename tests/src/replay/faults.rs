@@ -73,6 +73,11 @@ impl Faults {
         }
         Some(effect)
     }
+
+    /// Drop every pending fault: the upstream is well again.
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
 }
 
 #[cfg(test)]

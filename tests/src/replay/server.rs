@@ -105,6 +105,11 @@ impl Replay {
         self.state.lock().unwrap().faults.add(fault);
     }
 
+    /// End every injected fault still pending (an outage of unknown length is over).
+    pub fn clear_faults(&self) {
+        self.state.lock().unwrap().faults.clear();
+    }
+
     /// Make only sequences `oldest..=newest` exist (a feed still growing, or expired ones).
     pub fn set_window(&self, oldest: usize, newest: usize) {
         let mut s = self.state.lock().unwrap();
