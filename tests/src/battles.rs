@@ -98,6 +98,40 @@ pub async fn assert_stored_equals_recomputed(app: &App) {
         stored.len(),
         expected.len()
     );
+    assert_rows_follow_killmails(app).await;
+}
+
+/// Panics unless every battle's units and participants are those of its killmails as stored
+/// now: the battle's write keeps them by difference, so a missed change would stay.
+async fn assert_rows_follow_killmails(app: &App) {
+    let rows = app
+        .battles_db
+        .query(
+            "WITH units AS (
+                SELECT m.battle_id, array_agg(DISTINCT u ORDER BY u) AS units
+                FROM battle_killmails m JOIN battle_kills k USING (killmail_id), unnest(k.units) AS u GROUP BY m.battle_id
+             ), pilots AS (
+                SELECT m.battle_id, array_agg(DISTINCT p ORDER BY p) AS pilots
+                FROM battle_killmails m JOIN battle_kills k USING (killmail_id), unnest(k.pilots) AS p GROUP BY m.battle_id
+             ), people AS (
+                SELECT battle_id, array_agg(character_id ORDER BY character_id) AS pilots FROM battle_participants
+                WHERE character_id NOT BETWEEN 3000000 AND 3999999 GROUP BY battle_id
+             )
+             SELECT b.battle_id, b.units::text, coalesce(u.units, '{}')::text, coalesce(pe.pilots, '{}')::text,
+                    coalesce(pi.pilots, '{}')::text
+             FROM battles b LEFT JOIN units u USING (battle_id) LEFT JOIN pilots pi USING (battle_id)
+             LEFT JOIN people pe USING (battle_id)
+             WHERE b.units <> coalesce(u.units, '{}') OR coalesce(pe.pilots, '{}') <> coalesce(pi.pilots, '{}')
+             LIMIT 3",
+            &[],
+        )
+        .await
+        .unwrap();
+    let differing: Vec<Vec<String>> = rows.iter().map(|r| (0..5).map(|i| r.get::<_, String>(i)).collect()).collect();
+    assert!(
+        differing.is_empty(),
+        "battles whose units or participants differ from their killmails' [id, units, of kills, pilots, of kills]: {differing:?}"
+    );
 }
 
 /// Wait until the battle consumer has been idle for a few seconds (its last writes follow the

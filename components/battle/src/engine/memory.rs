@@ -129,16 +129,15 @@ impl BattleStore for MemoryStore {
         let mut absorbers = Vec::new();
         for (id, b) in self.battles.iter().filter(|(_, b)| !b.stored.manual() && b.kill_ids.len() >= params.anchor_kills) {
             let s = &b.stored.summary;
-            let mut a = Absorber {
+            let a = Absorber {
                 battle_id: id.clone(),
                 systems: s.systems.iter().map(|x| x.id as u32).collect(),
                 start: s.start_time.timestamp(),
                 end: s.end_time.timestamp(),
-                units: BTreeSet::new(),
+                // As the battle's write recorded them (the Postgres store reads them so too).
+                units: b.stored.units.clone(),
             };
-            // Only the battles near a seed are worth their units.
             if seeds.iter().any(|k| a.near(k, params)) {
-                a.units = b.kill_ids.iter().flat_map(|k| self.kills[k].kill.units.iter().copied()).collect();
                 absorbers.push(a);
             }
         }
@@ -243,12 +242,18 @@ impl BattleStore for MemoryStore {
             for k in &kill_ids {
                 self.member.insert(*k, id.clone());
             }
-            let stored = Stored { summary: r.summary.clone(), announced: r.announced, side_moves: r.side_moves.clone() };
+            let stored = Stored {
+                summary: r.summary.clone(),
+                announced: r.announced,
+                side_moves: r.side_moves.clone(),
+                units: r.units.clone(),
+            };
             self.battles.insert(id, MemoryBattle { kill_ids, stored });
         }
         for m in &w.marks {
             if let Some(b) = self.battles.get_mut(&m.summary.battle_id.to_string()) {
-                b.stored = Stored { summary: m.summary.clone(), announced: m.announced, side_moves: b.stored.side_moves.clone() };
+                b.stored.summary = m.summary.clone();
+                b.stored.announced = m.announced;
             }
         }
         for (kill, battle) in &w.pins {

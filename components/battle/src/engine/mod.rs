@@ -70,6 +70,8 @@ pub struct Stored {
     pub announced: Announced,
     /// An operator's corrections of its sides (none for a battle clustering owns).
     pub side_moves: Vec<SideMove>,
+    /// Every unit on its kills: what decides which kills it takes in as stragglers.
+    pub units: BTreeSet<u64>,
 }
 
 impl Stored {
@@ -104,6 +106,9 @@ pub struct BattleRecord {
     pub statistics: crate::stats::BattleStats,
     /// The operator's corrections its sides were computed with.
     pub side_moves: Vec<SideMove>,
+    /// Every unit on its kills, kept so that finding the big battles a kill may join does not
+    /// read all their kills.
+    pub units: BTreeSet<u64>,
 }
 
 /// A pilot of a battle and the side their group fought on.

@@ -172,8 +172,9 @@ fn record(r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&Stored>,
     let version = previous.map(|p| p.summary.version).unwrap_or(0);
     let ended = watermark - r.stats.end >= cx.params.quiet_period_secs;
     let mut summary = r.summary(names, version, ended, owner);
+    let units: BTreeSet<u64> = r.kill_ids.iter().flat_map(|id| kills[id].0.units.iter().copied()).collect();
     // An operator's write always lands (its killmails may differ with the same figures).
-    if *owner == Owner::Clustering && previous.is_some_and(|p| p.summary == summary) {
+    if *owner == Owner::Clustering && previous.is_some_and(|p| p.summary == summary && p.units == units) {
         return;
     }
     summary.version = version + 1;
@@ -208,6 +209,7 @@ fn record(r: &Report, owner: &Owner, kills: &KillMap, previous: Option<&Stored>,
         participants: participants(r, kills),
         statistics: r.stats.clone(),
         side_moves: r.side_moves.clone(),
+        units,
     });
 }
 

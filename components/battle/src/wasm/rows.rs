@@ -58,9 +58,8 @@ fn battle_row(b: &BattleRecord) -> Value {
         "manual": s.manual, "title": s.title, "side_moves": b.side_moves,
         "announced_version": b.announced.version, "announced_kills": b.announced.kills,
         "announced_end": enriched::format_time(b.announced.end), "announced_at": ms_time(b.announced.at_ms),
-        "killmail_ids": b.kill_ids,
+        "killmail_ids": b.kill_ids, "units": b.units,
         "participants": b.participants.iter().map(|p| json!({"c": p.character, "corp": p.corporation, "al": p.alliance, "side": p.side, "ships": p.ships})).collect::<Vec<_>>(),
-        "people": b.participants.iter().map(|p| p.character).collect::<Vec<_>>(),
         "statistics": statistics,
     })
 }
@@ -111,14 +110,15 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                     battle_id text, battle_key bigint, start_time timestamptz, end_time timestamptz, kills int, isk_destroyed float8,
                     pilots int, systems bigint[], regions bigint[], security_bands text[], summary jsonb, version int, status text,
                     manual boolean, title text, announced_version int, announced_kills int, announced_end timestamptz,
-                    announced_at timestamptz, killmail_ids bigint[], participants json, people bigint[], statistics json, side_moves jsonb)
+                    announced_at timestamptz, killmail_ids bigint[], units bigint[], participants json, statistics json,
+                    side_moves jsonb)
             ), saved AS (
                 INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
                                      security_bands, summary, version, status, manual, title, announced_version, announced_kills,
-                                     announced_end, announced_at, side_moves, updated_at)
+                                     announced_end, announced_at, side_moves, units, updated_at)
                 SELECT battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions, security_bands,
                        summary, version, status, manual, title, announced_version, announced_kills, announced_end, announced_at,
-                       side_moves, now()
+                       side_moves, units, now()
                 FROM input
                 ON CONFLICT (battle_id) DO UPDATE SET battle_key = EXCLUDED.battle_key, start_time = EXCLUDED.start_time,
                     end_time = EXCLUDED.end_time, kills = EXCLUDED.kills, isk_destroyed = EXCLUDED.isk_destroyed,
@@ -126,31 +126,43 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                     security_bands = EXCLUDED.security_bands, summary = EXCLUDED.summary, version = EXCLUDED.version,
                     status = EXCLUDED.status, manual = EXCLUDED.manual, title = EXCLUDED.title, side_moves = EXCLUDED.side_moves,
                     announced_version = EXCLUDED.announced_version, announced_kills = EXCLUDED.announced_kills,
-                    announced_end = EXCLUDED.announced_end, announced_at = EXCLUDED.announced_at, updated_at = now()
+                    announced_end = EXCLUDED.announced_end, announced_at = EXCLUDED.announced_at, units = EXCLUDED.units,
+                    updated_at = now()
+            ),
+            -- Rows are compared before they are written, and only new or changed ones go to an
+            -- upsert: ON CONFLICT locks (so writes) every row it meets, even one it leaves as it
+            -- is, and a big battle's write met all its killmails and pilots on every batch. The
+            -- battles' rows are read by an array of their ids (the planner scanned whole tables
+            -- to join them with `input`), and compared with EXCEPT, which hashes or sorts (an
+            -- anti-join was planned as a nested loop: quadratic in a big battle's pilots).
+            written AS (
+                SELECT ARRAY(SELECT battle_id FROM input) AS ids
             ), members AS (
                 INSERT INTO battle_killmails (killmail_id, battle_id)
                 SELECT unnest(killmail_ids), battle_id FROM input
+                EXCEPT SELECT killmail_id, battle_id FROM battle_killmails, written WHERE battle_id = ANY(written.ids)
                 ON CONFLICT (killmail_id) DO UPDATE SET battle_id = EXCLUDED.battle_id
                 WHERE battle_killmails.battle_id <> EXCLUDED.battle_id
             ), new_people AS MATERIALIZED (
                 SELECT i.battle_id, p.c, p.corp, p.al, p.side, p.ships FROM input i,
                        json_to_recordset(i.participants) AS p(c bigint, corp bigint, al bigint, side int, ships bigint[])
+            ), old_people AS MATERIALIZED (
+                SELECT battle_id, character_id, corporation_id, alliance_id, side, ships FROM battle_participants, written
+                WHERE battle_id = ANY(written.ids)
             ), people AS (
                 INSERT INTO battle_participants (battle_id, character_id, corporation_id, alliance_id, side, ships)
-                SELECT battle_id, c, corp, al, side, ships FROM new_people
+                SELECT * FROM new_people EXCEPT SELECT * FROM old_people
                 ON CONFLICT (battle_id, character_id) DO UPDATE SET corporation_id = EXCLUDED.corporation_id,
                     alliance_id = EXCLUDED.alliance_id, side = EXCLUDED.side, ships = EXCLUDED.ships
-                WHERE (battle_participants.corporation_id, battle_participants.alliance_id, battle_participants.side, battle_participants.ships)
-                      IS DISTINCT FROM (EXCLUDED.corporation_id, EXCLUDED.alliance_id, EXCLUDED.side, EXCLUDED.ships)
             ), stale_people AS (
-                -- By each battle's own list, so the primary key finds its rows: an anti-join
-                -- with every new participant scanned and sorted the whole table on every write.
-                DELETE FROM battle_participants p USING input i
-                WHERE p.battle_id = i.battle_id AND p.character_id <> ALL(i.people)
+                DELETE FROM battle_participants p USING written
+                WHERE p.battle_id = ANY(written.ids) AND (p.battle_id, p.character_id) IN (
+                    SELECT battle_id, character_id FROM old_people EXCEPT SELECT battle_id, c FROM new_people)
             ), figures AS (
                 INSERT INTO battle_statistics (battle_id, side, statistics)
                 SELECT i.battle_id, s.side, s.statistics FROM input i, json_to_recordset(i.statistics) AS s(side int, statistics jsonb)
                 ON CONFLICT (battle_id, side) DO UPDATE SET statistics = EXCLUDED.statistics
+                WHERE battle_statistics.statistics IS DISTINCT FROM EXCLUDED.statistics
             )
             DELETE FROM battle_statistics s USING input i
             WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics) - 1",

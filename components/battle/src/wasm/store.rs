@@ -58,7 +58,8 @@ const KILL_COLUMNS: &str = "killmail_id, extract(epoch FROM killmail_time)::bigi
 
 /// What `Stored` is made of.
 const STORED_COLUMNS: &str = "battle_id, summary::text, announced_version, announced_kills,
-    extract(epoch FROM announced_end)::bigint, (extract(epoch FROM announced_at) * 1000)::bigint, side_moves::text";
+    extract(epoch FROM announced_end)::bigint, (extract(epoch FROM announced_at) * 1000)::bigint, side_moves::text,
+    array_to_string(units, ',')";
 
 impl Store {
     pub fn open(config: &Config) -> Result<Self, StoreError> {
@@ -104,7 +105,8 @@ impl Store {
                     at_ms: decode::<i64>(&r[5])?,
                 };
                 let side_moves = json(&format!("battle {id}'s side moves"), &decode::<String>(&r[6])?)?;
-                Ok((id, Stored { summary, announced, side_moves }))
+                let units = ids(&decode::<String>(&r[7])?).into_iter().collect();
+                Ok((id, Stored { summary, announced, side_moves, units }))
             })
             .collect()
     }
@@ -235,15 +237,12 @@ impl BattleStore for Store {
         let seeds = reach::with_units(seeds);
         let Some((from, to)) = reach::span(&seeds, params.quiet_period_secs) else { return Ok(BTreeSet::new()) };
         let systems: BTreeSet<u32> = seeds.iter().map(|k| k.system).collect();
-        // The big battles in the batch's systems and span, each with every unit on its kills:
-        // one read for the batch, where a check per kill would scan a big battle's kills each time.
+        // The big battles in the batch's systems and span, each with every unit on its kills
+        // (kept on the battle: gathering them from its kills cost a read of the whole battle).
         let rows = self.query(
             "finding battles that take the kills in",
             "SELECT b.battle_id, array_to_string(b.systems, ','), extract(epoch FROM b.start_time)::bigint,
-                    extract(epoch FROM b.end_time)::bigint,
-                    (SELECT coalesce(string_agg(DISTINCT u::text, ','), '')
-                     FROM battle_killmails m JOIN battle_kills k USING (killmail_id), unnest(k.units) AS u
-                     WHERE m.battle_id = b.battle_id)
+                    extract(epoch FROM b.end_time)::bigint, array_to_string(b.units, ',')
              FROM battles b
              WHERE tstzrange(b.start_time, b.end_time, '[]') && tstzrange(to_timestamp($3::bigint), to_timestamp($4::bigint), '[]')
                AND NOT b.manual AND b.kills >= $1::bigint AND b.systems && string_to_array($2::text, ',')::bigint[]",
