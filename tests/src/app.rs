@@ -85,6 +85,7 @@ pub struct App {
 
 impl App {
     pub async fn start(dir: &Path, test: &str, options: Options) -> anyhow::Result<Self> {
+        crate::drop_orphaned_databases().await;
         let prefix = crate::unique_prefix(test);
         let manifest = manifest();
         let database_url = options.database_url(&prefix, "ingestion");

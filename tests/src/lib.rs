@@ -23,7 +23,7 @@ pub mod samples;
 pub mod typesense;
 pub mod ws;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -92,12 +92,43 @@ pub fn redis_url() -> String {
     std::env::var("BATTLESCOPE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// A database-name prefix no other test run uses, so every test gets fresh databases.
+/// A database-name prefix no other test run uses, so every test gets fresh databases. It starts
+/// with the process id (`t<pid>_`), so databases that an interrupted run left behind can be
+/// told from those of a run still going ([`drop_orphaned_databases`]).
 pub fn unique_prefix(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("t_{}_{}_{}_{:x}_", test, std::process::id(), n, nanos)
+    format!("t{}_{}_{}_{:x}_", std::process::id(), test, n, nanos)
+}
+
+/// The process that made a test database, from its name's prefix (see [`unique_prefix`]).
+fn owner_pid(database: &str) -> Option<u32> {
+    let (pid, _) = database.strip_prefix('t')?.split_once('_')?;
+    pid.parse().ok()
+}
+
+/// Drop the test databases of processes that are gone (a run stopped with Ctrl-C or killed
+/// never drops its own); once per process.
+pub async fn drop_orphaned_databases() {
+    static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    DONE.get_or_init(|| async {
+        let Ok((client, conn)) = tokio_postgres::connect(&postgres_admin_url(), tokio_postgres::NoTls).await else {
+            return;
+        };
+        tokio::spawn(conn);
+        let Ok(rows) = client.query("SELECT datname FROM pg_database WHERE datname ~ '^t[0-9]+_'", &[]).await else {
+            return;
+        };
+        for row in rows {
+            let name: String = row.get(0);
+            let gone = owner_pid(&name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            if gone {
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+            }
+        }
+    })
+    .await;
 }
 
 /// A port nothing listens on right now.
@@ -162,5 +193,18 @@ where
                 tokio::time::sleep(Duration::from_millis(500)).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_database_names_the_process_that_made_it() {
+        let prefix = unique_prefix("bench_growth");
+        assert_eq!(owner_pid(&format!("{prefix}kafka_probe")), Some(std::process::id()));
+        assert_eq!(owner_pid("template1"), None);
+        assert_eq!(owner_pid("battlescope_battles"), None);
     }
 }
