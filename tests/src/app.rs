@@ -85,7 +85,7 @@ pub struct App {
 
 impl App {
     pub async fn start(dir: &Path, test: &str, options: Options) -> anyhow::Result<Self> {
-        crate::drop_orphaned_databases().await;
+        crate::drop_orphans().await;
         let prefix = crate::unique_prefix(test);
         let manifest = manifest();
         let database_url = options.database_url(&prefix, "ingestion");
@@ -298,37 +298,19 @@ impl App {
     }
 
     pub async fn stop(self) {
-        self.drop_search_collections().await;
+        // The host first: its search indexer would make a collection again if it came after.
+        // Its collections and aliases are only on the shared Typesense (a private one dies
+        // with its test).
+        let shared_search = self.options.typesense_url.is_none();
         self.host.kill().await;
+        if shared_search {
+            let prefix = format!("{}_", self.prefix.trim_end_matches('_'));
+            crate::typesense::drop_collections(|name| name.starts_with(&prefix)).await;
+        }
         drop(self.db);
         drop(self.enrichment_db);
         drop(self.battles_db);
         crate::drop_databases(&self.prefix).await;
-    }
-}
-
-impl App {
-    /// This test's collections and aliases on the shared Typesense (a private one dies with
-    /// its test).
-    async fn drop_search_collections(&self) {
-        if self.options.typesense_url.is_some() {
-            return;
-        }
-        let (base, key) = (crate::typesense::shared_url(), crate::typesense::api_key());
-        let headers = [("x-typesense-api-key", key.as_str())];
-        let prefix = format!("{}_", self.deployment());
-        // Aliases first, so no alias is left leading nowhere.
-        for list in ["aliases", "collections"] {
-            let Ok(r) = http::request_with_headers("GET", &format!("{base}/{list}"), "", &headers).await else { return };
-            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
-            // GET /aliases answers {"aliases": [...]}, GET /collections a bare array.
-            let items = if list == "aliases" { body["aliases"].clone() } else { body };
-            for item in items.as_array().into_iter().flatten() {
-                if let Some(name) = item["name"].as_str().filter(|n| n.starts_with(&prefix)) {
-                    let _ = http::request_with_headers("DELETE", &format!("{base}/{list}/{name}"), "", &headers).await;
-                }
-            }
-        }
     }
 }
 

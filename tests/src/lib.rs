@@ -94,7 +94,7 @@ pub fn redis_url() -> String {
 
 /// A database-name prefix no other test run uses, so every test gets fresh databases. It starts
 /// with the process id (`t<pid>_`), so databases that an interrupted run left behind can be
-/// told from those of a run still going ([`drop_orphaned_databases`]).
+/// told from those of a run still going ([`drop_orphans`]).
 pub fn unique_prefix(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -102,17 +102,26 @@ pub fn unique_prefix(test: &str) -> String {
     format!("t{}_{}_{}_{:x}_", std::process::id(), test, n, nanos)
 }
 
-/// The process that made a test database, from its name's prefix (see [`unique_prefix`]).
-fn owner_pid(database: &str) -> Option<u32> {
-    let (pid, _) = database.strip_prefix('t')?.split_once('_')?;
+/// The process that made a test database or search collection, from its name's prefix (see
+/// [`unique_prefix`]).
+fn owner_pid(name: &str) -> Option<u32> {
+    let (pid, _) = name.strip_prefix('t')?.split_once('_')?;
     pid.parse().ok()
 }
 
-/// Drop the test databases of processes that are gone (a run stopped with Ctrl-C or killed
-/// never drops its own); once per process.
-pub async fn drop_orphaned_databases() {
+/// Whether `name` was made by a test process that is gone.
+fn orphaned(name: &str) -> bool {
+    owner_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Drop the databases and search collections of test processes that are gone; once per
+/// process. A run stopped with Ctrl-C, killed, or whose test panicked never drops its own, and
+/// on the shared Typesense every collection left behind makes each snapshot slower (the search
+/// indexer snapshots after creating its collections, and timed out once enough had piled up).
+pub async fn drop_orphans() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
+        typesense::drop_collections(orphaned).await;
         let Ok((client, conn)) = tokio_postgres::connect(&postgres_admin_url(), tokio_postgres::NoTls).await else {
             return;
         };
@@ -122,8 +131,7 @@ pub async fn drop_orphaned_databases() {
         };
         for row in rows {
             let name: String = row.get(0);
-            let gone = owner_pid(&name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
-            if gone {
+            if orphaned(&name) {
                 let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
             }
         }

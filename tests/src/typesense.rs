@@ -19,6 +19,24 @@ pub fn api_key() -> String {
     std::env::var("BATTLESCOPE_TYPESENSE_API_KEY").unwrap_or_else(|_| "battlescope-dev".into())
 }
 
+/// Delete the shared Typesense's aliases and collections whose names `doomed` picks; aliases
+/// first, so no alias is left leading nowhere. Best effort: a test cleaning up must not fail.
+pub async fn drop_collections(doomed: impl Fn(&str) -> bool) {
+    let (base, key) = (shared_url(), api_key());
+    let headers = [("x-typesense-api-key", key.as_str())];
+    for list in ["aliases", "collections"] {
+        let Ok(r) = crate::http::request_with_headers("GET", &format!("{base}/{list}"), "", &headers).await else { return };
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        // GET /aliases answers {"aliases": [...]}, GET /collections a bare array.
+        let items = if list == "aliases" { body["aliases"].clone() } else { body };
+        for item in items.as_array().into_iter().flatten() {
+            if let Some(name) = item["name"].as_str().filter(|n| doomed(n)) {
+                let _ = crate::http::request_with_headers("DELETE", &format!("{base}/{list}/{name}"), "", &headers).await;
+            }
+        }
+    }
+}
+
 /// A Typesense server of one test's own, on free ports, with its data in `dir`, reached through
 /// a proxy the test can cut: to its clients, an outage (connections refused, open ones reset)
 /// while Typesense keeps its data. It can also be restarted, which is not the same: 0.24.1 was
