@@ -7,6 +7,7 @@ use crate::contract::validate_response;
 use crate::http::{self, Reply};
 use crate::replay::{data, Replay, ReplayData};
 use battle::clustering::{Kill, Params};
+use battle::enriched::NPC_CHARACTERS;
 use battle::sides::Unit;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,7 +116,7 @@ async fn assert_rows_follow_killmails(app: &App) {
                 FROM battle_killmails m JOIN battle_kills k USING (killmail_id), unnest(k.pilots) AS p GROUP BY m.battle_id
              ), people AS (
                 SELECT battle_id, array_agg(character_id ORDER BY character_id) AS pilots FROM battle_participants
-                WHERE character_id NOT BETWEEN 3000000 AND 3999999 GROUP BY battle_id
+                WHERE NOT (character_id >= $1 AND character_id < $2) GROUP BY battle_id
              )
              SELECT b.battle_id, b.units::text, coalesce(u.units, '{}')::text, coalesce(pe.pilots, '{}')::text,
                     coalesce(pi.pilots, '{}')::text
@@ -123,7 +124,7 @@ async fn assert_rows_follow_killmails(app: &App) {
              LEFT JOIN people pe USING (battle_id)
              WHERE b.units <> coalesce(u.units, '{}') OR coalesce(pe.pilots, '{}') <> coalesce(pi.pilots, '{}')
              LIMIT 3",
-            &[],
+            &[&(NPC_CHARACTERS.start as i64), &(NPC_CHARACTERS.end as i64)],
         )
         .await
         .unwrap();
@@ -261,7 +262,7 @@ pub fn clustering_kills(day: &[Value]) -> Vec<Kill> {
         .map(|km| {
             let players: Vec<&Value> = std::iter::once(&km["victim"])
                 .chain(km["attackers"].as_array().expect("a killmail has attackers"))
-                .filter(|p| p["character_id"].as_u64().is_some_and(|c| !(3_000_000..4_000_000).contains(&c)))
+                .filter(|p| p["character_id"].as_u64().is_some_and(|c| !NPC_CHARACTERS.contains(&c)))
                 .collect();
             let pilots: BTreeSet<u64> = players.iter().filter_map(|p| p["character_id"].as_u64()).collect();
             let units: BTreeSet<u64> = players

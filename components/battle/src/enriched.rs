@@ -8,7 +8,7 @@ use contracts::Envelope;
 use eve_static::SecurityBand;
 use std::collections::{BTreeMap, BTreeSet};
 
-const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
+pub const NPC_CHARACTERS: std::ops::Range<u64> = 3_000_000..4_000_000;
 
 /// What one event gives: the kill for clustering, its details for statistics, its version,
 /// and the names enrichment resolved (characters, corporations, alliances, ship types, the
