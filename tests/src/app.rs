@@ -127,6 +127,8 @@ impl App {
             .env("SPIN_VARIABLE_BATTLE_REMOVED_TOPIC", &format!("{prefix}battle.removed"))
             .env("SPIN_VARIABLE_INGESTED_TOPIC", &ingested_topic)
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
+            .env("SPIN_VARIABLE_BACKFILL_INGESTED_TOPIC", &backfill_lane(&ingested_topic))
+            .env("SPIN_VARIABLE_BACKFILL_ENRICHED_TOPIC", &backfill_lane(&enriched_topic))
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &o.redis_url.clone().unwrap_or_else(redis_url))
             .env("SPIN_VARIABLE_TYPESENSE_URL", &o.typesense_url.clone().unwrap_or_else(crate::typesense::shared_url))
             .env("SPIN_VARIABLE_TYPESENSE_API_KEY", &crate::typesense::api_key())
@@ -210,10 +212,11 @@ impl App {
     /// Every topic the application publishes to, with the consumer groups reading it.
     pub fn topics_and_groups(&self) -> Vec<(String, Vec<String>)> {
         let group = |service: &str| format!("{}.{service}", self.deployment());
-        let mut out = vec![
-            (self.ingested_topic.clone(), vec![group("enrichment")]),
-            (self.enriched_topic.clone(), vec![group("battle"), group("notification"), group("search")]),
-        ];
+        let mut out = Vec::new();
+        for lane in [|t: &String| t.clone(), |t: &String| backfill_lane(t)] {
+            out.push((lane(&self.ingested_topic), vec![group("enrichment")]));
+            out.push((lane(&self.enriched_topic), vec![group("battle"), group("notification"), group("search")]));
+        }
         for kind in ["created", "updated", "ended", "removed"] {
             out.push((format!("{}battle.{kind}", self.prefix), vec![group("notification"), group("search")]));
         }
@@ -327,6 +330,12 @@ impl Options {
 
 fn topics(prefix: &str) -> (String, String) {
     (format!("{prefix}killmail.ingested"), format!("{prefix}killmail.enriched"))
+}
+
+/// The topic that carries backfilled killmails beside a live one (spin.toml's
+/// `backfill_ingested_topic` and `backfill_enriched_topic`).
+pub fn backfill_lane(topic: &str) -> String {
+    format!("{topic}.backfill")
 }
 
 pub fn tail(text: &str, lines: usize) -> String {

@@ -145,7 +145,7 @@ where
     let topics: Vec<String> = ["battle.created", "battle.updated", "battle.ended", "battle.removed"]
         .iter()
         .map(|t| format!("{}{t}", app.prefix))
-        .chain([app.enriched_topic.clone()])
+        .chain([app.enriched_topic.clone(), crate::app::backfill_lane(&app.enriched_topic)])
         .collect();
     let mut child = Command::new(crate::tool_binary("search-reindex"))
         .args(["--typesense-url", url, "--prefix", &app.prefix, "--topics", &topics.join(",")])

@@ -50,7 +50,8 @@ async fn two_replicas_store_the_battles_one_would_with_an_edit_made_midway() {
         let handled: f64 = metrics
             .lines()
             .filter(|l| {
-                l.starts_with("kafka_messages_consumed_total") && l.contains(&format!("topic=\"{}\"", app.enriched_topic))
+                // Either lane: the live topic or its backfill twin.
+                l.starts_with("kafka_messages_consumed_total") && l.contains(&format!("topic=\"{}", app.enriched_topic))
             })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum();

@@ -58,13 +58,14 @@ async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
     // A new ruleset decides the very next killmails, without a restart.
     assert_eq!(app.put_ruleset(r#"{"trackedSecurityBands": ["wormhole"], "minPilots": 2}"#).await.status, 200);
     let day = data::load_day(&data::day_file("2021-11-30")).unwrap();
-    let wormhole = day
-        .iter()
-        .find(|k| {
-            (31_000_000..32_000_000).contains(&k["solar_system_id"].as_u64().unwrap())
-                && k["attackers"].as_array().unwrap().iter().filter(|a| a.get("character_id").is_some()).count() >= 2
-        })
-        .unwrap();
+    let posted: Vec<serde_json::Value> =
+        batch[..6].iter().map(|f| serde_json::from_str::<serde_json::Value>(f).unwrap()["killmail_id"].clone()).collect();
+    let mut wormholes = day.iter().filter(|k| {
+        !posted.contains(&k["killmail_id"])
+            && (31_000_000..32_000_000).contains(&k["solar_system_id"].as_u64().unwrap())
+            && k["attackers"].as_array().unwrap().iter().filter(|a| a.get("character_id").is_some()).count() >= 2
+    });
+    let (wormhole, another_wormhole) = (wormholes.next().unwrap(), wormholes.next().unwrap());
     let highsec_id = serde_json::from_str::<serde_json::Value>(&fixture("highsec")).unwrap()["killmail_id"].clone();
     let other =
         day.iter().find(|k| k["solar_system_id"].as_u64().unwrap() < 31_000_000 && k["killmail_id"] != highsec_id).unwrap();
@@ -76,16 +77,20 @@ async fn rulesets_are_validated_and_apply_to_the_next_killmail() {
     let r = app.post_killmails(&batch[..6].join("\n")).await;
     assert_eq!(r.json()["duplicates"], 6, "{}", r.body);
     assert_eq!(app.count("SELECT count(*) FROM outbox").await, events_before);
+    // Twice in one request (a request is one statement): the second copy is the duplicate.
+    let r = app.post_killmails(&format!("{another_wormhole}\n{another_wormhole}")).await;
+    assert_eq!((r.json()["accepted"].clone(), r.json()["duplicates"].clone()), (1.into(), 1.into()), "{}", r.body);
+    assert_eq!(app.count("SELECT count(*) FROM outbox").await, events_before + 1);
 
     let stats = app.stats().await;
     let rejected = stats["rejected"]["total"].as_i64().unwrap();
-    assert_eq!(stats["received"], 7 + 2 + 6, "{stats}");
+    assert_eq!(stats["received"], 7 + 2 + 6 + 2, "{stats}");
     assert_eq!(
         stats["accepted"].as_i64().unwrap()
             + rejected
             + stats["duplicates"].as_i64().unwrap()
             + stats["malformed"].as_i64().unwrap(),
-        15
+        17
     );
 
     let r = http::request("POST", &app.host.url("/api/ingestion/killmails"), &batch[0]).await.unwrap();

@@ -8,8 +8,11 @@ use guest::config::{ConfigError, Source, Variables};
 pub struct Config {
     /// The enrichment database (injected by the host from the component's declared database).
     pub database_url: String,
-    /// Topic `killmail.enriched` is published to.
+    /// Topic `killmail.enriched` is published to, for killmails from the live feeds.
     pub enriched_topic: String,
+    /// Topic `killmail.enriched` is published to for backfilled killmails: their own lane, as
+    /// on the way in (docs/enrichment.md).
+    pub backfill_enriched_topic: String,
     /// ESI's base URL, version included (`https://esi.evetech.net/latest`).
     pub esi_url: String,
     /// Redis holding the name cache, the ESI error budget and the breaker.
@@ -25,6 +28,7 @@ impl Config {
         Ok(Self {
             database_url: v.required("database_url")?,
             enriched_topic: v.required("enriched_topic")?,
+            backfill_enriched_topic: v.required("backfill_enriched_topic")?,
             esi_url: v.required("esi_url")?,
             redis_address: v.required("redis_address")?,
             redis_prefix: v.required("redis_prefix")?,
@@ -43,6 +47,7 @@ mod tests {
         let all = [
             ("database_url", "postgres://db"),
             ("enriched_topic", "killmail.enriched"),
+            ("backfill_enriched_topic", "killmail.enriched.backfill"),
             ("esi_url", "https://esi.evetech.net/latest"),
             ("redis_address", "redis://127.0.0.1:6379"),
             ("redis_prefix", "battlescope:enrichment:"),

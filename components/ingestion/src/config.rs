@@ -29,8 +29,11 @@ impl std::str::FromStr for Feed {
 pub struct Config {
     /// The ingestion database (injected by the host from the component's declared database).
     pub database_url: String,
-    /// Topic `killmail.ingested` is published to.
+    /// Topic `killmail.ingested` is published to, for killmails from the live feeds.
     pub ingested_topic: String,
+    /// Topic `killmail.ingested` is published to for backfilled killmails: a lane of their
+    /// own, so a backfill's backlog never queues ahead of a live killmail (docs/ingestion.md).
+    pub backfill_ingested_topic: String,
     /// Bearer token of the write endpoints; empty closes them.
     pub api_token: String,
 }
@@ -41,6 +44,7 @@ impl Config {
         Ok(Self {
             database_url: v.required("database_url")?,
             ingested_topic: v.required("ingested_topic")?,
+            backfill_ingested_topic: v.required("backfill_ingested_topic")?,
             api_token: v.text("api_token")?,
         })
     }
@@ -96,6 +100,7 @@ mod tests {
         let mut m = BTreeMap::from([
             ("database_url", "postgres://db"),
             ("ingested_topic", "killmail.ingested"),
+            ("backfill_ingested_topic", "killmail.ingested.backfill"),
             ("api_token", ""),
             ("feed", "r2z2"),
             ("r2z2_url", "https://r2z2.zkillboard.com/ephemeral"),
@@ -125,6 +130,7 @@ mod tests {
         let only_common = Variables(BTreeMap::from([
             ("database_url", "postgres://db"),
             ("ingested_topic", "killmail.ingested"),
+            ("backfill_ingested_topic", "killmail.ingested.backfill"),
             ("api_token", "t"),
         ]));
         assert!(Config::load(&only_common).is_ok());

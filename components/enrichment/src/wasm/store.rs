@@ -4,13 +4,16 @@ use super::counters::Counters;
 use crate::config::Config;
 use crate::enrich::Enriched;
 use crate::names::{Name, Names};
+use contracts::killmail_enriched::KillmailEnrichedSource;
 use spin_sdk::pg3::{Connection, DbValue, Decode, ParameterValue as P};
 use std::collections::BTreeSet;
 
 pub struct Store {
     db: Connection,
-    /// Where `killmail.enriched` events go.
+    /// Where `killmail.enriched` events of live killmails go.
     topic: String,
+    /// … and of backfilled ones, whose lane this keeps apart.
+    backfill_topic: String,
 }
 
 fn err(what: &str) -> impl Fn(spin_sdk::pg3::PgError) -> String + '_ {
@@ -47,7 +50,7 @@ pub struct ToSave<'a> {
 
 impl ToSave<'_> {
     /// Its row of `save_all`'s input; `n` keeps the events in order.
-    fn row(&self, n: usize) -> serde_json::Value {
+    fn row(&self, n: usize, topic: &str) -> serde_json::Value {
         let doc = &self.enriched.document;
         let system = &doc.solar_system;
         serde_json::json!({
@@ -69,6 +72,7 @@ impl ToSave<'_> {
             "event": contracts::Envelope::new(doc.clone()).to_json(),
             "unresolved": self.enriched.unresolved,
             "headers": guest::trace::outbox_headers(self.trace),
+            "topic": topic,
         })
     }
 }
@@ -76,7 +80,7 @@ impl ToSave<'_> {
 impl Store {
     pub fn open(config: &Config) -> Result<Self, String> {
         let db = Connection::open(&config.database_url).map_err(err("connecting to the enrichment database"))?;
-        Ok(Self { db, topic: config.enriched_topic.clone() })
+        Ok(Self { db, topic: config.enriched_topic.clone(), backfill_topic: config.backfill_enriched_topic.clone() })
     }
 
     /// Those of `ids` already enriched.
@@ -100,7 +104,14 @@ impl Store {
         if killmails.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<serde_json::Value> = killmails.iter().enumerate().map(|(n, k)| k.row(n)).collect();
+        let rows: Vec<serde_json::Value> = killmails
+            .iter()
+            .enumerate()
+            .map(|(n, k)| {
+                let backfilled = k.enriched.document.source == Some(KillmailEnrichedSource::Backfill);
+                k.row(n, if backfilled { &self.backfill_topic } else { &self.topic })
+            })
+            .collect();
         let saved = self
             .db
             .query(
@@ -109,7 +120,7 @@ impl Store {
                     SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(n int, killmail_id bigint, killmail_hash text,
                         killmail_time timestamptz, solar_system_id bigint, region_id bigint, security_band text,
                         victim_ship_type_id bigint, attackers bigint, version bigint, names_complete boolean, source text,
-                        esi jsonb, zkb jsonb, document jsonb, event text, unresolved bigint[], headers text)
+                        esi jsonb, zkb jsonb, document jsonb, event text, unresolved bigint[], headers text, topic text)
                 ), saved AS (
                     INSERT INTO enriched_killmails (killmail_id, killmail_hash, killmail_time, solar_system_id, region_id,
                         security_band, victim_ship_type_id, attackers, version, names_complete, source, esi, zkb, document)
@@ -122,7 +133,7 @@ impl Store {
                     RETURNING killmail_id
                 ), published AS (
                     INSERT INTO outbox (topic, key, payload, headers)
-                    SELECT $2::text, i.killmail_id::text, i.event, i.headers::jsonb FROM input i JOIN saved USING (killmail_id)
+                    SELECT i.topic, i.killmail_id::text, i.event, i.headers::jsonb FROM input i JOIN saved USING (killmail_id)
                     ORDER BY i.n
                     RETURNING id
                 ), waiting AS (
@@ -132,7 +143,7 @@ impl Store {
                     RETURNING id
                 )
                 SELECT killmail_id FROM saved",
-                &[P::Str(serde_json::Value::Array(rows).to_string()), P::Str(self.topic.clone())],
+                &[P::Str(serde_json::Value::Array(rows).to_string())],
             )
             .map_err(err(&format!(
                 "storing {} enriched killmails ({}..)",

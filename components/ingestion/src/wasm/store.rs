@@ -3,15 +3,18 @@
 
 use crate::config::Config;
 use crate::intake::{Decision, Outcome};
-use crate::killmail::Killmail;
+use crate::killmail::{Killmail, Source};
 use crate::ruleset::Ruleset;
 use chrono::SecondsFormat;
 use spin_sdk::pg3::{Connection, Decode, ParameterValue as P};
+use std::collections::BTreeSet;
 
 pub struct Store {
     db: Connection,
-    /// Where `killmail.ingested` events go (variable `ingested_topic`).
+    /// Where `killmail.ingested` events of live killmails go (variable `ingested_topic`).
     topic: String,
+    /// … and of backfilled ones (variable `backfill_ingested_topic`).
+    backfill_topic: String,
 }
 
 fn opt_i64(v: Option<i64>) -> P {
@@ -20,6 +23,30 @@ fn opt_i64(v: Option<i64>) -> P {
 
 fn opt_str(v: Option<&str>) -> P {
     v.map(|s| P::Str(s.to_string())).unwrap_or(P::DbNull)
+}
+
+/// One killmail's row of `Store::record_all`'s input; `n` keeps the order events are queued in.
+fn decision_row(n: usize, km: &Killmail, decision: &Decision, topic: &str) -> Result<serde_json::Value, String> {
+    let (accepted, tracked, rule, reason) = match decision {
+        Decision::Accept { tracked } => (true, *tracked, None, None),
+        Decision::Reject { rule, reason } => (false, false, Some(rule.as_str()), reason.as_deref()),
+    };
+    let event = contracts::Envelope::new(crate::event::ingested(km, tracked).map_err(|e| e.to_string())?).to_json();
+    Ok(serde_json::json!({
+        "n": n,
+        "killmail_id": km.id,
+        "accepted": accepted,
+        "rule": rule,
+        "reason": reason,
+        "source": km.source.name(),
+        "killmail_hash": km.hash,
+        "killmail_time": km.time.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "solar_system_id": km.solar_system_id,
+        "sequence": km.sequence,
+        "tracked": tracked,
+        "event": event,
+        "topic": topic,
+    }))
 }
 
 /// A RedisQ reference whose ESI body has not been fetched yet.
@@ -45,7 +72,7 @@ pub struct FeedPosition {
 impl Store {
     pub fn open(config: &Config) -> Result<Self, String> {
         let db = Connection::open(&config.database_url).map_err(|e| format!("connecting to the ingestion database: {e}"))?;
-        Ok(Self { db, topic: config.ingested_topic.clone() })
+        Ok(Self { db, topic: config.ingested_topic.clone(), backfill_topic: config.backfill_ingested_topic.clone() })
     }
 
     fn execute(&self, what: &str, sql: &str, params: &[P]) -> Result<u64, String> {
@@ -101,68 +128,87 @@ impl Store {
         i64::decode(&row[0]).map_err(|e| e.to_string())
     }
 
-    /// Record the decision on a killmail; an accepted one is stored and its event written to
-    /// the outbox in the same statement, together with the feed's new position.
-    pub fn record(&self, km: &Killmail, decision: &Decision, feed_position: Option<(&str, i64)>) -> Result<Outcome, String> {
-        let (accepted, tracked, rule, reason) = match decision {
-            Decision::Accept { tracked } => (true, *tracked, None, None),
-            Decision::Reject { rule, reason } => (false, false, Some(rule.as_str()), reason.as_deref()),
-        };
-        let event = contracts::Envelope::new(crate::event::ingested(km, tracked).map_err(|e| e.to_string())?).to_json();
-        let row = self.query_one(
-            &format!("recording killmail {}", km.id),
-            "WITH decided AS (
-                INSERT INTO killmail_decisions (killmail_id, accepted, rule, reason, source)
-                VALUES ($1::bigint, $2::boolean, $3::text, $4::text, $5::text)
-                ON CONFLICT (killmail_id) DO NOTHING
-                RETURNING killmail_id
-            ), stored AS (
-                INSERT INTO killmail_events (killmail_id, killmail_hash, killmail_time, solar_system_id, source, sequence, tracked)
-                SELECT $1::bigint, $6::text, $7::text::timestamptz, $8::integer, $5::text, $9::bigint, $10::boolean
-                FROM decided WHERE $2::boolean
-                ON CONFLICT (killmail_id) DO NOTHING
-                RETURNING killmail_id
-            ), published AS (
-                INSERT INTO outbox (topic, key, payload, headers)
-                SELECT $11::text, $1::bigint::text, $12::text, $15::text::jsonb FROM stored
-                RETURNING id
-            ), duplicate AS (
-                INSERT INTO ingestion_counters (counter, value)
-                SELECT 'duplicates', 1 WHERE NOT EXISTS (SELECT 1 FROM decided)
-                ON CONFLICT (counter) DO UPDATE SET value = ingestion_counters.value + 1
-                RETURNING 1
-            ), moved AS (
-                UPDATE ingestion_status
-                SET last_sequence = $13::bigint, failures = 0, unreadable = 0, last_error = NULL, retry_at = NULL, updated_at = now()
-                WHERE feed = $14::text
-                RETURNING 1
+    /// Record decisions on killmails in one statement, so a backfill request costs one round
+    /// trip and one commit, not one per killmail (#11). Each newly decided killmail gets its
+    /// decision; an accepted one is stored and its event queued in the outbox, in the order
+    /// given; the feed's new position, when given, moves with them. A crash leaves all of it
+    /// or none. A killmail decided before, or earlier in the same list, is a duplicate: nothing
+    /// of it is stored or published again. Returns each killmail's outcome, in order.
+    pub fn record_all(
+        &self,
+        decided: &[(&Killmail, &Decision)],
+        feed_position: Option<(&str, i64)>,
+    ) -> Result<Vec<Outcome>, String> {
+        let Some((first, _)) = decided.first() else { return Ok(Vec::new()) };
+        let mut seen = BTreeSet::new();
+        let mut rows = Vec::with_capacity(decided.len());
+        for (n, (km, decision)) in decided.iter().enumerate() {
+            if seen.insert(km.id) {
+                let topic = if km.source == Source::Backfill { &self.backfill_topic } else { &self.topic };
+                rows.push(decision_row(n, km, decision, topic)?);
+            }
+        }
+        let repeats = (decided.len() - rows.len()) as i64;
+        let result = self
+            .db
+            .query(
+                "WITH input AS (
+                    SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(n int, killmail_id bigint, accepted boolean,
+                        rule text, reason text, source text, killmail_hash text, killmail_time timestamptz,
+                        solar_system_id integer, sequence bigint, tracked boolean, event text, topic text)
+                ), decided AS (
+                    INSERT INTO killmail_decisions (killmail_id, accepted, rule, reason, source)
+                    SELECT killmail_id, accepted, rule, reason, source FROM input
+                    ON CONFLICT (killmail_id) DO NOTHING
+                    RETURNING killmail_id
+                ), stored AS (
+                    INSERT INTO killmail_events (killmail_id, killmail_hash, killmail_time, solar_system_id, source, sequence, tracked)
+                    SELECT killmail_id, killmail_hash, killmail_time, solar_system_id, source, sequence, tracked
+                    FROM input JOIN decided USING (killmail_id) WHERE accepted
+                    ON CONFLICT (killmail_id) DO NOTHING
+                    RETURNING killmail_id
+                ), published AS (
+                    INSERT INTO outbox (topic, key, payload, headers)
+                    SELECT topic, killmail_id::text, event, $2::text::jsonb FROM input JOIN stored USING (killmail_id)
+                    ORDER BY n
+                    RETURNING id
+                ), duplicates AS (
+                    INSERT INTO ingestion_counters (counter, value)
+                    SELECT 'duplicates', d FROM (SELECT $3::bigint + (SELECT count(*) FROM input) - (SELECT count(*) FROM decided) AS d) x
+                    WHERE d > 0
+                    ON CONFLICT (counter) DO UPDATE SET value = ingestion_counters.value + EXCLUDED.value
+                    RETURNING 1
+                ), moved AS (
+                    UPDATE ingestion_status
+                    SET last_sequence = $4::bigint, failures = 0, unreadable = 0, last_error = NULL, retry_at = NULL, updated_at = now()
+                    WHERE feed = $5::text
+                    RETURNING 1
+                )
+                SELECT killmail_id FROM decided",
+                &[
+                    P::Str(serde_json::Value::Array(rows).to_string()),
+                    // The killmails' traces start with the poll or request that brought them.
+                    P::Str(guest::trace::outbox_headers(guest::trace::current().as_deref())),
+                    P::Int64(repeats),
+                    opt_i64(feed_position.map(|(_, s)| s)),
+                    opt_str(feed_position.map(|(f, _)| f)),
+                ],
             )
-            SELECT (SELECT count(*) FROM decided)",
-            &[
-                P::Int64(km.id as i64),
-                P::Boolean(accepted),
-                opt_str(rule),
-                opt_str(reason),
-                P::Str(km.source.name().into()),
-                P::Str(km.hash.clone()),
-                P::Str(km.time.to_rfc3339_opts(SecondsFormat::Secs, true)),
-                P::Int32(km.solar_system_id as i32),
-                opt_i64(km.sequence),
-                P::Boolean(tracked),
-                P::Str(self.topic.clone()),
-                P::Str(event),
-                opt_i64(feed_position.map(|(_, s)| s)),
-                opt_str(feed_position.map(|(f, _)| f)),
-                // The killmail's trace starts with the poll or request that brought it.
-                P::Str(guest::trace::outbox_headers(guest::trace::current().as_deref())),
-            ],
-        )?;
-        let decided = i64::decode(&row[0]).map_err(|e| e.to_string())?;
-        Ok(match (decided, accepted) {
-            (0, _) => Outcome::Duplicate,
-            (_, true) => Outcome::Accepted,
-            (_, false) => Outcome::Rejected,
-        })
+            .map_err(|e| format!("recording {} killmails ({}..): {e}", decided.len(), first.id))?;
+        let newly_decided: BTreeSet<i64> =
+            result.rows.iter().map(|r| i64::decode(&r[0]).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+        let mut first_seen = BTreeSet::new();
+        Ok(decided
+            .iter()
+            .map(|(km, decision)| {
+                let fresh = first_seen.insert(km.id) && newly_decided.contains(&(km.id as i64));
+                match (fresh, decision) {
+                    (false, _) => Outcome::Duplicate,
+                    (true, Decision::Accept { .. }) => Outcome::Accepted,
+                    (true, Decision::Reject { .. }) => Outcome::Rejected,
+                }
+            })
+            .collect())
     }
 
     /// Add `n` to a counter (feed errors, gaps, malformed packages, plugin failures).

@@ -35,23 +35,26 @@ fn writer(req: &Request) -> Result<Store, HttpError> {
     Store::open(&config).map_err(unavailable)
 }
 
+/// A request's killmails are decided and stored together (one statement); its malformed
+/// lines are reported by line number and counted.
 fn intake_batch(store: &Store, body: &[u8]) -> Reply {
     let text = std::str::from_utf8(body).map_err(|e| HttpError::bad("body", format!("the body is not UTF-8: {e}")))?;
     let mut tally = Tally::default();
+    let mut killmails = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         match Killmail::from_archive_line(line) {
-            Ok(km) => {
-                let (decision, outcome) = process(store, &km, None).map_err(unavailable)?;
-                tally.add(&decision, outcome);
-            }
-            Err(e) => {
-                store.count("malformed:backfill", 1).map_err(unavailable)?;
-                tally.malformed(index + 1, e.to_string());
-            }
+            Ok(km) => killmails.push(km),
+            Err(e) => tally.malformed(index + 1, e.to_string()),
         }
+    }
+    if !tally.malformed.is_empty() {
+        store.count("malformed:backfill", tally.malformed.len() as i64).map_err(unavailable)?;
+    }
+    for (decision, outcome) in process(store, &killmails, None).map_err(unavailable)? {
+        tally.add(&decision, outcome);
     }
     Ok(json_response(200, &tally))
 }

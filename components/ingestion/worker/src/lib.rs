@@ -52,11 +52,18 @@ impl Guest for Cron {
     }
 }
 
-/// The one path every killmail takes, whatever the feed: rules, plugins, then the decision
-/// stored (and, if accepted, the killmail and its event) in one statement.
-fn process(store: &Store, km: &Killmail, feed_position: Option<(&str, i64)>) -> Result<(intake::Decision, Outcome), String> {
+/// The one path every killmail takes, whatever the feed: rules, plugins, then the decisions
+/// stored (and the accepted killmails and their events) in one statement, with the feed's new
+/// position when there is one. The ruleset is read once for all of them.
+fn process(
+    store: &Store,
+    killmails: &[Killmail],
+    feed_position: Option<(&str, i64)>,
+) -> Result<Vec<(intake::Decision, Outcome)>, String> {
     let (_, ruleset) = store.ruleset()?;
-    let decision = intake::decide(&ruleset, km, |km| plugins::run(store, km));
-    let outcome = store.record(km, &decision, feed_position)?;
-    Ok((decision, outcome))
+    let decisions: Vec<intake::Decision> =
+        killmails.iter().map(|km| intake::decide(&ruleset, km, |km| plugins::run(store, km))).collect();
+    let decided: Vec<_> = killmails.iter().zip(&decisions).collect();
+    let outcomes = store.record_all(&decided, feed_position)?;
+    Ok(decisions.into_iter().zip(outcomes).collect())
 }

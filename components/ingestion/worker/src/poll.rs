@@ -140,7 +140,7 @@ impl Tick {
                 R2z2Step::Retry(why) => return self.fail(FEED, Failure::Status(fetched.status, why), failures),
                 R2z2Step::Process => match feed::r2z2_package(sequence, &fetched.body) {
                     Ok(km) => {
-                        process(&self.store, &km, Some((FEED, sequence)))?;
+                        process(&self.store, std::slice::from_ref(&km), Some((FEED, sequence)))?;
                         (failures, unreadable) = (0, 0);
                     }
                     Err(e) if unreadable + 1 >= UNREADABLE_ATTEMPTS => {
@@ -255,7 +255,7 @@ impl Tick {
         };
         match outcome {
             Ok(km) => {
-                process(&self.store, &km, None)?;
+                process(&self.store, std::slice::from_ref(&km), None)?;
                 self.store.settle_pending(id)
             }
             Err((e, lasting)) => {

@@ -51,7 +51,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "battle.created,battle.updated,battle.ended,battle.removed,killmail.enriched"
+        default_value = "battle.created,battle.updated,battle.ended,battle.removed,killmail.enriched,killmail.enriched.backfill"
     )]
     topics: Vec<String>,
     /// Documents per import request.
