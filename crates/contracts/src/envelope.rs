@@ -66,9 +66,35 @@ impl<D: Event> Envelope<D> {
         }
         serde_json::from_slice(payload).map_err(malformed)
     }
+}
 
+impl<D: Serialize> Envelope<D> {
     /// The wire form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an event always serialises")
+    }
+}
+
+impl<'a, D: Event> Envelope<&'a D> {
+    /// A new event around a payload it borrows: a big payload is neither copied nor
+    /// serialised twice when its writer keeps it too (enrichment stores the document it
+    /// publishes).
+    pub fn borrowing(data: &'a D) -> Self {
+        Self { event_id: uuid::Uuid::new_v4(), event_type: D::EVENT_TYPE.to_string(), timestamp: Utc::now(), data }
+    }
+}
+
+#[cfg(test)]
+mod borrowing_tests {
+    use super::*;
+    use crate::test_probe::TestProbe;
+
+    #[test]
+    fn a_borrowing_envelope_has_the_wire_form_of_an_owning_one() {
+        let probe: TestProbe = serde_json::from_value(serde_json::json!({"behaviour": "ok", "key": "k", "seq": 7})).unwrap();
+        let borrowed = Envelope::borrowing(&probe);
+        let owned = Envelope::at(borrowed.event_id, borrowed.timestamp, probe.clone());
+        assert_eq!(borrowed.to_json(), owned.to_json());
+        assert_eq!(Envelope::<TestProbe>::parse(borrowed.to_json().as_bytes()).unwrap(), owned);
     }
 }

@@ -4,7 +4,7 @@ use super::counters::Counters;
 use crate::config::Config;
 use crate::enrich::Enriched;
 use crate::names::{Name, Names};
-use contracts::killmail_enriched::KillmailEnrichedSource;
+use contracts::killmail_enriched::{KillmailEnriched, KillmailEnrichedSource};
 use spin_sdk::pg3::{Connection, DbValue, Decode, ParameterValue as P};
 use std::collections::BTreeSet;
 
@@ -48,32 +48,58 @@ pub struct ToSave<'a> {
     pub trace: Option<&'a str>,
 }
 
+/// A killmail's row of `save_all`'s input. It borrows what it can: building a `json!` value
+/// copied each killmail's bodies and document into a tree first, and that copy cost as much
+/// as the statement (#11).
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    /// Keeps the events in order.
+    n: usize,
+    killmail_id: u64,
+    killmail_hash: &'a str,
+    killmail_time: String,
+    solar_system_id: u64,
+    region_id: Option<u64>,
+    security_band: String,
+    victim_ship_type_id: Option<u64>,
+    attackers: usize,
+    version: u64,
+    names_complete: bool,
+    source: String,
+    esi: &'a serde_json::Value,
+    zkb: Option<&'a serde_json::Value>,
+    document: &'a KillmailEnriched,
+    event: String,
+    unresolved: &'a BTreeSet<u64>,
+    headers: String,
+    topic: &'a str,
+}
+
 impl ToSave<'_> {
-    /// Its row of `save_all`'s input; `n` keeps the events in order.
-    fn row(&self, n: usize, topic: &str) -> serde_json::Value {
+    fn row<'a>(&'a self, n: usize, topic: &'a str) -> Row<'a> {
         let doc = &self.enriched.document;
         let system = &doc.solar_system;
-        serde_json::json!({
-            "n": n,
-            "killmail_id": doc.killmail_id,
-            "killmail_hash": doc.killmail_hash,
-            "killmail_time": doc.killmail_time.to_rfc3339(),
-            "solar_system_id": system.id,
-            "region_id": system.region_id,
-            "security_band": system.security_band.to_string(),
-            "victim_ship_type_id": doc.victim.ship_type_id,
-            "attackers": doc.attackers.len(),
-            "version": doc.version.unwrap_or(1),
-            "names_complete": self.enriched.unresolved.is_empty(),
-            "source": doc.source.map(|s| s.to_string()).unwrap_or_default(),
-            "esi": self.esi,
-            "zkb": self.zkb,
-            "document": doc,
-            "event": contracts::Envelope::new(doc.clone()).to_json(),
-            "unresolved": self.enriched.unresolved,
-            "headers": guest::trace::outbox_headers(self.trace),
-            "topic": topic,
-        })
+        Row {
+            n,
+            killmail_id: doc.killmail_id,
+            killmail_hash: &doc.killmail_hash,
+            killmail_time: doc.killmail_time.to_rfc3339(),
+            solar_system_id: system.id,
+            region_id: system.region_id,
+            security_band: system.security_band.to_string(),
+            victim_ship_type_id: doc.victim.ship_type_id,
+            attackers: doc.attackers.len(),
+            version: doc.version.unwrap_or(1),
+            names_complete: self.enriched.unresolved.is_empty(),
+            source: doc.source.map(|s| s.to_string()).unwrap_or_default(),
+            esi: self.esi,
+            zkb: self.zkb,
+            document: doc,
+            event: contracts::Envelope::borrowing(doc).to_json(),
+            unresolved: &self.enriched.unresolved,
+            headers: guest::trace::outbox_headers(self.trace),
+            topic,
+        }
     }
 }
 
@@ -104,7 +130,7 @@ impl Store {
         if killmails.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<serde_json::Value> = killmails
+        let rows: Vec<Row<'_>> = killmails
             .iter()
             .enumerate()
             .map(|(n, k)| {
@@ -143,7 +169,7 @@ impl Store {
                     RETURNING id
                 )
                 SELECT killmail_id FROM saved",
-                &[P::Str(serde_json::Value::Array(rows).to_string())],
+                &[P::Str(serde_json::to_string(&rows).expect("rows serialise"))],
             )
             .map_err(err(&format!(
                 "storing {} enriched killmails ({}..)",
