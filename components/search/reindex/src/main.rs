@@ -190,7 +190,9 @@ fn main() -> anyhow::Result<()> {
         let collection = fresh.of(kind);
         patiently(&format!("creating {collection}"), || client.create_collection(&kind.schema(collection)))?;
     }
-    patiently("snapshotting Typesense after creating the collections", || client.snapshot(&args.typesense_snapshot_dir))?;
+    patiently("snapshotting Typesense after creating the collections", || {
+        search::collections::snapshot_after_creating(&client, &args.typesense_snapshot_dir, "the new collections")
+    })?;
     let (starts, ends) = reader.bounds(&args.topics)?;
     let mut progress = Progress::new(topics::count(&starts, &ends));
     let mut rebuild = Rebuild::default();
