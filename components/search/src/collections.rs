@@ -232,7 +232,7 @@ mod tests {
         let creating_battles = |snapshot| {
             let there = [Ok((200, "{\"collection_name\":\"c\"}")), Ok((200, "{}"))];
             let battles = [Ok((404, "{}")), Ok((201, "{}")), snapshot, Ok((200, "{}"))];
-            Scripted::answering(battles.into_iter().chain(there.clone()).chain(there).collect())
+            Scripted::answering(battles.into_iter().chain(there).chain(there).collect())
         };
         let t = creating_battles(Err("POST http://ts/operations/snapshot: ErrorCode::ConnectionReadTimeout"));
         let done = ensure(&Client::new(&t, "http://ts", "k"), "bs_", "/s");
