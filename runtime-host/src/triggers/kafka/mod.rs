@@ -7,6 +7,7 @@
 
 mod dispatch;
 pub mod envelope;
+mod lag;
 mod ownership;
 mod resumption;
 mod retry;
@@ -40,8 +41,6 @@ type TriggerConsumer = StreamConsumer<TriggerContext>;
 const PARTITION_QUEUE: usize = 256;
 /// How often messages held for a paused partition are offered to its worker again.
 const RESUME_CHECK: Duration = Duration::from_millis(20);
-/// How often consumer lag is measured.
-const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
 struct Entry {
     dispatcher: Arc<Dispatcher>,
@@ -218,7 +217,7 @@ async fn consume(
 ) -> anyhow::Result<()> {
     let mut workers: HashMap<PartitionKey, Worker> = HashMap::new();
     let mut handles = Vec::new();
-    let lag = tokio::spawn(report_lag(consumer.clone(), dispatcher.clone(), shutdown.clone()));
+    let lag = tokio::spawn(lag::report(consumer.clone(), dispatcher.clone(), shutdown.clone()));
     let mut resume_check = tokio::time::interval(RESUME_CHECK);
     loop {
         let received = tokio::select! {
@@ -358,35 +357,4 @@ async fn fill_batch(
         }
     }
     batch
-}
-
-/// Consumer lag per assigned partition: high watermark minus our position.
-async fn report_lag(consumer: Arc<TriggerConsumer>, dispatcher: Arc<Dispatcher>, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        if sleep_or_shutdown(LAG_INTERVAL, &mut shutdown).await {
-            return;
-        }
-        let c = consumer.clone();
-        let lags = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            let Ok(position) = c.position() else { return out };
-            for e in position.elements() {
-                let Some(pos) = e.offset().to_raw() else { continue };
-                if let Ok((_, high)) = c.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(1)) {
-                    out.push((e.topic().to_string(), e.partition(), (high - pos).max(0)));
-                }
-            }
-            out
-        })
-        .await
-        .unwrap_or_default();
-        for (topic, partition, lag) in lags {
-            dispatcher.capabilities.metrics.gauge(
-                "kafka_consumer_lag",
-                "Messages between the consumer's position and the partition's end.",
-                &[("group", dispatcher.group.as_str()), ("topic", topic.as_str()), ("partition", &partition.to_string())],
-                lag as f64,
-            );
-        }
-    }
 }
