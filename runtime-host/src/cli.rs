@@ -90,6 +90,10 @@ pub struct AppArgs {
     /// runs on Spin (`battlescope deploy spin` writes one).
     #[arg(long, env = "BATTLESCOPE_SPIN_ONLY")]
     pub spin_only: bool,
+    /// Serve only these components (comma-separated ids) and the triggers that call them: one
+    /// bounded context per process, or one component measured alone. Default: all of them.
+    #[arg(long, value_delimiter = ',', env = "BATTLESCOPE_COMPONENTS")]
+    pub components: Vec<String>,
 }
 
 /// Where the service databases components declare (`tool.battlescope.database`) live.

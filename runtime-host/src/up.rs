@@ -56,6 +56,9 @@ fn kafka_config(manifest: &LoadedManifest) -> Option<KafkaConfig> {
 /// Load and validate everything `up` needs, without serving.
 pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     let mut manifest = manifest::load(&args.manifest)?;
+    if !args.components.is_empty() {
+        manifest::keep_only(&mut manifest, &args.components)?;
+    }
     let platform = if args.spin_only {
         manifest::check_spin_only(&manifest)?;
         Platform::Spin

@@ -38,6 +38,8 @@ pub struct Options {
     pub postgres_admin_url: Option<String>,
     /// Kafka bootstrap brokers (the dev stack's when `None`).
     pub kafka_brokers: Option<String>,
+    /// Serve only these components (`--components`); all when empty.
+    pub components: Vec<&'static str>,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             redis_url: None,
             postgres_admin_url: None,
             kafka_brokers: None,
+            components: Vec::new(),
         }
     }
 }
@@ -146,6 +149,9 @@ impl App {
         if let Some(brokers) = &o.kafka_brokers {
             options = options.env("SPIN_VARIABLE_KAFKA_BROKERS", brokers);
         }
+        if !o.components.is_empty() {
+            options = options.arg("--components").arg(&o.components.join(","));
+        }
         if let Some(path) = &o.runtime_config {
             options = options.arg("--runtime-config-file").arg(&path.display().to_string());
         }
@@ -179,6 +185,14 @@ impl App {
         self.host.kill_in_place().await;
         self.relaunch().await?;
         Ok(self)
+    }
+
+    /// Stop the host and start one that serves only `components`, on the same databases and
+    /// state (a benchmark of one component, without the others competing for the CPU).
+    pub async fn restart_with_only(&mut self, components: &[&'static str]) -> anyhow::Result<()> {
+        self.host.stop_in_place().await;
+        self.options.components = components.to_vec();
+        self.relaunch().await
     }
 
     /// Start the host again (after it was killed), on the same databases and state.

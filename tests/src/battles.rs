@@ -248,11 +248,16 @@ pub async fn enriched_events(app: &App, killmails: &[Value]) -> Vec<(String, Vec
     app.wait_for_battles("SELECT count(*) FROM battle_kills", total, Duration::from_secs(3600)).await;
     settle(app).await;
     let events = crate::kafka::outbox_messages(&app.enrichment_db).await;
+    empty_battles(app).await;
+    events
+}
+
+/// Empty the battle database, to put the same events through again.
+pub async fn empty_battles(app: &App) {
     app.battles_db
         .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics, outbox")
         .await
         .unwrap();
-    events
 }
 
 /// What clustering reads of each recorded ESI killmail (players only: NPC characters carry

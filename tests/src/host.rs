@@ -154,6 +154,22 @@ impl Host {
     pub async fn kill_in_place(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// Shut down as an operator would (SIGTERM: it leaves its consumer groups, so a successor
+    /// is given the partitions without waiting out a session), keeping the value.
+    pub async fn stop_in_place(&mut self) {
+        terminate(&mut self.child).await;
+    }
+}
+
+/// SIGTERM, and wait until the process has exited (SIGKILL after 30 s).
+pub async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+    }
+    if tokio::time::timeout(Duration::from_secs(30), child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
 }
 
 /// Run a host subcommand to completion: exit success and everything it printed.

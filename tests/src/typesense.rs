@@ -103,12 +103,7 @@ impl PrivateTypesense {
     /// ports and data.
     pub async fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if let Some(pid) = child.id() {
-                let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
-            }
-            if tokio::time::timeout(Duration::from_secs(30), child.wait()).await.is_err() {
-                let _ = child.kill().await;
-            }
+            crate::host::terminate(&mut child).await;
         }
         self.run().await;
     }

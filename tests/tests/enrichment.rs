@@ -81,6 +81,17 @@ async fn a_real_day_flows_from_ingestion_to_enrichment_with_names_and_places() {
     }
     health_reports_the_day(&app, &killmails).await;
 
+    // Big values are compressed with lz4, not pglz (its CPU cost: migrations/enrichment/0002).
+    for (table, column) in [("enriched_killmails", "document"), ("enriched_killmails", "esi"), ("outbox", "payload")] {
+        let sql = format!(
+            "SELECT count(*) FILTER (WHERE m = 'pglz'), count(*) FILTER (WHERE m = 'lz4')
+             FROM (SELECT pg_column_compression({column}) AS m FROM {table}) c"
+        );
+        let row = app.enrichment_db.query_one(&sql, &[]).await.unwrap();
+        let (pglz, lz4): (i64, i64) = (row.get(0), row.get(1));
+        assert!(pglz == 0 && lz4 > 0, "{table}.{column}: {pglz} values compressed with pglz, {lz4} with lz4");
+    }
+
     // Real alliance and corporation names, wherever the recorded names know the id.
     let alliances = recorded_names("alliances.json");
     let corporations = recorded_names("corporations.json");

@@ -7,6 +7,7 @@ use crate::sides::{sides, Engagement, Unit};
 use crate::stats::{battle_stats, BattleStats, KillDetail};
 use contracts::battle_created::{BattleCreated, BattleCreatedStatus, Entity, Region, Side, System, SystemSecurityBand};
 use eve_static::SecurityBand;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The battle id: a UUID made from the battle's key (its smallest killmail id), so the same
@@ -30,15 +31,17 @@ pub struct Report {
 
 /// Sides (clustering's, then an operator's `moves`) and statistics of `battle` from the
 /// details of its kills.
-pub fn report(battle: &Battle, details: &[KillDetail], moves: &[SideMove]) -> Report {
-    let engagements: Vec<Engagement> = details.iter().map(KillDetail::engagement).collect();
+/// Generic over how the details are held: the engine lends them from the change's kills
+/// rather than copying every kill of a big battle for each batch.
+pub fn report<K: Borrow<KillDetail>>(battle: &Battle, details: &[K], moves: &[SideMove]) -> Report {
+    let engagements: Vec<Engagement> = details.iter().map(|d| d.borrow().engagement()).collect();
     let sides = apply_moves(sides(&engagements), moves);
     let stats = battle_stats(details, &sides);
     Report {
         battle_id: battle_id(battle.key),
         key: battle.key,
         kill_ids: battle.kill_ids.clone(),
-        systems: details.iter().map(|d| (d.system, (d.region, d.band))).collect(),
+        systems: details.iter().map(Borrow::borrow).map(|d: &KillDetail| (d.system, (d.region, d.band))).collect(),
         sides,
         stats,
         side_moves: moves.to_vec(),

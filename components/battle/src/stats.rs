@@ -4,6 +4,7 @@
 
 use crate::sides::Unit;
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One pilot, NPC or structure on a kill.
@@ -127,7 +128,7 @@ pub struct BattleStats {
 
 /// Statistics for the kills of one battle split into `sides` (as [`crate::sides::sides`]
 /// returns them).
-pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
+pub fn battle_stats<K: Borrow<KillDetail>>(kills: &[K], sides: &[Vec<Unit>]) -> BattleStats {
     let side_of: HashMap<Unit, usize> = sides.iter().enumerate().flat_map(|(i, s)| s.iter().map(move |u| (*u, i))).collect();
     let mut out = BattleStats {
         sides: sides.iter().enumerate().map(|(i, s)| SideStats { side: i, units: s.clone(), ..Default::default() }).collect(),
@@ -141,7 +142,7 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
     let mut groups: Vec<BTreeMap<u64, BTreeSet<u64>>> = vec![BTreeMap::new(); sides.len()];
     let mut timeline: BTreeMap<i64, Minute> = BTreeMap::new();
     let mut side_timelines: Vec<BTreeMap<i64, Minute>> = vec![BTreeMap::new(); sides.len()];
-    let mut sorted: Vec<&KillDetail> = kills.iter().collect();
+    let mut sorted: Vec<&KillDetail> = kills.iter().map(Borrow::borrow).collect();
     sorted.sort_by_key(|k| (k.time, k.id));
     for k in sorted {
         out.kills += 1;
@@ -210,8 +211,8 @@ pub fn battle_stats(kills: &[KillDetail], sides: &[Vec<Unit>]) -> BattleStats {
     out.pilots = pilots.len() as u32;
     out.corporations = corporations.len() as u32;
     out.alliances = alliances.len() as u32;
-    out.start = kills.iter().map(|k| k.time).min().unwrap_or_default();
-    out.end = kills.iter().map(|k| k.time).max().unwrap_or_default();
+    out.start = kills.iter().map(|k| k.borrow().time).min().unwrap_or_default();
+    out.end = kills.iter().map(|k| k.borrow().time).max().unwrap_or_default();
     out.duration_secs = out.end - out.start;
     out.timeline = timeline.into_values().collect();
     out

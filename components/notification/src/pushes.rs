@@ -7,12 +7,14 @@ use contracts::battle_ended::BattleEnded;
 use contracts::battle_removed::BattleRemoved;
 use contracts::battle_updated::BattleUpdated;
 use contracts::killmail_enriched::{KillmailEnriched, Participant};
-use contracts::{ContractError, Envelope};
+use contracts::{ContractError, Envelope, Event};
 use serde::Serialize;
 
 /// One push.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Push {
+    /// The event's `eventId`: a redelivered event is pushed once.
+    pub event_id: String,
     pub channels: Vec<String>,
     pub kind: String,
     pub key: Option<String>,
@@ -33,7 +35,7 @@ fn json(value: &impl Serialize) -> String {
 }
 
 /// A battle's summary to the battle, its alliances, corporations, systems and regions.
-fn battle(kind: &str, b: &BattleCreated) -> Push {
+fn battle(event_id: String, kind: &str, b: &BattleCreated) -> Push {
     let mut c = Channels::new();
     c.add("battle", b.battle_id);
     for side in &b.sides {
@@ -42,7 +44,7 @@ fn battle(kind: &str, b: &BattleCreated) -> Push {
     }
     c.add_all("system", b.systems.iter().map(|s| s.id));
     c.add_all("region", b.regions.iter().map(|r| r.id));
-    Push { channels: c.into_vec(), kind: kind.to_string(), key: Some(b.battle_id.to_string()), data: json(b) }
+    Push { event_id, channels: c.into_vec(), kind: kind.to_string(), key: Some(b.battle_id.to_string()), data: json(b) }
 }
 
 /// A named thing.
@@ -89,7 +91,7 @@ struct Kill<'a> {
     total_value: Option<f64>,
 }
 
-fn killmail(k: &KillmailEnriched) -> Push {
+fn killmail(event_id: String, k: &KillmailEnriched) -> Push {
     let s = &k.solar_system;
     let mut c = Channels::new();
     c.add("system", s.id);
@@ -112,22 +114,41 @@ fn killmail(k: &KillmailEnriched) -> Push {
         attackers: k.attackers.len(),
         total_value: k.values.as_ref().and_then(|v| v.total_value),
     };
-    Push { channels: c.into_vec(), kind: "killmail".into(), key: None, data: json(&data) }
+    Push { event_id, channels: c.into_vec(), kind: "killmail".into(), key: None, data: json(&data) }
+}
+
+/// An envelope of type `D`, read once: its id and payload.
+fn read<D: Event>(payload: &[u8]) -> Result<(String, D), PushError> {
+    let envelope = Envelope::<D>::parse(payload)?;
+    Ok((envelope.event_id.to_string(), envelope.data))
 }
 
 /// The push for an event envelope (by its `eventType`).
 pub fn push(payload: &[u8]) -> Result<Push, PushError> {
     Ok(match contracts::event_type(payload)?.as_str() {
-        "battle.created" => battle("battle.created", &Envelope::<BattleCreated>::parse(payload)?.data),
-        "battle.updated" => battle("battle.updated", &Envelope::<BattleUpdated>::parse(payload)?.data.0),
-        "battle.ended" => battle("battle.ended", &Envelope::<BattleEnded>::parse(payload)?.data.0),
+        "battle.created" => {
+            let (id, b) = read::<BattleCreated>(payload)?;
+            battle(id, "battle.created", &b)
+        }
+        "battle.updated" => {
+            let (id, b) = read::<BattleUpdated>(payload)?;
+            battle(id, "battle.updated", &b.0)
+        }
+        "battle.ended" => {
+            let (id, b) = read::<BattleEnded>(payload)?;
+            battle(id, "battle.ended", &b.0)
+        }
         "battle.removed" => {
-            let r: BattleRemoved = Envelope::parse(payload)?.data;
+            let (event_id, r) = read::<BattleRemoved>(payload)?;
             let mut c = Channels::new();
             c.add("battle", r.battle_id);
-            Push { channels: c.into_vec(), kind: "battle.removed".into(), key: Some(r.battle_id.to_string()), data: json(&r) }
+            let (kind, key) = ("battle.removed".into(), Some(r.battle_id.to_string()));
+            Push { event_id, channels: c.into_vec(), kind, key, data: json(&r) }
         }
-        "killmail.enriched" => killmail(&Envelope::<KillmailEnriched>::parse(payload)?.data),
+        "killmail.enriched" => {
+            let (id, k) = read::<KillmailEnriched>(payload)?;
+            killmail(id, &k)
+        }
         other => return Err(PushError::Unknown(other.to_string())),
     })
 }
@@ -169,6 +190,7 @@ mod tests {
             ]
         );
         assert_eq!((p.kind.as_str(), p.key.as_deref()), ("battle.updated", Some("00000000-0000-4000-8000-000005c7f330")));
+        assert_eq!(p.event_id, "6f1c0c1e-8a4e-4f61-9a55-0a6c4b1e2f3a", "redeliveries are recognised by it");
         let data: serde_json::Value = serde_json::from_str(&p.data).unwrap();
         assert_eq!(data["sides"][0]["alliances"][0]["name"], "Goonswarm Federation", "names included");
     }

@@ -6,6 +6,7 @@ mod error;
 mod model;
 mod render;
 mod schedule;
+mod select;
 mod spin_only;
 pub(crate) mod template;
 mod validate;
@@ -14,6 +15,7 @@ pub use error::ManifestError;
 pub use model::*;
 pub use render::render_templates;
 pub use schedule::parse_schedule;
+pub use select::keep_only;
 pub use spin_only::check_spin_only;
 pub use template::Template;
 

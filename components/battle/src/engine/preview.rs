@@ -22,7 +22,7 @@ pub fn preview<S: BattleStore>(store: &S, battle_id: &str, moves: &[SideMove]) -
     let Some(stored) = store.stored(&[battle_id.to_string()].into())?.remove(battle_id) else { return Ok(None) };
     let kills = store.with_details(&store.kill_ids_of(battle_id)?)?;
     let Some(battle) = Battle::of(kills.values().map(|(k, _)| k)) else { return Ok(None) };
-    let details: Vec<KillDetail> = battle.kill_ids.iter().map(|id| kills[id].1.clone()).collect();
+    let details: Vec<&KillDetail> = battle.kill_ids.iter().map(|id| &kills[id].1).collect();
     let mut r = report(&battle, &details, moves);
     r.battle_id = battle_id.to_string();
     let owner = if stored.manual() { Owner::Operator { title: stored.summary.title.clone() } } else { Owner::Clustering };

@@ -237,7 +237,7 @@ pub fn apply<S: BattleStore>(store: &S, change: Change, cx: &Context) -> Result<
     }
     let candidate_ids = automatic.iter().flat_map(|b| [battle_id(b.key), aside(&battle_id(b.key))]);
     let stored = store.stored(&held_ids.iter().cloned().chain(candidate_ids).chain(old_battles.iter().cloned()).collect())?;
-    let details = |b: &Battle| -> Vec<KillDetail> { b.kill_ids.iter().map(|id| kills[id].1.clone()).collect() };
+    let details = |b: &Battle| -> Vec<&KillDetail> { b.kill_ids.iter().map(|id| &kills[id].1).collect() };
 
     let mut reports: Vec<(Report, Owner)> = Vec::new();
     for b in &automatic {

@@ -13,10 +13,6 @@ use spin_sdk::redis::{Connection, RedisParameter};
 /// How long an event id is remembered as pushed.
 const REMEMBER_SECONDS: i64 = 24 * 3600;
 
-fn event_id(payload: &[u8]) -> Option<String> {
-    serde_json::from_slice::<serde_json::Value>(payload).ok()?["eventId"].as_str().map(str::to_string)
-}
-
 impl Guest for Worker {
     fn handle_batch(messages: Vec<Message>) -> Vec<Result<(), KafkaError>> {
         // A configuration mistake is waited out (the partition holds) rather than dead-lettering events.
@@ -31,32 +27,28 @@ impl Guest for Worker {
                     PushError::Malformed(_) | PushError::Unknown(_) => KafkaError::Fatal(e.to_string()),
                 })?;
                 let (prefix, redis) = connected.as_ref().map_err(Clone::clone)?;
-                publish_once(m, &push, prefix, redis)
+                publish_once(&push, prefix, redis)
             })
             .collect()
     }
 }
 
-fn publish_once(message: &Message, push: &Push, prefix: &str, redis: &Connection) -> Result<(), KafkaError> {
-    let seen = event_id(&message.data).map(|id| format!("{prefix}pushed:{id}"));
-    if let Some(key) = &seen {
-        if redis.get(key).map_err(|e| KafkaError::Retryable(format!("Redis: {e}")))?.is_some() {
-            return Ok(());
-        }
+fn publish_once(push: &Push, prefix: &str, redis: &Connection) -> Result<(), KafkaError> {
+    let seen = format!("{prefix}pushed:{}", push.event_id);
+    if redis.get(&seen).map_err(|e| KafkaError::Retryable(format!("Redis: {e}")))?.is_some() {
+        return Ok(());
     }
     publisher::publish(&push.channels, &push.kind, push.key.as_deref(), &push.data).map_err(|e| match e {
         SocketError::Unavailable(why) => KafkaError::Retryable(format!("publishing: {why}")),
         other => KafkaError::Failed(format!("publishing: {other:?}")),
     })?;
-    if let Some(key) = seen {
-        let args = [
-            RedisParameter::Binary(key.into_bytes()),
-            RedisParameter::Binary(b"1".to_vec()),
-            RedisParameter::Binary(b"EX".to_vec()),
-            RedisParameter::Int64(REMEMBER_SECONDS),
-        ];
-        // Forgetting it only risks a duplicate push on a redelivery.
-        let _ = redis.execute("SET", &args);
-    }
+    let args = [
+        RedisParameter::Binary(seen.into_bytes()),
+        RedisParameter::Binary(b"1".to_vec()),
+        RedisParameter::Binary(b"EX".to_vec()),
+        RedisParameter::Int64(REMEMBER_SECONDS),
+    ];
+    // Forgetting it only risks a duplicate push on a redelivery.
+    let _ = redis.execute("SET", &args);
     Ok(())
 }
