@@ -30,6 +30,12 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 const RELAY_LOCK: i64 = 0x6f7574626f78;
 /// Published rows older than this are deleted.
 const RETENTION: &str = "1 day";
+/// Rows the relay marks (published or parked) between two vacuums of the outbox it runs
+/// itself. A marked row's entry stays in the pending index until a vacuum removes it, and the
+/// relay's read visits every such entry and its heap page: during a day's backfill, before
+/// autovacuum came by, a read that found nothing took 12–36 ms by the day's end (17,000
+/// entries), and the relays' reads were a fifth of Postgres's time in `bench-pipeline`.
+const VACUUM_EVERY: usize = 2000;
 
 /// The outbox table: rows a service writes in the same transaction as its change. `headers`
 /// carries Kafka headers (the trace context) as a JSON object of strings. The trigger wakes the
@@ -133,6 +139,7 @@ async fn relay_session(
     tracing::info!(database = %target, "outbox relay active");
     client.batch_execute("LISTEN outbox").await?;
     let mut last_cleanup = std::time::Instant::now();
+    let mut marked_since_vacuum = 0;
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -204,6 +211,14 @@ async fn relay_session(
             );
         }
         tracing::debug!(database = %target, published = published.len(), "outbox rows published");
+        marked_since_vacuum += rows.len();
+        if marked_since_vacuum >= VACUUM_EVERY {
+            marked_since_vacuum = 0;
+            // Only cost is at stake: autovacuum comes by later anyway.
+            if let Err(e) = client.batch_execute("VACUUM outbox").await {
+                tracing::warn!(database = %target, error = %e, "vacuuming the outbox");
+            }
+        }
     }
 }
 
