@@ -41,14 +41,14 @@ pub enum TypesenseError {
 }
 
 impl TypesenseError {
-    /// Whether trying again later may help (Typesense down, busy, failing or cut off
-    /// mid-answer), as opposed to a request it will never accept.
     /// The request went out and no answer came in time: the host's outbound HTTP says
     /// `ConnectionReadTimeout`, the reindex tool's transport "no answer within".
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Unreachable { reason, .. } if reason.contains("Timeout") || reason.contains("no answer within"))
     }
 
+    /// Whether trying again later may help (Typesense down, busy, failing or cut off
+    /// mid-answer), as opposed to a request it will never accept.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable { .. } | Self::Malformed { .. } => true,
