@@ -7,6 +7,7 @@ use super::store::Store;
 use crate::engine::{BattleRecord, StoreError, Write};
 use crate::enriched;
 use crate::views;
+use guest::bulk::Column;
 use serde_json::{json, Value};
 use spin_sdk::pg3::ParameterValue as P;
 
@@ -14,7 +15,7 @@ fn rows<T>(items: &[T], row: impl Fn(&T) -> Value) -> P {
     P::Str(Value::Array(items.iter().map(row).collect()).to_string())
 }
 
-/// A stored kill's row; its details are already JSON text, placed into the rows as they are.
+/// A stored kill's row; its details go beside the rows (`guest::bulk`).
 #[derive(serde::Serialize)]
 struct KillRow<'a> {
     id: u64,
@@ -23,45 +24,86 @@ struct KillRow<'a> {
     pilots: &'a [u64],
     units: &'a [u64],
     version: i64,
-    detail: Box<serde_json::value::RawValue>,
 }
 
-fn kill_rows(kills: &[enriched::Enriched]) -> P {
-    let rows: Vec<KillRow> = kills
-        .iter()
-        .map(|e| KillRow {
+/// The kills' rows and their details, as the two parameters of "storing killmails".
+fn kill_rows(kills: &[enriched::Enriched]) -> Result<[P; 2], StoreError> {
+    let mut details = Column::new("detail");
+    let mut rows: Vec<KillRow> = Vec::with_capacity(kills.len());
+    for e in kills {
+        rows.push(KillRow {
             id: e.kill.id,
             time: e.kill.time,
             system: e.kill.system,
             pilots: &e.kill.pilots,
             units: &e.kill.units,
             version: e.version,
-            detail: serde_json::value::RawValue::from_string(enriched::compact(&e.detail)).expect("compact details are JSON"),
-        })
-        .collect();
-    P::Str(serde_json::to_string(&rows).expect("rows of numbers and JSON serialize"))
+        });
+        details.push(Some(&enriched::compact(&e.detail))).map_err(|e| StoreError::Permanent(e.to_string()))?;
+    }
+    let rows = serde_json::to_string(&rows).expect("rows of numbers serialize");
+    Ok([P::Str(rows), P::Str(details.into_text())])
+}
+
+/// The events' payloads, a column beside their rows (`guest::bulk`).
+fn event_payloads(events: &[crate::engine::Outgoing]) -> Result<String, StoreError> {
+    let mut payloads = Column::new("payload");
+    for e in events {
+        payloads.push(Some(&e.payload)).map_err(|e| StoreError::Permanent(e.to_string()))?;
+    }
+    Ok(payloads.into_text())
 }
 
 fn ms_time(ms: i64) -> String {
     crate::enriched::format_time(ms.div_euclid(1000))
 }
 
+/// A written battle's row, without its large values (summary, participants, statistics): those
+/// go beside the rows ([`battle_params`]).
 fn battle_row(b: &BattleRecord) -> Value {
     let s = &b.summary;
-    let statistics = views::statistics_entries(&b.statistics);
     let bands: std::collections::BTreeSet<String> = s.systems.iter().map(|x| x.security_band.to_string()).collect();
     json!({
         "battle_id": s.battle_id, "battle_key": b.key, "start_time": s.start_time, "end_time": s.end_time,
         "kills": s.kills, "isk_destroyed": s.isk_destroyed, "pilots": s.pilots,
         "systems": s.systems.iter().map(|x| x.id).collect::<Vec<_>>(), "regions": s.regions.iter().map(|r| r.id).collect::<Vec<_>>(),
-        "security_bands": bands, "summary": s, "version": s.version, "status": s.status.to_string(),
+        "security_bands": bands, "version": s.version, "status": s.status.to_string(),
         "manual": s.manual, "title": s.title, "side_moves": b.side_moves,
         "announced_version": b.announced.version, "announced_kills": b.announced.kills,
         "announced_end": enriched::format_time(b.announced.end), "announced_at": ms_time(b.announced.at_ms),
         "killmail_ids": b.kill_ids, "units": b.units,
-        "participants": b.participants.iter().map(|p| json!({"c": p.character, "corp": p.corporation, "al": p.alliance, "side": p.side, "ships": p.ships})).collect::<Vec<_>>(),
-        "statistics": statistics,
     })
+}
+
+/// A battle's pilot as "saving battles" reads them.
+#[derive(serde::Serialize)]
+struct PilotRow<'a> {
+    c: u64,
+    corp: Option<u64>,
+    al: Option<u64>,
+    side: Option<usize>,
+    ships: &'a std::collections::BTreeSet<u64>,
+}
+
+/// The four parameters of "saving battles": the rows, then each battle's summary, pilots and
+/// statistics as columns of their own (`guest::bulk`: a big battle's pilots and statistics run
+/// to hundreds of kilobytes, which Postgres parsed twice when they were part of the rows).
+fn battle_params(battles: &[BattleRecord]) -> Result<[P; 4], StoreError> {
+    let bulk = |e: guest::bulk::SeparatorInValue| StoreError::Permanent(e.to_string());
+    let (mut summaries, mut pilots, mut statistics) =
+        (Column::new("summary"), Column::new("participants"), Column::new("statistics"));
+    for b in battles {
+        let people: Vec<PilotRow> = b
+            .participants
+            .iter()
+            .map(|p| PilotRow { c: p.character, corp: p.corporation, al: p.alliance, side: p.side, ships: &p.ships })
+            .collect();
+        summaries.push(Some(&serde_json::to_string(&b.summary).expect("summaries serialize"))).map_err(bulk)?;
+        pilots.push(Some(&serde_json::to_string(&people).expect("pilots serialize"))).map_err(bulk)?;
+        let entries = Value::Array(views::statistics_entries(&b.statistics)).to_string();
+        statistics.push(Some(&entries)).map_err(bulk)?;
+    }
+    Ok([rows(battles, battle_row), P::Str(summaries.into_text()), P::Str(pilots.into_text()), P::Str(statistics.into_text())])
 }
 
 pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
@@ -69,22 +111,27 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
         store.execute(
             "storing killmails",
             "INSERT INTO battle_kills (killmail_id, killmail_time, solar_system_id, pilots, units, version, detail)
-             SELECT k.id, to_timestamp(k.time), k.system, k.pilots, k.units, k.version, k.detail
-             FROM json_to_recordset($1::text::json) AS k(id bigint, time bigint, system bigint, pilots bigint[], units bigint[],
-                                                      version int, detail jsonb)
+             SELECT k.id, to_timestamp(k.time), k.system, k.pilots, k.units, k.version, k.detail::json
+             FROM ROWS FROM (json_to_recordset($1::text::json) AS (id bigint, time bigint, system bigint, pilots bigint[],
+                                                                   units bigint[], version int),
+                             string_to_table($2::text, E'\\x1e')) AS k(id, time, system, pilots, units, version, detail)
              ON CONFLICT (killmail_id) DO UPDATE SET pilots = EXCLUDED.pilots, units = EXCLUDED.units,
                  version = EXCLUDED.version, detail = EXCLUDED.detail
              WHERE battle_kills.version < EXCLUDED.version",
-            &[kill_rows(&w.kills)],
+            &kill_rows(&w.kills)?,
         )?;
-        // Once per id: a batch of one fight names the same alliances on every kill.
+        // Once per id: a batch of one fight names the same alliances on every kill. Names
+        // already stored as they are are left out before the upsert: ON CONFLICT locks, and so
+        // writes, every row it meets, and most of a batch's names are known.
         let names: std::collections::BTreeMap<u64, &String> =
             w.kills.iter().flat_map(|e| e.names.iter().map(|(id, n)| (*id, n))).collect();
         let names: Vec<(u64, &String)> = names.into_iter().collect();
         store.execute(
             "storing names",
-            "INSERT INTO battle_names (id, name) SELECT n.id, n.name FROM json_to_recordset($1::text::json) AS n(id bigint, name text)
-             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name WHERE battle_names.name <> EXCLUDED.name",
+            "INSERT INTO battle_names (id, name)
+             SELECT n.id, n.name FROM json_to_recordset($1::text::json) AS n(id bigint, name text)
+             WHERE NOT EXISTS (SELECT 1 FROM battle_names b WHERE b.id = n.id AND b.name = n.name)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
             &[rows(&names, |(id, name)| json!({"id": id, "name": name}))],
         )?;
     }
@@ -106,18 +153,22 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
         store.execute(
             "saving battles",
             "WITH input AS (
-                SELECT * FROM json_to_recordset($1::text::json) AS b(
-                    battle_id text, battle_key bigint, start_time timestamptz, end_time timestamptz, kills int, isk_destroyed float8,
-                    pilots int, systems bigint[], regions bigint[], security_bands text[], summary jsonb, version int, status text,
-                    manual boolean, title text, announced_version int, announced_kills int, announced_end timestamptz,
-                    announced_at timestamptz, killmail_ids bigint[], units bigint[], participants json, statistics json,
-                    side_moves jsonb)
+                SELECT * FROM ROWS FROM (
+                    json_to_recordset($1::text::json) AS (
+                        battle_id text, battle_key bigint, start_time timestamptz, end_time timestamptz, kills int,
+                        isk_destroyed float8, pilots int, systems bigint[], regions bigint[], security_bands text[], version int,
+                        status text, manual boolean, title text, announced_version int, announced_kills int,
+                        announced_end timestamptz, announced_at timestamptz, killmail_ids bigint[], units bigint[], side_moves jsonb),
+                    string_to_table($2::text, E'\\x1e'), string_to_table($3::text, E'\\x1e'), string_to_table($4::text, E'\\x1e')
+                ) AS b(battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions, security_bands,
+                       version, status, manual, title, announced_version, announced_kills, announced_end, announced_at,
+                       killmail_ids, units, side_moves, summary, participants, statistics)
             ), saved AS (
                 INSERT INTO battles (battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions,
                                      security_bands, summary, version, status, manual, title, announced_version, announced_kills,
                                      announced_end, announced_at, side_moves, units, updated_at)
                 SELECT battle_id, battle_key, start_time, end_time, kills, isk_destroyed, pilots, systems, regions, security_bands,
-                       summary, version, status, manual, title, announced_version, announced_kills, announced_end, announced_at,
+                       summary::jsonb, version, status, manual, title, announced_version, announced_kills, announced_end, announced_at,
                        side_moves, units, now()
                 FROM input
                 ON CONFLICT (battle_id) DO UPDATE SET battle_key = EXCLUDED.battle_key, start_time = EXCLUDED.start_time,
@@ -145,7 +196,7 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                 WHERE battle_killmails.battle_id <> EXCLUDED.battle_id
             ), new_people AS MATERIALIZED (
                 SELECT i.battle_id, p.c, p.corp, p.al, p.side, p.ships FROM input i,
-                       json_to_recordset(i.participants) AS p(c bigint, corp bigint, al bigint, side int, ships bigint[])
+                       json_to_recordset(i.participants::json) AS p(c bigint, corp bigint, al bigint, side int, ships bigint[])
             ), old_people AS MATERIALIZED (
                 SELECT battle_id, character_id, corporation_id, alliance_id, side, ships FROM battle_participants, written
                 WHERE battle_id = ANY(written.ids)
@@ -160,13 +211,13 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
                     SELECT battle_id, character_id FROM old_people EXCEPT SELECT battle_id, c FROM new_people)
             ), figures AS (
                 INSERT INTO battle_statistics (battle_id, side, statistics)
-                SELECT i.battle_id, s.side, s.statistics FROM input i, json_to_recordset(i.statistics) AS s(side int, statistics jsonb)
+                SELECT i.battle_id, s.side, s.statistics FROM input i, json_to_recordset(i.statistics::json) AS s(side int, statistics jsonb)
                 ON CONFLICT (battle_id, side) DO UPDATE SET statistics = EXCLUDED.statistics
                 WHERE battle_statistics.statistics IS DISTINCT FROM EXCLUDED.statistics
             )
             DELETE FROM battle_statistics s USING input i
-            WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics) - 1",
-            &[rows(&w.battles, battle_row)],
+            WHERE s.battle_id = i.battle_id AND s.side >= json_array_length(i.statistics::json) - 1",
+            &battle_params(&w.battles)?,
         )?;
     }
     if !w.marks.is_empty() {
@@ -198,11 +249,14 @@ pub fn save(store: &Store, w: &Write) -> Result<(), StoreError> {
         store.execute(
             "queueing events",
             "INSERT INTO outbox (topic, key, payload, headers) SELECT e.topic, e.key, e.payload, $2::text::jsonb
-             FROM json_to_recordset($1::text::json) AS e(topic text, key text, payload text)",
+             FROM ROWS FROM (json_to_recordset($1::text::json) AS (topic text, key text), string_to_table($3::text, E'\\x1e'))
+                  WITH ORDINALITY AS e(topic, key, payload, n)
+             ORDER BY e.n",
             // In the trace of what changed the battles: a batch's first killmail, an edit, a tick.
             &[
-                rows(&w.events, |e| json!({"topic": e.topic, "key": e.key, "payload": e.payload})),
+                rows(&w.events, |e| json!({"topic": e.topic, "key": e.key})),
                 P::Str(guest::trace::outbox_headers(guest::trace::current().as_deref())),
+                P::Str(event_payloads(&w.events)?),
             ],
         )?;
     }

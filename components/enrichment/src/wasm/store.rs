@@ -4,7 +4,8 @@ use super::counters::Counters;
 use crate::config::Config;
 use crate::enrich::Enriched;
 use crate::names::{Name, Names};
-use contracts::killmail_enriched::{KillmailEnriched, KillmailEnrichedSource};
+use contracts::killmail_enriched::KillmailEnrichedSource;
+use guest::bulk::Column;
 use spin_sdk::pg3::{Connection, DbValue, Decode, ParameterValue as P};
 use std::collections::BTreeSet;
 
@@ -48,13 +49,12 @@ pub struct ToSave<'a> {
     pub trace: Option<&'a str>,
 }
 
-/// A killmail's row of `save_all`'s input. It borrows what it can: building a `json!` value
-/// copied each killmail's bodies and document into a tree first, and that copy cost as much
-/// as the statement (#11).
+/// A killmail's row of `save_all`'s input, without its large values (ESI body, zKillboard's
+/// values, document, event): those go beside the rows ([`Large`]). It borrows what it can:
+/// building a `json!` value copied each killmail's bodies and document into a tree first, and
+/// that copy cost as much as the statement (#11).
 #[derive(serde::Serialize)]
 struct Row<'a> {
-    /// Keeps the events in order.
-    n: usize,
     killmail_id: u64,
     killmail_hash: &'a str,
     killmail_time: String,
@@ -66,21 +66,40 @@ struct Row<'a> {
     version: u64,
     names_complete: bool,
     source: String,
-    esi: &'a serde_json::Value,
-    zkb: Option<&'a serde_json::Value>,
-    document: &'a KillmailEnriched,
-    event: String,
     unresolved: &'a BTreeSet<u64>,
     headers: String,
     topic: &'a str,
 }
 
+/// The large values of `save_all`'s rows, a column each (`guest::bulk`).
+struct Large {
+    esi: Column,
+    zkb: Column,
+    document: Column,
+    event: Column,
+}
+
+impl Large {
+    fn new() -> Self {
+        Self { esi: Column::new("esi"), zkb: Column::new("zkb"), document: Column::new("document"), event: Column::new("event") }
+    }
+
+    fn push(&mut self, k: &ToSave<'_>) -> Result<(), String> {
+        let doc = &k.enriched.document;
+        let json = |v: &serde_json::Value| v.to_string();
+        self.esi.push(Some(&json(k.esi))).map_err(|e| e.to_string())?;
+        self.zkb.push(k.zkb.map(json).as_deref()).map_err(|e| e.to_string())?;
+        let document = serde_json::to_string(doc).map_err(|e| format!("killmail {}'s document: {e}", doc.killmail_id))?;
+        self.document.push(Some(&document)).map_err(|e| e.to_string())?;
+        self.event.push(Some(&contracts::Envelope::borrowing(doc).to_json())).map_err(|e| e.to_string())
+    }
+}
+
 impl ToSave<'_> {
-    fn row<'a>(&'a self, n: usize, topic: &'a str) -> Row<'a> {
+    fn row<'a>(&'a self, topic: &'a str) -> Row<'a> {
         let doc = &self.enriched.document;
         let system = &doc.solar_system;
         Row {
-            n,
             killmail_id: doc.killmail_id,
             killmail_hash: &doc.killmail_hash,
             killmail_time: doc.killmail_time.to_rfc3339(),
@@ -92,10 +111,6 @@ impl ToSave<'_> {
             version: doc.version.unwrap_or(1),
             names_complete: self.enriched.unresolved.is_empty(),
             source: doc.source.map(|s| s.to_string()).unwrap_or_default(),
-            esi: self.esi,
-            zkb: self.zkb,
-            document: doc,
-            event: contracts::Envelope::borrowing(doc).to_json(),
             unresolved: &self.enriched.unresolved,
             headers: guest::trace::outbox_headers(self.trace),
             topic,
@@ -130,28 +145,33 @@ impl Store {
         if killmails.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<Row<'_>> = killmails
-            .iter()
-            .enumerate()
-            .map(|(n, k)| {
-                let backfilled = k.enriched.document.source == Some(KillmailEnrichedSource::Backfill);
-                k.row(n, if backfilled { &self.backfill_topic } else { &self.topic })
-            })
-            .collect();
+        let mut large = Large::new();
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(killmails.len());
+        for k in killmails {
+            let backfilled = k.enriched.document.source == Some(KillmailEnrichedSource::Backfill);
+            rows.push(k.row(if backfilled { &self.backfill_topic } else { &self.topic }));
+            large.push(k)?;
+        }
         let saved = self
             .db
             .query(
                 "WITH input AS (
-                    -- jsonb, parsed once: from json, every body would be parsed again into jsonb.
-                    SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(n int, killmail_id bigint, killmail_hash text,
-                        killmail_time timestamptz, solar_system_id bigint, region_id bigint, security_band text,
-                        victim_ship_type_id bigint, attackers bigint, version bigint, names_complete boolean, source text,
-                        esi jsonb, zkb jsonb, document jsonb, event text, unresolved bigint[], headers text, topic text)
+                    SELECT * FROM ROWS FROM (
+                        json_to_recordset($1::text::json) AS (killmail_id bigint, killmail_hash text,
+                            killmail_time timestamptz, solar_system_id bigint, region_id bigint, security_band text,
+                            victim_ship_type_id bigint, attackers bigint, version bigint, names_complete boolean, source text,
+                            unresolved bigint[], headers text, topic text),
+                        string_to_table($2::text, E'\\x1e'), string_to_table($3::text, E'\\x1e'),
+                        string_to_table($4::text, E'\\x1e'), string_to_table($5::text, E'\\x1e')
+                    ) WITH ORDINALITY AS x(killmail_id, killmail_hash, killmail_time, solar_system_id, region_id, security_band,
+                        victim_ship_type_id, attackers, version, names_complete, source, unresolved, headers, topic,
+                        esi, zkb, document, event, n)
                 ), saved AS (
                     INSERT INTO enriched_killmails (killmail_id, killmail_hash, killmail_time, solar_system_id, region_id,
                         security_band, victim_ship_type_id, attackers, version, names_complete, source, esi, zkb, document)
                     SELECT killmail_id, killmail_hash, killmail_time, solar_system_id, region_id, security_band,
-                        victim_ship_type_id, attackers, version, names_complete, source, esi, zkb, document
+                        victim_ship_type_id, attackers, version, names_complete, source, esi::json, NULLIF(zkb, '')::json,
+                        document::json
                     FROM input
                     ON CONFLICT (killmail_id) DO UPDATE SET version = EXCLUDED.version, names_complete = EXCLUDED.names_complete,
                         document = EXCLUDED.document, updated_at = now()
@@ -169,7 +189,13 @@ impl Store {
                     RETURNING id
                 )
                 SELECT killmail_id FROM saved",
-                &[P::Str(serde_json::to_string(&rows).expect("rows serialise"))],
+                &[
+                    P::Str(serde_json::to_string(&rows).expect("rows serialise")),
+                    P::Str(large.esi.into_text()),
+                    P::Str(large.zkb.into_text()),
+                    P::Str(large.document.into_text()),
+                    P::Str(large.event.into_text()),
+                ],
             )
             .map_err(err(&format!(
                 "storing {} enriched killmails ({}..)",
@@ -278,7 +304,7 @@ impl Store {
             .db
             .query(
                 "SELECT killmail_id, killmail_hash, source, version, esi::text, zkb::text,
-                        jsonb_array_length(document->'unresolvedIds')
+                        json_array_length(document->'unresolvedIds')
                  FROM enriched_killmails WHERE NOT names_complete ORDER BY killmail_time LIMIT $1::bigint",
                 &[P::Int64(limit)],
             )

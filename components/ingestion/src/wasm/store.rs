@@ -6,6 +6,7 @@ use crate::intake::{Decision, Outcome};
 use crate::killmail::{Killmail, Source};
 use crate::ruleset::Ruleset;
 use chrono::SecondsFormat;
+use guest::bulk::Column;
 use spin_sdk::pg3::{Connection, Decode, ParameterValue as P};
 use std::collections::BTreeSet;
 
@@ -25,15 +26,15 @@ fn opt_str(v: Option<&str>) -> P {
     v.map(|s| P::Str(s.to_string())).unwrap_or(P::DbNull)
 }
 
-/// One killmail's row of `Store::record_all`'s input; `n` keeps the order events are queued in.
-fn decision_row(n: usize, km: &Killmail, decision: &Decision, topic: &str) -> Result<serde_json::Value, String> {
+/// One killmail's row of `Store::record_all`'s input, and its event, which goes beside the
+/// rows (`guest::bulk`: embedded in them, the events were most of what Postgres parsed).
+fn decision_row(km: &Killmail, decision: &Decision, topic: &str) -> Result<(serde_json::Value, String), String> {
     let (accepted, tracked, rule, reason) = match decision {
         Decision::Accept { tracked } => (true, *tracked, None, None),
         Decision::Reject { rule, reason } => (false, false, Some(rule.as_str()), reason.as_deref()),
     };
     let event = contracts::Envelope::new(crate::event::ingested(km, tracked).map_err(|e| e.to_string())?).to_json();
-    Ok(serde_json::json!({
-        "n": n,
+    let row = serde_json::json!({
         "killmail_id": km.id,
         "accepted": accepted,
         "rule": rule,
@@ -44,9 +45,9 @@ fn decision_row(n: usize, km: &Killmail, decision: &Decision, topic: &str) -> Re
         "solar_system_id": km.solar_system_id,
         "sequence": km.sequence,
         "tracked": tracked,
-        "event": event,
         "topic": topic,
-    }))
+    });
+    Ok((row, event))
 }
 
 /// A RedisQ reference whose ESI body has not been fetched yet.
@@ -142,10 +143,13 @@ impl Store {
         let Some((first, _)) = decided.first() else { return Ok(Vec::new()) };
         let mut seen = BTreeSet::new();
         let mut rows = Vec::with_capacity(decided.len());
-        for (n, (km, decision)) in decided.iter().enumerate() {
+        let mut events = Column::new("event");
+        for (km, decision) in decided {
             if seen.insert(km.id) {
                 let topic = if km.source == Source::Backfill { &self.backfill_topic } else { &self.topic };
-                rows.push(decision_row(n, km, decision, topic)?);
+                let (row, event) = decision_row(km, decision, topic)?;
+                rows.push(row);
+                events.push(Some(&event)).map_err(|e| e.to_string())?;
             }
         }
         let repeats = (decided.len() - rows.len()) as i64;
@@ -153,9 +157,13 @@ impl Store {
             .db
             .query(
                 "WITH input AS (
-                    SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(n int, killmail_id bigint, accepted boolean,
-                        rule text, reason text, source text, killmail_hash text, killmail_time timestamptz,
-                        solar_system_id integer, sequence bigint, tracked boolean, event text, topic text)
+                    SELECT * FROM ROWS FROM (
+                        json_to_recordset($1::text::json) AS (killmail_id bigint, accepted boolean, rule text, reason text,
+                            source text, killmail_hash text, killmail_time timestamptz, solar_system_id integer,
+                            sequence bigint, tracked boolean, topic text),
+                        string_to_table($6::text, E'\\x1e')
+                    ) WITH ORDINALITY AS x(killmail_id, accepted, rule, reason, source, killmail_hash, killmail_time,
+                        solar_system_id, sequence, tracked, topic, event, n)
                 ), decided AS (
                     INSERT INTO killmail_decisions (killmail_id, accepted, rule, reason, source)
                     SELECT killmail_id, accepted, rule, reason, source FROM input
@@ -192,6 +200,7 @@ impl Store {
                     P::Int64(repeats),
                     opt_i64(feed_position.map(|(_, s)| s)),
                     opt_str(feed_position.map(|(f, _)| f)),
+                    P::Str(events.into_text()),
                 ],
             )
             .map_err(|e| format!("recording {} killmails ({}..): {e}", decided.len(), first.id))?;
