@@ -226,11 +226,13 @@ impl App {
     /// Every topic the application publishes to, with the consumer groups reading it.
     pub fn topics_and_groups(&self) -> Vec<(String, Vec<String>)> {
         let group = |service: &str| format!("{}.{service}", self.deployment());
-        let mut out = Vec::new();
-        for lane in [|t: &String| t.clone(), |t: &String| backfill_lane(t)] {
-            out.push((lane(&self.ingested_topic), vec![group("enrichment")]));
-            out.push((lane(&self.enriched_topic), vec![group("battle"), group("notification"), group("search")]));
-        }
+        let mut out = vec![
+            (self.ingested_topic.clone(), vec![group("enrichment")]),
+            (self.enriched_topic.clone(), vec![group("battle"), group("notification"), group("search")]),
+            (backfill_lane(&self.ingested_topic), vec![group("enrichment")]),
+            // Notifications push live killmails only (docs/notifications.md).
+            (backfill_lane(&self.enriched_topic), vec![group("battle"), group("search")]),
+        ];
         for kind in ["created", "updated", "ended", "removed"] {
             out.push((format!("{}battle.{kind}", self.prefix), vec![group("notification"), group("search")]));
         }

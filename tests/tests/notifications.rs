@@ -231,3 +231,48 @@ async fn battle_events_from_kafka_are_pushed_once_each_with_names() {
     assert_eq!(dead[0].payload, "{not json");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn live_killmails_are_pushed_and_backfilled_ones_are_not() {
+    use battlescope_tests::replay::{data, Replay, ReplayData};
+    // Two killmails of 2021-11-28: the first posted to the backfill intake, the second then
+    // released on the live feed.
+    let day = data::load_day(&data::day_file("2021-11-28")).unwrap();
+    let (backfilled, live) = (day[0].clone(), day[1].clone());
+    let id = |k: &Value| k["killmail_id"].as_u64().unwrap();
+    let replay = Replay::start(ReplayData::new(vec![backfilled.clone(), live.clone()]).unwrap(), 0).await.unwrap();
+    replay.set_window(2, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        feed: "r2z2",
+        replay_url: Some(replay.base_url.clone()),
+        start_sequence: Some(2),
+        websocket_origins: "http://allowed.example",
+        ..Options::default()
+    };
+    let app = App::start(dir.path(), "wslanes", options).await.unwrap();
+    let mut client = ws::connect(&ws::url(&app.host, "/ws/live"), &[]).await.unwrap();
+    assert_eq!(client.subscribe(&["all:*"]).await["type"], "subscribed");
+    assert_eq!(app.post_killmails(&backfilled.to_string()).await.status, 200);
+    // The battle service reads both lanes: once it has the backfilled kill, that lane is read.
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", 1, Duration::from_secs(60)).await;
+    replay.set_window(2, 2);
+    app.wait_for_battles("SELECT count(*) FROM battle_kills", 2, Duration::from_secs(60)).await;
+    let mut pushed = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !pushed.contains(&id(&live)) && tokio::time::Instant::now() < deadline {
+        if let Next::Json(p) = client.next(Duration::from_secs(1)).await {
+            if p["type"] == "killmail" {
+                pushed.push(p["data"]["killmailId"].as_u64().unwrap());
+            }
+        }
+    }
+    // Whatever was still on its way for the backfilled kill has had time to arrive.
+    while let Next::Json(p) = client.next(Duration::from_secs(3)).await {
+        if p["type"] == "killmail" {
+            pushed.push(p["data"]["killmailId"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(pushed, vec![id(&live)], "the live killmail is pushed, the backfilled one is not");
+    app.stop().await;
+}
