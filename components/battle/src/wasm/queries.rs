@@ -47,8 +47,9 @@ impl Store {
         };
         let id = |v: Option<u64>| v.map(|n| P::Int64(n as i64));
         for (value, condition) in [
-            (id(q.system), "{}::bigint = ANY(systems)"),
-            (id(q.region), "{}::bigint = ANY(regions)"),
+            // `@>`, not `= ANY(...)`: only the first can use the arrays' GIN indexes.
+            (id(q.system), "systems @> ARRAY[{}::bigint]"),
+            (id(q.region), "regions @> ARRAY[{}::bigint]"),
             (
                 id(q.alliance),
                 "EXISTS (SELECT 1 FROM battle_participants p WHERE p.battle_id = b.battle_id AND p.alliance_id = {}::bigint)",
