@@ -26,8 +26,8 @@ mod up;
 
 use clap::Parser;
 
-/// glibc's allocator took about a tenth of the host's own CPU time during a backfill
-/// (`_int_malloc`, `malloc_consolidate`, `unlink_chunk` in `perf`): messages, rows and
+/// glibc's allocator was about a quarter of the host's own (not wasm) CPU samples during a
+/// backfill (`_int_malloc`, `malloc_consolidate`, `unlink_chunk` in `perf`): messages, rows and
 /// component arguments are allocated and freed by the thousand from many threads.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
