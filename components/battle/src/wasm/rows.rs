@@ -11,6 +11,13 @@ use guest::bulk::Column;
 use serde_json::{json, Value};
 use spin_sdk::pg3::ParameterValue as P;
 
+/// A value that cannot travel beside the rows would fail the same way again.
+impl From<guest::bulk::SeparatorInValue> for StoreError {
+    fn from(e: guest::bulk::SeparatorInValue) -> Self {
+        StoreError::Permanent(e.to_string())
+    }
+}
+
 fn rows<T>(items: &[T], row: impl Fn(&T) -> Value) -> P {
     P::Str(Value::Array(items.iter().map(row).collect()).to_string())
 }
@@ -39,7 +46,7 @@ fn kill_rows(kills: &[enriched::Enriched]) -> Result<[P; 2], StoreError> {
             units: &e.kill.units,
             version: e.version,
         });
-        details.push(Some(&enriched::compact(&e.detail))).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        details.push(Some(&enriched::compact(&e.detail)))?;
     }
     let rows = serde_json::to_string(&rows).expect("rows of numbers serialize");
     Ok([P::Str(rows), P::Str(details.into_text())])
@@ -49,7 +56,7 @@ fn kill_rows(kills: &[enriched::Enriched]) -> Result<[P; 2], StoreError> {
 fn event_payloads(events: &[crate::engine::Outgoing]) -> Result<String, StoreError> {
     let mut payloads = Column::new("payload");
     for e in events {
-        payloads.push(Some(&e.payload)).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        payloads.push(Some(&e.payload))?;
     }
     Ok(payloads.into_text())
 }
@@ -89,7 +96,6 @@ struct PilotRow<'a> {
 /// statistics as columns of their own (`guest::bulk`: a big battle's pilots and statistics run
 /// to hundreds of kilobytes, which Postgres parsed twice when they were part of the rows).
 fn battle_params(battles: &[BattleRecord]) -> Result<[P; 4], StoreError> {
-    let bulk = |e: guest::bulk::SeparatorInValue| StoreError::Permanent(e.to_string());
     let (mut summaries, mut pilots, mut statistics) =
         (Column::new("summary"), Column::new("participants"), Column::new("statistics"));
     for b in battles {
@@ -98,10 +104,10 @@ fn battle_params(battles: &[BattleRecord]) -> Result<[P; 4], StoreError> {
             .iter()
             .map(|p| PilotRow { c: p.character, corp: p.corporation, al: p.alliance, side: p.side, ships: &p.ships })
             .collect();
-        summaries.push(Some(&serde_json::to_string(&b.summary).expect("summaries serialize"))).map_err(bulk)?;
-        pilots.push(Some(&serde_json::to_string(&people).expect("pilots serialize"))).map_err(bulk)?;
+        summaries.push(Some(&serde_json::to_string(&b.summary).expect("summaries serialize")))?;
+        pilots.push(Some(&serde_json::to_string(&people).expect("pilots serialize")))?;
         let entries = Value::Array(views::statistics_entries(&b.statistics)).to_string();
-        statistics.push(Some(&entries)).map_err(bulk)?;
+        statistics.push(Some(&entries))?;
     }
     Ok([rows(battles, battle_row), P::Str(summaries.into_text()), P::Str(pilots.into_text()), P::Str(statistics.into_text())])
 }

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::enrich::Enriched;
 use crate::names::{Name, Names};
 use contracts::killmail_enriched::KillmailEnrichedSource;
-use guest::bulk::Column;
+use guest::bulk::{Column, SeparatorInValue};
 use spin_sdk::pg3::{Connection, DbValue, Decode, ParameterValue as P};
 use std::collections::BTreeSet;
 
@@ -84,14 +84,13 @@ impl Large {
         Self { esi: Column::new("esi"), zkb: Column::new("zkb"), document: Column::new("document"), event: Column::new("event") }
     }
 
-    fn push(&mut self, k: &ToSave<'_>) -> Result<(), String> {
+    fn push(&mut self, k: &ToSave<'_>) -> Result<(), SeparatorInValue> {
         let doc = &k.enriched.document;
         let json = |v: &serde_json::Value| v.to_string();
-        self.esi.push(Some(&json(k.esi))).map_err(|e| e.to_string())?;
-        self.zkb.push(k.zkb.map(json).as_deref()).map_err(|e| e.to_string())?;
-        let document = serde_json::to_string(doc).map_err(|e| format!("killmail {}'s document: {e}", doc.killmail_id))?;
-        self.document.push(Some(&document)).map_err(|e| e.to_string())?;
-        self.event.push(Some(&contracts::Envelope::borrowing(doc).to_json())).map_err(|e| e.to_string())
+        self.esi.push(Some(&json(k.esi)))?;
+        self.zkb.push(k.zkb.map(json).as_deref())?;
+        self.document.push(Some(&serde_json::to_string(doc).expect("documents serialise")))?;
+        self.event.push(Some(&contracts::Envelope::borrowing(doc).to_json()))
     }
 }
 
@@ -150,7 +149,7 @@ impl Store {
         for k in killmails {
             let backfilled = k.enriched.document.source == Some(KillmailEnrichedSource::Backfill);
             rows.push(k.row(if backfilled { &self.backfill_topic } else { &self.topic }));
-            large.push(k)?;
+            large.push(k).map_err(|e| format!("killmail {}: {e}", k.enriched.document.killmail_id))?;
         }
         let saved = self
             .db
