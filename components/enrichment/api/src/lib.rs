@@ -89,6 +89,7 @@ fn esi_killmail(req: &Request, id: &str, hash: &str) -> Reply {
     if outcome.is_ok() {
         esi.counters.add("bodies_from_esi", 1);
     }
+    drop(esi); // counts a Redis outage it met
     if let Err(e) = store.count(&counters) {
         eprintln!("enrichment: {e}");
     }

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::esi_policy::{self, Breaker, ErrorLimit, Permit};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::redis;
+use std::cell::Cell;
 
 pub const USER_AGENT: &str =
     "BattleScope/0.1 (battle intelligence; https://github.com/battlescope; contact: ops@battlescope.dev)";
@@ -33,6 +34,9 @@ pub struct Esi<'a> {
     base: String,
     /// `None` when Redis did not answer.
     redis: Option<redis::Connection>,
+    /// Set once a Redis call fails: the rest of this call goes without Redis (each further
+    /// call would wait for the same failure), and the outage is counted once when it ends.
+    redis_failed: Cell<bool>,
     /// The breaker and budget as this instance knows them (kept when Redis cannot).
     breaker: Option<Breaker>,
     error_limit: Option<ErrorLimit>,
@@ -50,20 +54,27 @@ fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0
 }
 
+impl Drop for Esi<'_> {
+    fn drop(&mut self) {
+        if self.redis_failed.get() {
+            self.counters.add("redis_unavailable", 1);
+        }
+    }
+}
+
 impl<'a> Esi<'a> {
     /// A client for this call; Redis, when it does not answer, is done without (and counted).
     pub fn open(config: &Config, counters: &'a mut Counters) -> Self {
-        let redis = match redis::Connection::open(&config.redis_address) {
-            Ok(redis) => Some(redis),
-            Err(e) => {
-                eprintln!("enrichment: Redis does not answer ({e:?}); going on without its caches and shared ESI state");
-                counters.add("redis_unavailable", 1);
-                None
-            }
-        };
+        let redis = redis::Connection::open(&config.redis_address);
+        let redis_failed = Cell::new(false);
+        if let Err(e) = &redis {
+            redis_failed.set(true);
+            eprintln!("enrichment: Redis does not answer ({e:?}); going on without its caches and shared ESI state");
+        }
         Self {
             base: config.esi_url.clone(),
-            redis,
+            redis: redis.ok(),
+            redis_failed,
             breaker: None,
             error_limit: None,
             prefix: config.redis_prefix.clone(),
@@ -76,8 +87,16 @@ impl<'a> Esi<'a> {
         format!("{}{name}", self.prefix)
     }
 
+    /// The Redis connection, unless Redis failed earlier in this call.
     pub fn redis(&self) -> Option<&redis::Connection> {
-        self.redis.as_ref()
+        self.redis.as_ref().filter(|_| !self.redis_failed.get())
+    }
+
+    /// Notes that a Redis call (`what`) failed; from here on this call goes without Redis.
+    pub fn redis_call_failed(&self, what: &str, error: &redis::Error) {
+        if !self.redis_failed.replace(true) {
+            eprintln!("enrichment: Redis failed {what} ({error:?}); going on without its caches and shared ESI state");
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -86,22 +105,28 @@ impl<'a> Esi<'a> {
 
     /// The shared value of `name` in Redis; `None` when Redis has none or does not answer.
     fn load<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let stored = self.redis.as_ref()?.get(&self.key(name)).ok().flatten()?;
+        let stored = match self.redis()?.get(&self.key(name)) {
+            Ok(stored) => stored?,
+            Err(e) => {
+                self.redis_call_failed(&format!("reading {name}"), &e);
+                return None;
+            }
+        };
         serde_json::from_slice(&stored).ok()
     }
 
     fn save<T: serde::Serialize>(&self, name: &str, value: &T) {
-        let Some(redis) = &self.redis else { return };
+        let Some(redis) = self.redis() else { return };
         let body = serde_json::to_vec(value).expect("state serialises");
         if let Err(e) = redis.set(&self.key(name), &body) {
-            eprintln!("enrichment: saving {name} to Redis: {e:?}");
+            self.redis_call_failed(&format!("saving {name}"), &e);
         }
     }
 
     /// What `/health` reports of Redis: that it answers, and the state of the ESI breaker kept
     /// there (unlike [`Self::breaker`], a Redis error is an error here, not a closed breaker).
     pub fn redis_health(&self) -> Result<serde_json::Value, String> {
-        let redis = self.redis.as_ref().ok_or("Redis did not answer")?;
+        let redis = self.redis().ok_or("Redis did not answer")?;
         let stored = redis.get(&self.key("esi:breaker")).map_err(|e| format!("reading the ESI breaker: {e:?}"))?;
         let breaker: Breaker = stored.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         Ok(serde_json::json!({ "esiBreaker": breaker.name() }))

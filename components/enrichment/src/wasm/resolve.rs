@@ -15,7 +15,14 @@ fn hot_key(esi: &Esi, id: u64) -> String {
 
 fn from_redis(esi: &mut Esi, ids: &BTreeSet<u64>) -> Names {
     let keys: Vec<RedisParameter> = ids.iter().map(|id| RedisParameter::Binary(hot_key(esi, *id).into_bytes())).collect();
-    let Some(Ok(values)) = esi.redis().map(|redis| redis.execute("MGET", &keys)) else { return Names::new() };
+    let Some(redis) = esi.redis() else { return Names::new() };
+    let values = match redis.execute("MGET", &keys) {
+        Ok(values) => values,
+        Err(e) => {
+            esi.redis_call_failed("reading cached names", &e);
+            return Names::new();
+        }
+    };
     ids.iter()
         .zip(values)
         .filter_map(|(id, v)| match v {
@@ -36,7 +43,7 @@ fn to_redis(esi: &Esi, names: &Names) {
             RedisParameter::Int64(ttl),
         ];
         if let Err(e) = redis.execute("SET", &args) {
-            eprintln!("enrichment: caching a name in Redis: {e:?}");
+            esi.redis_call_failed("caching a name", &e);
             return;
         }
     }
