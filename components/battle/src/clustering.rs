@@ -6,8 +6,11 @@
 //!
 //! Big fights also have stragglers: a pilot who reships and dies an hour later in the same
 //! system, for the same alliance. So a battle of at least `anchor_kills` kills also takes in
-//! kills in one of its systems, within `quiet_period` of its first or last kill, that share an
-//! alliance (or corporation without alliance) with it.
+//! kills that share an alliance (or corporation without alliance) with it, in a system where
+//! it had a kill at most `quiet_period` before or after. Near its own kills in that system,
+//! not anywhere in its whole span: a battle that ranged over many systems for hours would
+//! otherwise take in every skirmish of its units in each of them, and in faction-warfare
+//! space, which is never quiet for long, grow for days.
 //!
 //! The pilot links define connected components, which depend only on the set of kills; the
 //! straggler rule only ever grows battles and gets easier to meet as they grow, so applying it
@@ -20,7 +23,7 @@
 //! Each pilot's kills are kept sorted by time, so adding a kill looks only at the kills of its
 //! own pilots inside the time window: cost grows with participants, not with history.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Clustering parameters (docs/battles.md explains the choices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +90,20 @@ impl Battle {
     pub fn ended(&self, watermark: i64, params: &Params) -> bool {
         watermark - self.end >= params.quiet_period_secs
     }
+}
+
+/// The game time within `margin` of any of `times` (one system's kills of a battle), as
+/// disjoint windows in order: kills close together make one window, not one each.
+pub fn windows(mut times: Vec<i64>, margin: i64) -> Vec<(i64, i64)> {
+    times.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for t in times {
+        match out.last_mut() {
+            Some((_, to)) if t - margin <= *to => *to = t + margin,
+            _ => out.push((t - margin, t + margin)),
+        }
+    }
+    out
 }
 
 /// Clustering on New Eden's stargate map (`eve_static::within`).
@@ -206,23 +223,21 @@ impl<N: Fn(u32, u32) -> bool> Clusterer<N> {
             let mut changed = false;
             let anchors: Vec<Vec<usize>> = self.groups().into_values().filter(|m| m.len() >= self.params.anchor_kills).collect();
             for members in anchors {
-                let start = members.iter().map(|&i| self.kills[i].time).min().unwrap_or_default();
-                let end = members.iter().map(|&i| self.kills[i].time).max().unwrap_or_default();
-                let systems: BTreeSet<u32> = members.iter().map(|&i| self.kills[i].system).collect();
-                let units: std::collections::HashSet<u64> =
-                    members.iter().flat_map(|&i| self.kills[i].units.iter().copied()).collect();
+                let mut times: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+                for &i in &members {
+                    times.entry(self.kills[i].system).or_default().push(self.kills[i].time);
+                }
+                let units: HashSet<u64> = members.iter().flat_map(|&i| self.kills[i].units.iter().copied()).collect();
                 let anchor = members[0];
                 let mut joining = Vec::new();
-                for system in systems {
+                for (system, times) in times {
                     let Some(kills) = self.by_system.get(&system) else { continue };
-                    let from = kills.partition_point(|(t, _)| *t < start - q);
-                    for &(t, j) in &kills[from..] {
-                        if t > end + q {
-                            break;
-                        }
-                        if self.kills[j].units.iter().any(|u| units.contains(u)) {
-                            joining.push(j);
-                        }
+                    for (from, to) in windows(times, q) {
+                        let first = kills.partition_point(|(t, _)| *t < from);
+                        let within = kills[first..].iter().take_while(|(t, _)| *t <= to);
+                        joining.extend(
+                            within.filter(|(_, j)| self.kills[*j].units.iter().any(|u| units.contains(u))).map(|(_, j)| *j),
+                        );
                     }
                 }
                 for j in joining {
@@ -344,6 +359,34 @@ mod tests {
         assert_eq!(battles.len(), 1);
         assert!(battles[0].kill_ids.contains(&20));
         assert!(!battles[0].kill_ids.contains(&21) && !battles[0].kill_ids.contains(&22));
+    }
+
+    #[test]
+    fn a_straggler_is_near_the_battles_own_kills_in_its_system() {
+        // Ten kills in system 1 over ten minutes, then the same pilot fights on in system 2
+        // (linked by the pilot hop by hop; here any two systems are neighbours) for three hours.
+        let mut c = Clusterer::new(Params::default(), |_, _| true);
+        for n in 0..10 {
+            c.add(Kill { id: n + 1, time: n as i64 * 60, system: 1, pilots: vec![7, 100 + n], units: vec![50] });
+        }
+        for n in 0..10 {
+            c.add(Kill { id: 11 + n, time: (10 + n as i64 * 20) * 60, system: 2, pilots: vec![7, 200 + n], units: vec![50] });
+        }
+        // Inside the battle's span, in a system it fought in, of its alliance: but two hours
+        // after its last kill there.
+        c.add(Kill { id: 30, time: 130 * 60, system: 1, pilots: vec![500], units: vec![50] });
+        // Forty minutes after a kill of the battle in system 2: a straggler.
+        c.add(Kill { id: 31, time: 230 * 60, system: 2, pilots: vec![501], units: vec![50] });
+        let battle = &c.battles()[0];
+        assert!(!battle.kill_ids.contains(&30), "{:?}", battle.kill_ids);
+        assert!(battle.kill_ids.contains(&31), "{:?}", battle.kill_ids);
+    }
+
+    #[test]
+    fn windows_merge_kills_close_together() {
+        assert_eq!(windows(vec![100, 0, 30, 500], 20), vec![(-20, 50), (80, 120), (480, 520)]);
+        assert_eq!(windows(vec![0, 40], 20), vec![(-20, 60)], "touching windows are one");
+        assert_eq!(windows(vec![], 20), vec![]);
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub fn linked(seeds: &[&Kill], candidates: Vec<Kill>, params: &Params) -> Vec<Ki
 }
 
 /// A big automatic battle that might take a seed in: where and when it was, and every unit
-/// on its kills.
+/// on its kills. It judges by the battle's whole span, a superset of clustering's rule (which
+/// asks for a kill of the battle in the seed's system within the quiet period): what it lets
+/// through is only read and clustered, and clustering decides. A stored battle's span and
+/// systems are on its row; the times of its kills in each system are not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Absorber {
     pub battle_id: String,
