@@ -4,9 +4,9 @@
 //! and again, each round shifted four days later with new killmail ids, so every round lands on
 //! top of all the earlier ones as one continuous history. Printed: each round's rate and the
 //! history it met; the first round is the baseline the last one is compared with (#11 asks for
-//! the last within 20 %), and the largest battle after each round: a region that never goes
-//! quiet chains into one battle across the rounds, and each batch rewrites the battles it
-//! touches whole.
+//! the last within 20 %), and the largest battle after each round: each batch reads and
+//! rewrites the battles it touches whole, so a battle that kept growing across the rounds (as
+//! faction-warfare space did under the earlier straggler rule) would make the rounds slower.
 //!
 //! `--rounds N` (default 3) bounds the run: a round takes about a minute on a 2-core machine.
 
