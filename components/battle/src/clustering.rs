@@ -94,7 +94,7 @@ impl Battle {
 
 /// The game time within `margin` of any of `times` (one system's kills of a battle), as
 /// disjoint windows in order: kills close together make one window, not one each.
-pub fn windows(mut times: Vec<i64>, margin: i64) -> Vec<(i64, i64)> {
+fn windows(mut times: Vec<i64>, margin: i64) -> Vec<(i64, i64)> {
     times.sort_unstable();
     let mut out: Vec<(i64, i64)> = Vec::new();
     for t in times {

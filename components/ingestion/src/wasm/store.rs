@@ -149,7 +149,7 @@ impl Store {
                 let topic = if km.source == Source::Backfill { &self.backfill_topic } else { &self.topic };
                 let (row, event) = decision_row(km, decision, topic)?;
                 rows.push(row);
-                events.push(Some(&event)).map_err(|e| e.to_string())?;
+                events.push(Some(&event)).map_err(|e| format!("killmail {}: {e}", km.id))?;
             }
         }
         let repeats = (decided.len() - rows.len()) as i64;
