@@ -67,6 +67,10 @@ pub struct AppArgs {
     /// Component instances that may run at once.
     #[arg(long, default_value_t = 256, env = "BATTLESCOPE_MAX_INSTANCES")]
     pub max_instances: u32,
+    /// Write `/tmp/perf-<pid>.map` naming every compiled wasm function, so `perf report`
+    /// attributes a component's samples to its functions instead of anonymous JIT code.
+    #[arg(long, env = "BATTLESCOPE_PERF_MAP")]
+    pub perf_map: bool,
     /// This replica's name in leases, WebSocket connection ids and logs. Default:
     /// `<hostname>-<pid>`.
     #[arg(long, env = "BATTLESCOPE_REPLICA_ID", default_value_t = default_replica_id())]

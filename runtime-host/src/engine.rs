@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy};
 
 /// How often the epoch advances; deadlines are whole ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -19,6 +19,8 @@ pub struct EngineSettings {
     pub memory_bytes: usize,
     /// Component instances that may exist at once (pool slots).
     pub max_instances: u32,
+    /// Name compiled wasm functions for `perf` (`/tmp/perf-<pid>.map`).
+    pub perf_map: bool,
     /// Where compiled components are cached.
     pub cache_dir: PathBuf,
 }
@@ -41,6 +43,9 @@ impl HostEngine {
             .max_tables_per_component(8);
         let mut config = Config::new();
         config.wasm_component_model(true).epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if settings.perf_map {
+            config.profiler(ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
         let ticker = engine.weak();
         std::thread::Builder::new()

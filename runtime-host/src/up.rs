@@ -82,6 +82,7 @@ pub async fn check(args: &AppArgs) -> anyhow::Result<App> {
     let engine = HostEngine::new(&EngineSettings {
         memory_bytes,
         max_instances: args.max_instances,
+        perf_map: args.perf_map,
         cache_dir: args.cache_dir.clone().unwrap_or_else(|| state_dir.join("compiled")),
     })?;
     let stores = key_value::Stores::open(&runtime_config.key_value_store, &state_dir).await?;

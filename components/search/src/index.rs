@@ -132,10 +132,7 @@ impl<T: Transport> Indexer<T> {
                 Event::Killmail(_) => None,
             })
             .collect();
-        for id in battle_ids {
-            let stored = self.client.document(self.names.of(Kind::Battles), &id)?;
-            fold.battle_versions.insert(id, stored.and_then(|d| d["version"].as_u64()));
-        }
+        fold.battle_versions = self.battle_versions(&battle_ids.into_iter().collect::<Vec<_>>())?;
         let outcomes = events.iter().map(|e| fold.add(e)).collect();
         // Entities first: a killmail whose entities failed is written again on the retry, and
         // counted then (it is not in the index yet).
@@ -151,6 +148,13 @@ impl<T: Transport> Indexer<T> {
         let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
         let hits = self.lookup(Kind::Killmails, "killmail_id", &ids, "killmail_id,version")?;
         Ok(hits.iter().filter_map(|d| Some((d["killmail_id"].as_u64()?, d["version"].as_u64().unwrap_or(0)))).collect())
+    }
+
+    /// The stored version of each of these battles: `None` for one the index does not hold.
+    /// Asked in one request for the whole batch (a backfill's batch names dozens of battles).
+    fn battle_versions(&self, ids: &[String]) -> Result<HashMap<String, Option<u64>>, IndexError> {
+        let hits = self.lookup(Kind::Battles, "id", ids, "id,version")?;
+        Ok(hits.iter().filter_map(|d| Some((d["id"].as_str()?.to_string(), d["version"].as_u64()))).collect())
     }
 
     /// The stored activity of these entities (absent ones are new).
@@ -248,8 +252,8 @@ mod tests {
     #[test]
     fn an_older_battle_version_never_replaces_a_newer_one() {
         let t = Scripted::answering(vec![
-            Ok((200, "{\"version\": 5}")),
-            Ok((200, "{\"version\": 5}")),
+            Ok((200, r#"{"results":[{"hits":[{"document":{"id":"00000000-0000-4000-8000-000005c7f330","version":5}}]}]}"#)),
+            Ok((200, r#"{"results":[{"hits":[{"document":{"id":"00000000-0000-4000-8000-000005c7f330","version":5}}]}]}"#)),
             Ok((200, "{\"success\":true}")),
         ]);
         let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
@@ -263,9 +267,8 @@ mod tests {
     #[test]
     fn missing_collections_are_created_and_the_event_indexed() {
         let t = Scripted::answering(vec![
-            // No collection: the document is not found, and the import fails.
-            Ok((404, "{\"message\":\"Not found.\"}")),
-            Ok((404, "{\"message\":\"Not found.\"}")),
+            // No collection: the lookup of the battle's version is not found.
+            Ok((200, r#"{"results":[{"code":404,"error":"Not found."}]}"#)),
             // ensure: three aliases, each missing: created, snapshotted, pointed at.
             Ok((404, "{}")),
             Ok((201, "{}")),
@@ -279,11 +282,37 @@ mod tests {
             Ok((201, "{}")),
             Ok((201, "{}")),
             Ok((200, "{}")),
-            Ok((404, "{\"message\":\"Could not find a document\"}")),
+            Ok((200, r#"{"results":[{"hits":[]}]}"#)),
             Ok((200, "{\"success\":true}")),
         ]);
         let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
         assert_eq!(indexer.apply(&battle_event("battle.created", 1)).unwrap(), Outcome::Written(1));
+    }
+
+    #[test]
+    fn a_batch_asks_for_all_its_battles_versions_in_one_request() {
+        let other = "00000000-0000-4000-8000-000000000002";
+        let t = Scripted::answering(vec![
+            Ok((200, r#"{"results":[{"hits":[{"document":{"id":"00000000-0000-4000-8000-000005c7f330","version":5}}]}]}"#)),
+            Ok((200, "{\"success\":true}\n{\"success\":true}")),
+        ]);
+        let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
+        let second =
+            String::from_utf8(battle_event("battle.created", 1)).unwrap().replace("00000000-0000-4000-8000-000005c7f330", other);
+        let batch = [battle_event("battle.updated", 5), second.into_bytes(), battle_event("battle.updated", 6)];
+        let payloads: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+        let outcomes: Vec<Outcome> = indexer.apply_batch(&payloads).unwrap().into_iter().map(Result::unwrap).collect();
+        assert_eq!(outcomes, [Outcome::AlreadyCurrent, Outcome::Written(1), Outcome::Written(1)]);
+        let asked = t.asked.borrow();
+        assert_eq!(asked.len(), 2, "one lookup and one import");
+        let lookup: Value = serde_json::from_slice(asked[0].body.as_ref().unwrap()).unwrap();
+        let filter = lookup["searches"][0]["filter_by"].as_str().unwrap();
+        assert!(filter.starts_with("id:=[") && filter.contains(other) && filter.contains("000005c7f330"), "{filter}");
+        let written: Vec<Value> = import_lines(&asked[1]);
+        assert_eq!(
+            written.iter().map(|b| (b["id"].clone(), b["version"].clone())).collect::<Vec<_>>(),
+            [(json!(other), json!(1)), (json!("00000000-0000-4000-8000-000005c7f330"), json!(6))]
+        );
     }
 
     fn killmail_event(id: u64, version: u64, victim: &str) -> Vec<u8> {
@@ -350,8 +379,7 @@ mod tests {
 
     #[test]
     fn a_bad_event_in_a_batch_fails_alone() {
-        let t =
-            Scripted::answering(vec![Ok((404, "{\"message\":\"Could not find a document\"}")), Ok((200, "{\"success\":true}"))]);
+        let t = Scripted::answering(vec![Ok((200, r#"{"results":[{"hits":[]}]}"#)), Ok((200, "{\"success\":true}"))]);
         let indexer = Indexer::new(Client::new(&t, "http://ts", "k"), "bs_", "/snap");
         let good = battle_event("battle.created", 1);
         let results = indexer.apply_batch(&[b"{", &good]).unwrap();

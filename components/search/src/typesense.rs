@@ -232,15 +232,6 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// One document by id, if it exists.
-    pub fn document(&self, collection: &str, id: &str) -> Result<Option<Value>, TypesenseError> {
-        match self.json("GET", &format!("/collections/{}/documents/{}", encode(collection), encode(id)), None) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// One search; `params` as Typesense names them.
     pub fn search(&self, collection: &str, params: &[(String, String)]) -> Result<Value, TypesenseError> {
         self.json("GET", &format!("/collections/{}/documents/search?{}", encode(collection), query_string(params)), None)
@@ -337,17 +328,15 @@ mod tests {
     }
 
     #[test]
-    fn missing_aliases_and_documents_are_none_and_existing_collections_are_kept() {
+    fn missing_aliases_are_none_and_existing_collections_are_kept() {
         let t = Scripted::answering(vec![
             Ok((404, "{\"message\":\"Not Found\"}")),
             Ok((200, "{\"name\":\"bs_battles\",\"collection_name\":\"bs_battles_v1\"}")),
             Ok((409, "{\"message\":\"A collection with name `bs_battles_v1` already exists.\"}")),
-            Ok((404, "{\"message\":\"Could not find a document with id: 7\"}")),
         ]);
         let c = Client::new(&t, "http://ts:8108", "k");
         assert_eq!(c.alias_target("bs_battles").unwrap(), None);
         assert_eq!(c.alias_target("bs_battles").unwrap().as_deref(), Some("bs_battles_v1"));
         c.create_collection(&serde_json::json!({"name": "bs_battles_v1"})).unwrap();
-        assert_eq!(c.document("bs_killmails", "7").unwrap(), None);
     }
 }

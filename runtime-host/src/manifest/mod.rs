@@ -185,6 +185,7 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
         assert_eq!((k.max_attempts, k.initial_backoff_ms, k.max_backoff_ms), (5, 200, 10_000));
         assert!(!k.serial, "partitions run in parallel unless a trigger asks otherwise");
         assert_eq!((k.batch_size, k.batch_linger_ms), (100, 0), "batches take what waits, no lingering");
+        assert_eq!(k.yield_max_ms, 0, "a trigger is foreground unless it asks to yield");
         assert_eq!(m.triggers.cron[0].cron_expression, "*/6 * * * * *");
         assert!(!m.triggers.cron[0].singleton);
         assert_eq!(m.trigger_settings.kafka.as_ref().unwrap().partitions, 4);
@@ -208,6 +209,8 @@ allowed_outbound_hosts = ["postgres://127.0.0.1:5432"]
         assert!(e.contains("trigger.kafka[0].batch_size") && e.contains("between 1 and 1000"), "{e}");
         let e = refused("batch_linger_ms = 5000");
         assert!(e.contains("trigger.kafka[0].batch_linger_ms") && e.contains("at most 1000"), "{e}");
+        let e = refused("yield_max_ms = 600000");
+        assert!(e.contains("trigger.kafka[0].yield_max_ms") && e.contains("at most 60000"), "{e}");
     }
 
     #[test]

@@ -129,6 +129,12 @@ pub struct KafkaTrigger {
     /// falls behind, so a quiet feed is handled at once.
     #[serde(default)]
     pub batch_linger_ms: u64,
+    /// Background work: before each call, wait while the host's other Kafka triggers are
+    /// handling messages, up to this many milliseconds. 0 (the default) never waits. For a
+    /// consumer that may lag (search indexing), so that a backfill's enrichment and battles
+    /// get the CPU first.
+    #[serde(default)]
+    pub yield_max_ms: u64,
 }
 
 fn default_batch_size() -> usize {

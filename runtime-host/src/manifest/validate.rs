@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 const MAX_KAFKA_BATCH: usize = 1000;
 /// The longest `batch_linger_ms`.
 const MAX_BATCH_LINGER_MS: u64 = 1000;
+/// The longest `yield_max_ms`: a background consumer still makes progress while the rest of
+/// the host is never idle.
+const MAX_YIELD_MS: u64 = 60_000;
 
 pub(super) fn validate(loaded: &LoadedManifest) -> Result<(), ManifestError> {
     let file = &loaded.path;
@@ -146,6 +149,12 @@ pub(super) fn validate_event_triggers(loaded: &LoadedManifest) -> Result<(), Man
             return Err(invalid(
                 format!("{location}.batch_linger_ms"),
                 format!("must be at most {MAX_BATCH_LINGER_MS} (a longer wait delays every quiet message)"),
+            ));
+        }
+        if t.yield_max_ms > MAX_YIELD_MS {
+            return Err(invalid(
+                format!("{location}.yield_max_ms"),
+                format!("must be at most {MAX_YIELD_MS} (a background consumer must still make progress)"),
             ));
         }
         if t.validate_envelopes && settings.kafka.as_ref().is_some_and(|k| k.schemas.is_none()) {

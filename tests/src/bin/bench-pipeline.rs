@@ -3,7 +3,8 @@
 //! enrichment (ESI replay) → battles, with notifications and search consuming beside them, until
 //! the last killmail is in its battle. First with cold name caches, then again with the names
 //! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
-//! day (its rate), the `/universe/names/` calls made, the host's peak RSS, and how long one live
+//! day (its rate), when every consumer group had caught up (search and notifications may lag
+//! and do their work after the battles are in), the `/universe/names/` calls made, the host's peak RSS, and how long one live
 //! killmail, released on the R2Z2 feed once the battle stage has half the day, took to reach its
 //! battle. The live killmails are the day's own, held back from the backfill: each shares a
 //! pilot with a kill of the day's first quarter (same system, 30 minutes), so it joins a battle
@@ -12,6 +13,7 @@
 use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
 use battlescope_tests::battles::{clustering_kills, settle};
+use battlescope_tests::kafka::group_lag;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
 use std::path::Path;
@@ -22,6 +24,9 @@ const DAY: &str = "2021-11-28";
 const RUN_LIMIT: Duration = Duration::from_secs(1800);
 /// How often the bench counts enriched killmails (the stage's time is known to within it).
 const ENRICHED_PROBE: Duration = Duration::from_millis(250);
+/// How often the bench asks the broker whether every consumer has caught up (once the battles
+/// are stored).
+const CAUGHT_UP_PROBE: Duration = Duration::from_millis(250);
 
 /// One backfill of the day, as the stages finished it.
 struct Run {
@@ -30,6 +35,9 @@ struct Run {
     ingested: Duration,
     enriched: Duration,
     battled: Duration,
+    /// Since the backfill started: every consumer group (search and notifications too) had
+    /// committed every message; work a lagging consumer left for later is counted here.
+    caught_up: Duration,
     names_calls: u64,
     peak_rss_mib: f64,
     /// Feed release of the live killmail → its battle row.
@@ -99,13 +107,34 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
     }
     let status = cli.wait().await.expect("battlescope backfill");
     assert!(status.success(), "battlescope backfill failed: {status}");
+    let caught_up = caught_up(app, started).await;
     Run {
         ingested: ingested.unwrap(),
         enriched: enriched.unwrap(),
         battled: battled.unwrap(),
+        caught_up,
         names_calls: replay.counts().esi_names - names_before,
         peak_rss_mib: take_peak_rss_mib(app),
         live: live.unwrap(),
+    }
+}
+
+/// When every consumer group of the application had no message left to commit, since `started`.
+async fn caught_up(app: &App, started: Instant) -> Duration {
+    let brokers = app.kafka_brokers();
+    loop {
+        assert!(started.elapsed() < RUN_LIMIT, "the consumers did not catch up within {RUN_LIMIT:?}");
+        let mut behind = 0;
+        for (topic, groups) in app.topics_and_groups() {
+            for group in groups {
+                let lag = group_lag(&brokers, &group, std::slice::from_ref(&topic)).await.expect("consumer group lag");
+                behind += lag.iter().map(|(_, _, _, lag)| lag).sum::<i64>();
+            }
+        }
+        if behind == 0 {
+            return started.elapsed();
+        }
+        tokio::time::sleep(CAUGHT_UP_PROBE).await;
     }
 }
 
@@ -113,7 +142,7 @@ fn print(label: &str, run: &Run, total: i64) {
     let rate = |d: Duration| total as f64 / d.as_secs_f64();
     println!(
         "{label:<12} {:>7.0} killmails/s end to end ({:.1} s)   stages done at: ingestion {:.1} s ({:.0}/s), \
-         enrichment {:.1} s ({:.0}/s), battles {:.1} s   {} /universe/names/ calls   host peak RSS {:.0} MiB   \
+         enrichment {:.1} s ({:.0}/s), battles {:.1} s, every consumer {:.1} s   {} /universe/names/ calls   host peak RSS {:.0} MiB   \
          live killmail → battle {:.2} s",
         rate(run.battled),
         run.battled.as_secs_f64(),
@@ -122,6 +151,7 @@ fn print(label: &str, run: &Run, total: i64) {
         run.enriched.as_secs_f64(),
         rate(run.enriched),
         run.battled.as_secs_f64(),
+        run.caught_up.as_secs_f64(),
         run.names_calls,
         run.peak_rss_mib,
         run.live.as_secs_f64(),

@@ -5,6 +5,7 @@
 
 use super::envelope::EnvelopeValidator;
 use super::retry::RetryPolicy;
+use super::yielding::Activity;
 use crate::bindings::kafka::battlescope::kafka::types::{Error as HandlerError, Message};
 use crate::bindings::kafka::KafkaTriggerPre;
 use crate::bindings::kafka_batch::KafkaBatchTriggerPre;
@@ -44,6 +45,11 @@ pub struct Dispatcher {
     pub batch_size: usize,
     /// How long a worker waits for a batch to fill.
     pub linger: Duration,
+    /// The host's foreground Kafka calls, which a background trigger waits for.
+    pub activity: Arc<Activity>,
+    /// A background trigger's longest wait for the foreground to pause; `None` for a foreground
+    /// trigger.
+    pub yield_max: Option<Duration>,
 }
 
 /// How an attempt failed (the handler's own word, or a trap).

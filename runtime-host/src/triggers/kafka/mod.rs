@@ -11,6 +11,7 @@ mod lag;
 mod ownership;
 mod resumption;
 mod retry;
+mod yielding;
 
 use crate::bindings::kafka::KafkaTriggerPre;
 use crate::bindings::kafka_batch::KafkaBatchTriggerPre;
@@ -66,6 +67,7 @@ impl KafkaTrigger {
             Some(dir) => Some(Arc::new(EnvelopeValidator::load(dir)?)),
             None => None,
         };
+        let activity = Arc::new(yielding::Activity::default());
         let mut entries = Vec::new();
         for (index, t) in manifest.manifest.triggers.kafka.iter().enumerate() {
             let component = &components[&t.component];
@@ -103,6 +105,8 @@ impl KafkaTrigger {
                 serial: t.serial.then(|| tokio::sync::Mutex::new(())),
                 batch_size,
                 linger: Duration::from_millis(t.batch_linger_ms),
+                activity: activity.clone(),
+                yield_max: (t.yield_max_ms > 0).then(|| Duration::from_millis(t.yield_max_ms)),
             };
             entries.push(Entry { dispatcher: Arc::new(dispatcher), topics });
         }
@@ -315,10 +319,15 @@ async fn partition_worker(
     mut shutdown: watch::Receiver<bool>,
 ) {
     while let Some(first) = rx.recv().await {
+        // Waiting before the batch is taken lets it fill meanwhile.
+        if let Some(max) = dispatcher.yield_max {
+            dispatcher.activity.wait_for_quiet(max, &mut shutdown).await;
+        }
         let batch = fill_batch(first, &mut rx, dispatcher.batch_size, dispatcher.linger).await;
         if *shutdown.borrow() || !lease.begin() {
             return;
         }
+        let _busy = dispatcher.yield_max.is_none().then(|| dispatcher.activity.busy());
         let settled = dispatcher
             .settle(&batch, &mut shutdown, |msg| {
                 // `store_offset` goes through librdkafka's `rd_kafka_offset_store`, which itself
