@@ -321,6 +321,7 @@ impl App {
         // Its collections and aliases are only on the shared Typesense (a private one dies
         // with its test).
         let shared_search = self.options.typesense_url.is_none();
+        let brokers = self.kafka_brokers();
         self.host.kill().await;
         if shared_search {
             let prefix = format!("{}_", self.prefix.trim_end_matches('_'));
@@ -330,6 +331,8 @@ impl App {
         drop(self.enrichment_db);
         drop(self.battles_db);
         crate::drop_databases(&self.prefix).await;
+        let prefix = self.prefix.clone();
+        crate::kafka::delete_topics(&brokers, move |name| name.starts_with(&prefix)).await;
     }
 }
 

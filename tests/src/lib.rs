@@ -105,7 +105,8 @@ pub fn unique_prefix(test: &str) -> String {
 /// The process that made a test database or search collection, from its name's prefix (see
 /// [`unique_prefix`]).
 fn owner_pid(name: &str) -> Option<u32> {
-    let (pid, _) = name.strip_prefix('t')?.split_once('_')?;
+    // Topic names from `kafka::unique_topic` use dashes.
+    let (pid, _) = name.strip_prefix('t')?.split_once(['_', '-'])?;
     pid.parse().ok()
 }
 
@@ -114,14 +115,15 @@ fn orphaned(name: &str) -> bool {
     owner_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
 }
 
-/// Drop the databases and search collections of test processes that are gone; once per
-/// process. A run stopped with Ctrl-C, killed, or whose test panicked never drops its own, and
+/// Drop the databases, search collections and Kafka topics of test processes that are gone;
+/// once per process. A run stopped with Ctrl-C, killed, or whose test panicked never drops its own, and
 /// on the shared Typesense every collection left behind makes each snapshot slower (the search
 /// indexer snapshots after creating its collections, and timed out once enough had piled up).
 pub async fn drop_orphans() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
         typesense::drop_collections(orphaned).await;
+        kafka::delete_topics(&kafka::brokers(), orphaned).await;
         let Ok((client, conn)) = tokio_postgres::connect(&postgres_admin_url(), tokio_postgres::NoTls).await else {
             return;
         };
@@ -212,6 +214,7 @@ mod tests {
     fn a_test_database_names_the_process_that_made_it() {
         let prefix = unique_prefix("bench_growth");
         assert_eq!(owner_pid(&format!("{prefix}kafka_probe")), Some(std::process::id()));
+        assert_eq!(owner_pid(&crate::kafka::unique_topic("bench_growth")), Some(std::process::id()));
         assert_eq!(owner_pid("template1"), None);
         assert_eq!(owner_pid("battlescope_battles"), None);
     }
