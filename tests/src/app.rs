@@ -239,6 +239,22 @@ impl App {
         out
     }
 
+    /// `Ok` once every consumer group has committed every message of its topics; otherwise
+    /// the first group found behind (or why the broker could not say).
+    pub async fn consumers_caught_up(&self) -> Result<(), String> {
+        let brokers = self.kafka_brokers();
+        for (topic, groups) in self.topics_and_groups() {
+            for group in groups {
+                let lags =
+                    crate::kafka::group_lag(&brokers, &group, std::slice::from_ref(&topic)).await.map_err(|e| e.to_string())?;
+                if let Some((t, p, end, lag)) = lags.iter().find(|l| l.3 > 0) {
+                    return Err(format!("{group} is {lag} behind on {t}/{p} (end {end})"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn stats(&self) -> serde_json::Value {
         let r = http::get(&self.host.url("/api/ingestion/stats")).await.expect("GET stats");
         assert_eq!(r.status, 200, "stats: {}", r.body);

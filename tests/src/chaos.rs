@@ -260,24 +260,14 @@ impl Rig {
         })
         .await;
 
-        let brokers = app.kafka_brokers();
-        let topics = app.topics_and_groups();
-        crate::eventually("every consumer group at the end of its partitions", Duration::from_secs(60), || async {
-            for (topic, groups) in &topics {
-                for group in groups {
-                    let lags =
-                        crate::kafka::group_lag(&brokers, group, std::slice::from_ref(topic)).await.map_err(|e| e.to_string())?;
-                    if let Some((t, p, end, lag)) = lags.iter().find(|l| l.3 > 0) {
-                        return Err(format!("{group} is {lag} behind on {t}/{p} (end {end})"));
-                    }
-                }
-            }
-            Ok(())
+        crate::eventually("every consumer group at the end of its partitions", Duration::from_secs(60), || {
+            app.consumers_caught_up()
         })
         .await;
-        let dead_letter_topics: Vec<String> = topics.iter().map(|(t, _)| format!("{t}.dlq")).collect();
-        let dead_letters =
-            crate::kafka::group_lag(&brokers, "chaos-reader", &dead_letter_topics).await.expect("reading dead-letter topics");
+        let dead_letter_topics: Vec<String> = app.topics_and_groups().iter().map(|(t, _)| format!("{t}.dlq")).collect();
+        let dead_letters = crate::kafka::group_lag(&app.kafka_brokers(), "chaos-reader", &dead_letter_topics)
+            .await
+            .expect("reading dead-letter topics");
         assert!(dead_letters.iter().all(|l| l.2 == 0), "messages were dead-lettered: {dead_letters:?}");
 
         let rss = app.host.rss_kib().unwrap_or(0);

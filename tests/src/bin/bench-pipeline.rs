@@ -4,16 +4,15 @@
 //! the last killmail is in its battle. First with cold name caches, then again with the names
 //! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
 //! day (its rate), when every consumer group had caught up (search and notifications may lag
-//! and do their work after the battles are in), the `/universe/names/` calls made, the host's peak RSS, and how long one live
-//! killmail, released on the R2Z2 feed once the battle stage has half the day, took to reach its
-//! battle. The live killmails are the day's own, held back from the backfill: each shares a
-//! pilot with a kill of the day's first quarter (same system, 30 minutes), so it joins a battle
-//! as soon as the battle stage has it.
+//! and do their work after the battles are in), the `/universe/names/` calls made, the host's
+//! peak RSS, and how long one live killmail, released on the R2Z2 feed once the battle stage
+//! has half the day, took to reach its battle. The live killmails are the day's own, held back
+//! from the backfill: each shares a pilot with a kill of the day's first quarter (same system,
+//! 30 minutes), so it joins a battle as soon as the battle stage has it.
 
 use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
 use battlescope_tests::battles::{clustering_kills, settle};
-use battlescope_tests::kafka::group_lag;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
 use std::path::Path;
@@ -121,21 +120,11 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
 
 /// When every consumer group of the application had no message left to commit, since `started`.
 async fn caught_up(app: &App, started: Instant) -> Duration {
-    let brokers = app.kafka_brokers();
-    loop {
+    while app.consumers_caught_up().await.is_err() {
         assert!(started.elapsed() < RUN_LIMIT, "the consumers did not catch up within {RUN_LIMIT:?}");
-        let mut behind = 0;
-        for (topic, groups) in app.topics_and_groups() {
-            for group in groups {
-                let lag = group_lag(&brokers, &group, std::slice::from_ref(&topic)).await.expect("consumer group lag");
-                behind += lag.iter().map(|(_, _, _, lag)| lag).sum::<i64>();
-            }
-        }
-        if behind == 0 {
-            return started.elapsed();
-        }
         tokio::time::sleep(CAUGHT_UP_PROBE).await;
     }
+    started.elapsed()
 }
 
 fn print(label: &str, run: &Run, total: i64) {
