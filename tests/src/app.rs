@@ -347,6 +347,9 @@ impl App {
         drop(self.enrichment_db);
         drop(self.battles_db);
         crate::drop_databases(&self.prefix).await;
+        let deployment = self.prefix.trim_end_matches('_').to_string();
+        let redis = self.options.redis_url.clone().unwrap_or_else(redis_url);
+        crate::redis_keys::delete_keys(&redis, &format!("{deployment}:*"), |owner| owner == deployment).await;
         let prefix = self.prefix.clone();
         crate::kafka::delete_topics(&brokers, move |name| name.starts_with(&prefix)).await;
     }

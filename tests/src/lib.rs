@@ -18,6 +18,7 @@ pub mod otlp;
 pub mod private;
 pub mod probe;
 pub mod prometheus;
+pub mod redis_keys;
 pub mod replay;
 pub mod samples;
 pub mod typesense;
@@ -115,15 +116,16 @@ fn orphaned(name: &str) -> bool {
     owner_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
 }
 
-/// Drop the databases, search collections and Kafka topics of test processes that are gone;
-/// once per process. A run stopped with Ctrl-C, killed, or whose test panicked never drops its own, and
-/// on the shared Typesense every collection left behind makes each snapshot slower (the search
+/// Drop the databases, search collections, Kafka topics and Redis keys of test processes that
+/// are gone; once per process. A run stopped with Ctrl-C, killed, or whose test panicked never
+/// drops its own, and on the shared Typesense every collection left behind makes each snapshot slower (the search
 /// indexer snapshots after creating its collections, and timed out once enough had piled up).
 pub async fn drop_orphans() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
         typesense::drop_collections(orphaned).await;
         kafka::delete_topics(&kafka::brokers(), orphaned).await;
+        redis_keys::delete_keys(&redis_url(), "t[0-9]*:*", orphaned).await;
         let Ok((client, conn)) = tokio_postgres::connect(&postgres_admin_url(), tokio_postgres::NoTls).await else {
             return;
         };
