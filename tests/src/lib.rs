@@ -118,8 +118,9 @@ fn orphaned(name: &str) -> bool {
 
 /// Drop the databases, search collections, Kafka topics and Redis keys of test processes that
 /// are gone; once per process. A run stopped with Ctrl-C, killed, or whose test panicked never
-/// drops its own, and on the shared Typesense every collection left behind makes each snapshot slower (the search
-/// indexer snapshots after creating its collections, and timed out once enough had piled up).
+/// drops its own, and on the shared Typesense every collection left behind makes each snapshot
+/// slower (the search indexer snapshots after creating its collections, and timed out once
+/// enough had piled up).
 pub async fn drop_orphans() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
