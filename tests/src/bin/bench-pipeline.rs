@@ -37,6 +37,9 @@ struct Run {
     /// Since the backfill started: every consumer group (search and notifications too) had
     /// committed every message; work a lagging consumer left for later is counted here.
     caught_up: Duration,
+    /// The last consumer seen behind before all had caught up (which one a slow "every
+    /// consumer" waited for), if any was.
+    last_behind: Option<String>,
     names_calls: u64,
     peak_rss_mib: f64,
     /// Feed release of the live killmail → its battle row.
@@ -106,25 +109,29 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
     }
     let status = cli.wait().await.expect("battlescope backfill");
     assert!(status.success(), "battlescope backfill failed: {status}");
-    let caught_up = caught_up(app, started).await;
+    let (caught_up, last_behind) = caught_up(app, started).await;
     Run {
         ingested: ingested.unwrap(),
         enriched: enriched.unwrap(),
         battled: battled.unwrap(),
         caught_up,
+        last_behind,
         names_calls: replay.counts().esi_names - names_before,
         peak_rss_mib: take_peak_rss_mib(app),
         live: live.unwrap(),
     }
 }
 
-/// When every consumer group of the application had no message left to commit, since `started`.
-async fn caught_up(app: &App, started: Instant) -> Duration {
-    while app.consumers_caught_up().await.is_err() {
-        assert!(started.elapsed() < RUN_LIMIT, "the consumers did not catch up within {RUN_LIMIT:?}");
+/// When every consumer group of the application had no message left to commit, since `started`,
+/// and the last one seen behind before that.
+async fn caught_up(app: &App, started: Instant) -> (Duration, Option<String>) {
+    let mut last_behind = None;
+    while let Err(behind) = app.consumers_caught_up().await {
+        assert!(started.elapsed() < RUN_LIMIT, "the consumers did not catch up within {RUN_LIMIT:?}: {behind}");
+        last_behind = Some(behind);
         tokio::time::sleep(CAUGHT_UP_PROBE).await;
     }
-    started.elapsed()
+    (started.elapsed(), last_behind)
 }
 
 fn print(label: &str, run: &Run, total: i64) {
@@ -145,6 +152,9 @@ fn print(label: &str, run: &Run, total: i64) {
         run.peak_rss_mib,
         run.live.as_secs_f64(),
     );
+    if let Some(behind) = &run.last_behind {
+        println!("{:<12} last consumer to catch up: {behind}", "");
+    }
 }
 
 /// Empty what the day left in every stage, keeping the name caches (Redis, `esi_cache`) and
