@@ -132,7 +132,7 @@ impl App {
             .env("SPIN_VARIABLE_ENRICHED_TOPIC", &enriched_topic)
             .env("SPIN_VARIABLE_BACKFILL_INGESTED_TOPIC", &backfill_lane(&ingested_topic))
             .env("SPIN_VARIABLE_BACKFILL_ENRICHED_TOPIC", &backfill_lane(&enriched_topic))
-            .env("SPIN_VARIABLE_REDIS_ADDRESS", &o.redis_url.clone().unwrap_or_else(redis_url))
+            .env("SPIN_VARIABLE_REDIS_ADDRESS", &o.redis())
             .env("SPIN_VARIABLE_TYPESENSE_URL", &o.typesense_url.clone().unwrap_or_else(crate::typesense::shared_url))
             .env("SPIN_VARIABLE_TYPESENSE_API_KEY", &crate::typesense::api_key())
             .env("SPIN_VARIABLE_TYPESENSE_SNAPSHOT_DIR", &state.join("typesense-snapshot").display().to_string())
@@ -337,7 +337,7 @@ impl App {
         // Its collections and aliases are only on the shared Typesense (a private one dies
         // with its test).
         let shared_search = self.options.typesense_url.is_none();
-        let brokers = self.kafka_brokers();
+        let (brokers, redis, deployment) = (self.kafka_brokers(), self.options.redis(), self.deployment());
         self.host.kill().await;
         if shared_search {
             let prefix = format!("{}_", self.prefix.trim_end_matches('_'));
@@ -347,8 +347,6 @@ impl App {
         drop(self.enrichment_db);
         drop(self.battles_db);
         crate::drop_databases(&self.prefix).await;
-        let deployment = self.prefix.trim_end_matches('_').to_string();
-        let redis = self.options.redis_url.clone().unwrap_or_else(redis_url);
         crate::redis_keys::delete_keys(&redis, &format!("{deployment}:*"), |owner| owner == deployment).await;
         let prefix = self.prefix.clone();
         crate::kafka::delete_topics(&brokers, move |name| name.starts_with(&prefix)).await;
@@ -356,6 +354,11 @@ impl App {
 }
 
 impl Options {
+    /// The Redis this test's application uses: its own, or the stack's.
+    fn redis(&self) -> String {
+        self.redis_url.clone().unwrap_or_else(redis_url)
+    }
+
     /// The URL of one service's database on this test's Postgres server.
     fn database_url(&self, prefix: &str, service: &str) -> String {
         let server = match &self.postgres_admin_url {
