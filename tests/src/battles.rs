@@ -12,7 +12,7 @@ use battle::sides::Unit;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Battle id → killmail ids.
 pub type Battles = BTreeMap<String, Vec<i64>>;
@@ -258,6 +258,29 @@ pub async fn empty_battles(app: &App) {
         .batch_execute("TRUNCATE battle_kills, battles, battle_killmails, battle_participants, battle_statistics, outbox")
         .await
         .unwrap();
+}
+
+/// How long `pure_module_rate` clusters the kills again and again; it reports the fastest pass.
+const GAUGE_TIME: Duration = Duration::from_secs(1);
+
+/// The pure clustering module over `kills` (in the order given), in killmails/s, and the
+/// battles it formed: the fastest of the passes that fit in `GAUGE_TIME`, so that a pass that
+/// shared the CPU with something else does not count (one pass is about 60 ms). The benches
+/// print it as their baseline: the core's speed, so that runs from different hours compare.
+pub fn pure_module_rate(kills: &[Kill]) -> (f64, usize) {
+    let (mut best, mut battles) = (0.0_f64, 0);
+    let gauging = Instant::now();
+    while gauging.elapsed() < GAUGE_TIME {
+        let pass = kills.to_vec();
+        let started = Instant::now();
+        let mut clusterer = battle::clustering::on_the_map(Params::default());
+        for kill in pass {
+            clusterer.add(kill);
+        }
+        battles = clusterer.battles().len();
+        best = best.max(kills.len() as f64 / started.elapsed().as_secs_f64());
+    }
+    (best, battles)
 }
 
 /// What clustering reads of each recorded ESI killmail (players only: NPC characters carry

@@ -4,11 +4,12 @@
 //! stored, its battle gathered, re-clustered and written back; once beside the application's
 //! other consumers (as it runs in production) and once alone, in a host serving only the
 //! battle worker (`--components`: issue #11 asks for the component's own rate). The baseline,
-//! measured in the same run, is the pure clustering module over the same killmails at once.
+//! measured in the same run, is the pure clustering module over the same killmails at once
+//! (its fastest pass within a second).
 
-use battle::clustering::{Kill, Params};
+use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options};
-use battlescope_tests::battles::{empty_battles, enriched_events, recomputed, settle};
+use battlescope_tests::battles::{empty_battles, enriched_events, pure_module_rate, recomputed, settle};
 use battlescope_tests::kafka::produce_many;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use std::time::{Duration, Instant};
@@ -61,13 +62,8 @@ async fn main() {
             units: r.get::<_, Vec<i64>>(4).into_iter().map(|u| u as u64).collect(),
         })
         .collect();
-    let started = Instant::now();
-    let mut c = battle::clustering::on_the_map(Params::default());
-    for k in kills {
-        c.add(k);
-    }
-    assert_eq!(c.battles().len(), expected);
-    let pure = events.len() as f64 / started.elapsed().as_secs_f64();
+    let (pure, formed) = pure_module_rate(&kills);
+    assert_eq!(formed, expected);
 
     println!("Battles: {DAY} ({} killmail.enriched events) through the battle component into an empty database", events.len());
     println!(
