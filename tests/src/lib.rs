@@ -14,6 +14,7 @@ pub mod http;
 pub mod http_bench;
 pub mod kafka;
 pub mod link;
+pub mod metrics_text;
 pub mod otlp;
 pub mod private;
 pub mod probe;

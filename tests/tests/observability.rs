@@ -107,6 +107,8 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     for metric in [
         "kafka_messages_consumed_total",
         "kafka_messages_produced_total",
+        "kafka_call_duration_seconds_count",
+        "kafka_call_messages_total",
         "http_requests_total",
         "http_request_duration_seconds_count",
         "database_query_duration_seconds_count",

@@ -4,7 +4,9 @@
 //! the last killmail is in its battle. First with cold name caches, then again with the names
 //! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
 //! day (its rate), when every consumer group had caught up (search and notifications may lag
-//! and do their work after the battles are in), the `/universe/names/` calls made, the host's
+//! and do their work after the battles are in), what each consumer group's calls were (how
+//! many, how big, how long) and each component's time in Postgres statements, from the
+//! host's metrics, the `/universe/names/` calls made, the host's
 //! peak RSS, and how long one live killmail, released on the R2Z2 feed once the battle stage
 //! has half the day, took to reach its battle. The live killmails are the day's own, held back
 //! from the backfill: each shares a pilot with a kill of the day's first quarter (same system,
@@ -15,8 +17,11 @@
 use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
 use battlescope_tests::battles::{clustering_kills, pure_module_rate, settle};
+use battlescope_tests::http;
+use battlescope_tests::metrics_text::sum_by;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -46,6 +51,26 @@ struct Run {
     peak_rss_mib: f64,
     /// Feed release of the live killmail → its battle row.
     live: Duration,
+    /// The host's metrics when the backfill started, and once every consumer had caught up.
+    metrics_before: String,
+    metrics_after: String,
+}
+
+async fn metrics(app: &App) -> String {
+    http::get(&app.host.url("/.well-known/battlescope/metrics")).await.expect("the host's metrics").body
+}
+
+/// How much series `name` grew, by label `by`, between two scrapes (only those that grew).
+fn growth(before: &str, after: &str, name: &str, by: &str) -> BTreeMap<String, f64> {
+    let before = sum_by(before, name, by);
+    sum_by(after, name, by)
+        .into_iter()
+        .map(|(key, value)| {
+            let grew = value - before.get(&key).copied().unwrap_or(0.0);
+            (key, grew)
+        })
+        .filter(|(_, grew)| *grew > 0.0)
+        .collect()
 }
 
 /// The host's peak RSS so far, then reset it so the next run measures its own (Linux
@@ -66,6 +91,7 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
 /// the battle stage has half the day.
 async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i64, live_sequence: usize, live_id: i64) -> Run {
     let names_before = replay.counts().esi_names;
+    let metrics_before = metrics(app).await;
     let started = Instant::now();
     let mut cli = tokio::process::Command::new(host)
         .arg("backfill")
@@ -126,6 +152,8 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
         names_calls: replay.counts().esi_names - names_before,
         peak_rss_mib: take_peak_rss_mib(app),
         live: live.unwrap(),
+        metrics_before,
+        metrics_after: metrics(app).await,
     }
 }
 
@@ -164,6 +192,24 @@ fn print(label: &str, run: &Run, total: i64, gauge: f64) {
     if let Some(behind) = &run.last_behind {
         println!("{:<12} last consumer to catch up: {behind}", "");
     }
+    let (before, after) = (&run.metrics_before, &run.metrics_after);
+    let calls = growth(before, after, "kafka_call_duration_seconds_count", "group");
+    let messages = growth(before, after, "kafka_call_messages_total", "group");
+    let seconds = growth(before, after, "kafka_call_duration_seconds_sum", "group");
+    let groups: Vec<String> = calls
+        .iter()
+        .map(|(group, n)| {
+            let consumer = group.rsplit('.').next().unwrap_or(group);
+            let mean = messages.get(group).copied().unwrap_or(0.0) / n;
+            format!("{consumer} {n:.0} × {mean:.0} messages, {:.1} s", seconds.get(group).copied().unwrap_or(0.0))
+        })
+        .collect();
+    println!("{:<12} calls by consumer group: {}", "", groups.join("; "));
+    let statements: Vec<String> = growth(before, after, "database_query_duration_seconds_sum", "component")
+        .iter()
+        .map(|(component, s)| format!("{component} {s:.1} s"))
+        .collect();
+    println!("{:<12} Postgres statements by component: {}", "", statements.join(", "));
 }
 
 /// Empty what the day left in every stage, keeping the name caches (Redis, `esi_cache`) and

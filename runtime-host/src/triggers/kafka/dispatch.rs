@@ -17,7 +17,7 @@ use crate::telemetry::{Kind, OpenSpan};
 use crate::triggers::sleep_or_shutdown;
 use rdkafka::message::{Headers, Message as _, OwnedMessage};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The export a trigger calls.
@@ -175,6 +175,24 @@ impl Dispatcher {
         );
     }
 
+    /// One call of the component (a batch, or one message) and how long it took: with both,
+    /// an operator sees how big the batches run and what each costs (docs/observability.md).
+    fn count_call(&self, messages: usize, took: Duration) {
+        let labels = [("group", self.group.as_str())];
+        self.capabilities.metrics.observe(
+            "kafka_call_duration_seconds",
+            "Time one call of a component took with its messages, instantiation included.",
+            &labels,
+            took,
+        );
+        self.capabilities.metrics.count(
+            "kafka_call_messages_total",
+            "Messages handed to a component's calls, retries included.",
+            &labels,
+            messages as u64,
+        );
+    }
+
     /// Deliver `msg` alone until it is handled or dead-lettered; `failed` is how its attempt
     /// in a batch failed, if it had one of its own. False when shutdown interrupted it.
     async fn deliver_alone(&self, msg: &OwnedMessage, mut failed: Option<Failure>, shutdown: &mut watch::Receiver<bool>) -> bool {
@@ -231,7 +249,9 @@ impl Dispatcher {
             .map(|(m, invocation)| self.capabilities.open_span(|| self.message_span(m, invocation, msgs.len())))
             .collect();
         let mut store = LoadedComponent::store(&self.context, engine, &self.capabilities, self.budget, &invocations[0]);
+        let started = Instant::now();
         let outcomes = self.call(&mut store, &messages).await;
+        self.count_call(msgs.len(), started.elapsed());
         for (i, span) in spans.into_iter().enumerate() {
             let error = match &outcomes {
                 Ok(each) => each.get(i).and_then(|o| o.as_ref().err()).map(Failure::reason),
