@@ -4,11 +4,10 @@
 //! the last killmail is in its battle. First with cold name caches, then again with the names
 //! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
 //! day (its rate), when every consumer group had caught up (search and notifications may lag
-//! and do their work after the battles are in), what each consumer group's calls were (how
-//! many, how big, how long) and each component's time in Postgres statements, from the
-//! host's metrics, the `/universe/names/` calls made, the host's
-//! peak RSS, and how long one live killmail, released on the R2Z2 feed once the battle stage
-//! has half the day, took to reach its battle. The live killmails are the day's own, held back
+//! and do their work after the battles are in), each consumer group's calls (how many, how
+//! big, how long) and each component's time in Postgres statements from the host's metrics,
+//! the `/universe/names/` calls made, the host's peak RSS, and how long one live killmail,
+//! released on the R2Z2 feed once the battle stage has half the day, took to reach its battle. The live killmails are the day's own, held back
 //! from the backfill: each shares a pilot with a kill of the day's first quarter (same system,
 //! 30 minutes), so it joins a battle as soon as the battle stage has it. The baseline beside
 //! each run is the pure clustering module over the same day, measured just before it (the
