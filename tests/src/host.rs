@@ -124,6 +124,11 @@ impl Host {
         format!("{}{}", self.base_url, path)
     }
 
+    /// The host's Prometheus text now (read it with `crate::metrics_text`).
+    pub async fn metrics(&self) -> String {
+        crate::http::get(&self.url("/.well-known/battlescope/metrics")).await.expect("the host's metrics").body
+    }
+
     /// The process id (for its memory, say).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

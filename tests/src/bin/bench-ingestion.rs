@@ -4,8 +4,9 @@
 //! one plugin call (fresh instance + call) against the same decision as a native function call.
 
 use battlescope_tests::app::{App, Options};
+use battlescope_tests::metrics_text::sum_by;
+use battlescope_tests::plugin_wasm;
 use battlescope_tests::replay::data;
-use battlescope_tests::{http, plugin_wasm};
 use std::time::Instant;
 
 const BATCH: usize = 250;
@@ -31,15 +32,8 @@ async fn component(day: &[String], plugin: bool) -> f64 {
     let elapsed = started.elapsed();
     assert_eq!(app.count("SELECT count(*) FROM killmail_decisions").await, day.len() as i64);
     if plugin {
-        let metrics = http::get(&app.host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
-        let value = |name: &str| -> f64 {
-            metrics
-                .lines()
-                .find(|l| l.starts_with(&format!("{name}{{plugin=\"capital-ships\"}}")))
-                .and_then(|l| l.rsplit(' ').next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(f64::NAN)
-        };
+        let metrics = app.host.metrics().await;
+        let value = |name: &str| sum_by(&metrics, name, "plugin").get("capital-ships").copied().unwrap_or(f64::NAN);
         let per_call = value("plugin_call_microseconds_total") / value("plugin_calls_total");
         let native = native_decision_micros(day);
         println!(

@@ -4,6 +4,7 @@
 
 use battlescope_tests::events::{EventApp, Options};
 use battlescope_tests::kafka::brokers;
+use battlescope_tests::metrics_text::sum_by;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -130,11 +131,11 @@ async fn component(mode: &str) -> (Duration, Duration) {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let started = Instant::now();
     produce(&app.topic).await;
-    let metric = format!("kafka_messages_consumed_total{{topic=\"{}\",group=\"{}-group\"}} ", app.topic, app.topic);
+    let group = format!("{}-group", app.topic);
     loop {
-        let text = battlescope_tests::http::get(&host.url("/.well-known/battlescope/metrics")).await.unwrap().body;
-        let n: usize = text.lines().find_map(|l| l.strip_prefix(&metric)).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-        if n >= EVENTS {
+        let text = host.metrics().await;
+        let n = sum_by(&text, "kafka_messages_consumed_total", "group").get(&group).copied().unwrap_or(0.0);
+        if n >= EVENTS as f64 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -7,16 +7,16 @@
 //! and do their work after the battles are in), each consumer group's calls (how many, how
 //! big, how long) and each component's time in Postgres statements from the host's metrics,
 //! the `/universe/names/` calls made, the host's peak RSS, and how long one live killmail,
-//! released on the R2Z2 feed once the battle stage has half the day, took to reach its battle. The live killmails are the day's own, held back
-//! from the backfill: each shares a pilot with a kill of the day's first quarter (same system,
-//! 30 minutes), so it joins a battle as soon as the battle stage has it. The baseline beside
+//! released on the R2Z2 feed once the battle stage has half the day, took to reach its battle.
+//! The live killmails are the day's own, held back from the backfill: each shares a pilot with
+//! a kill of the day's first quarter (same system, 30 minutes), so it joins a battle as soon as
+//! the battle stage has it. The baseline beside
 //! each run is the pure clustering module over the same day, measured just before it (the
 //! core's speed at that time), so that runs from different hours compare.
 
 use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
 use battlescope_tests::battles::{clustering_kills, pure_module_rate, settle};
-use battlescope_tests::http;
 use battlescope_tests::metrics_text::sum_by;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
@@ -55,10 +55,6 @@ struct Run {
     metrics_after: String,
 }
 
-async fn metrics(app: &App) -> String {
-    http::get(&app.host.url("/.well-known/battlescope/metrics")).await.expect("the host's metrics").body
-}
-
 /// How much series `name` grew, by label `by`, between two scrapes (only those that grew).
 fn growth(before: &str, after: &str, name: &str, by: &str) -> BTreeMap<String, f64> {
     let before = sum_by(before, name, by);
@@ -90,7 +86,7 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
 /// the battle stage has half the day.
 async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i64, live_sequence: usize, live_id: i64) -> Run {
     let names_before = replay.counts().esi_names;
-    let metrics_before = metrics(app).await;
+    let metrics_before = app.host.metrics().await;
     let started = Instant::now();
     let mut cli = tokio::process::Command::new(host)
         .arg("backfill")
@@ -152,7 +148,7 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
         peak_rss_mib: take_peak_rss_mib(app),
         live: live.unwrap(),
         metrics_before,
-        metrics_after: metrics(app).await,
+        metrics_after: app.host.metrics().await,
     }
 }
 
