@@ -3,16 +3,17 @@
 //! enrichment (ESI replay) → battles, with notifications and search consuming beside them, until
 //! the last killmail is in its battle. First with cold name caches, then again with the names
 //! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
-//! day (its rate), when every consumer group had caught up (search and notifications may lag
+//! day (its rate), how far the battle stage was when enrichment finished and how fast it did
+//! the rest, when every consumer group had caught up (search and notifications may lag
 //! and do their work after the battles are in), each consumer group's calls (how many, how
 //! big, how long) and each component's time in Postgres statements from the host's metrics,
 //! the `/universe/names/` calls made, the host's peak RSS, and how long one live killmail,
 //! released on the R2Z2 feed once the battle stage has half the day, took to reach its battle.
 //! The live killmails are the day's own, held back from the backfill: each shares a pilot with
 //! a kill of the day's first quarter (same system, 30 minutes), so it joins a battle as soon as
-//! the battle stage has it. The baseline beside
-//! each run is the pure clustering module over the same day, measured just before it (the
-//! core's speed at that time), so that runs from different hours compare.
+//! the battle stage has it. The baseline beside each run is the pure clustering module over
+//! the same day, measured just before it (the core's speed at that time), so that runs from
+//! different hours compare.
 
 use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
@@ -40,6 +41,9 @@ struct Run {
     ingested: Duration,
     enriched: Duration,
     battled: Duration,
+    /// Killmails the battle stage had stored when enrichment had the whole day: how far the
+    /// last stage lagged while the stages shared the machine (the rest it did alone).
+    battled_when_enriched: i64,
     /// Since the backfill started: every consumer group (search and notifications too) had
     /// committed every message; work a lagging consumer left for later is counted here.
     caught_up: Duration,
@@ -97,6 +101,7 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
         .expect("start battlescope backfill");
     let (mut ingested, mut enriched, mut battled, mut released, mut live) = (None, None, None, None, None);
     let mut enriched_probe = Instant::now();
+    let (mut stored, mut battled_when_enriched) = (0, None);
     while battled.is_none() || live.is_none() {
         assert!(started.elapsed() < RUN_LIMIT, "the backfill took longer than {RUN_LIMIT:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -116,10 +121,11 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
             enriched_probe = Instant::now();
             if count(&app.enrichment_db, &format!("SELECT count(*) FROM enriched_killmails {not_live}")).await >= total {
                 enriched = Some(now);
+                battled_when_enriched = Some(stored);
             }
         }
         if battled.is_none() {
-            let stored = count(&app.battles_db, &format!("SELECT count(*) FROM battle_kills {not_live}")).await;
+            stored = count(&app.battles_db, &format!("SELECT count(*) FROM battle_kills {not_live}")).await;
             if released.is_none() && stored >= total / 2 {
                 replay.set_window(live_sequence, live_sequence);
                 released = Some(Instant::now());
@@ -142,6 +148,7 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
         ingested: ingested.unwrap(),
         enriched: enriched.unwrap(),
         battled: battled.unwrap(),
+        battled_when_enriched: battled_when_enriched.unwrap(),
         caught_up,
         last_behind,
         names_calls: replay.counts().esi_names - names_before,
@@ -183,6 +190,15 @@ fn print(label: &str, run: &Run, total: i64, gauge: f64) {
         run.names_calls,
         run.peak_rss_mib,
         run.live.as_secs_f64(),
+    );
+    let (shared, alone) = (run.enriched, run.battled.saturating_sub(run.enriched));
+    println!(
+        "{:<12} battle stage: {} of {total} killmails stored when enrichment finished ({:.0}/s beside the other stages), the rest in {:.1} s ({:.0}/s)",
+        "",
+        run.battled_when_enriched,
+        run.battled_when_enriched as f64 / shared.as_secs_f64(),
+        alone.as_secs_f64(),
+        (total - run.battled_when_enriched) as f64 / alone.as_secs_f64().max(0.001),
     );
     if let Some(behind) = &run.last_behind {
         println!("{:<12} last consumer to catch up: {behind}", "");

@@ -34,18 +34,10 @@ fn from_redis(esi: &mut Esi, ids: &BTreeSet<u64>) -> Names {
 
 fn to_redis(esi: &Esi, names: &Names) {
     let Some(redis) = esi.redis() else { return };
-    let ttl = esi.name_cache_ttl_seconds;
-    for (id, name) in names {
-        let args = [
-            RedisParameter::Binary(hot_key(esi, *id).into_bytes()),
-            RedisParameter::Binary(serde_json::to_vec(name).expect("a name serialises")),
-            RedisParameter::Binary(b"EX".to_vec()),
-            RedisParameter::Int64(ttl),
-        ];
-        if let Err(e) = redis.execute("SET", &args) {
-            esi.redis_call_failed("caching a name", &e);
-            return;
-        }
+    let entries: Vec<(String, Vec<u8>)> =
+        names.iter().map(|(id, name)| (hot_key(esi, *id), serde_json::to_vec(name).expect("a name serialises"))).collect();
+    if let Err(e) = guest::redis::set_all(redis, &entries, esi.name_cache_ttl_seconds) {
+        esi.redis_call_failed("caching names", &e);
     }
 }
 
