@@ -7,6 +7,7 @@ pub mod broker;
 pub mod browser;
 pub mod chaos;
 pub mod contract;
+pub mod cpu_time;
 pub mod events;
 pub mod fuzz;
 pub mod host;

@@ -4,11 +4,13 @@
 //! the last killmail is in its battle. First with cold name caches, then again with the names
 //! cached (the cold run is the baseline). Printed for each run: when each stage had the whole
 //! day (its rate), how far the battle stage was when enrichment finished and how fast it did
-//! the rest, when every consumer group had caught up (search and notifications may lag
-//! and do their work after the battles are in), each consumer group's calls (how many, how
-//! big, how long) and each component's time in Postgres statements from the host's metrics,
-//! the `/universe/names/` calls made, the host's peak RSS, and how long one live killmail,
-//! released on the R2Z2 feed once the battle stage has half the day, took to reach its battle.
+//! the rest, the CPU the machine (every process, the bench's probes too) and the host spent
+//! until the last battle (per killmail: what a faster pipeline must lower), when every
+//! consumer group had caught up (search and notifications may lag and do their work after
+//! the battles are in), each consumer group's calls (how many, how big, how long) and each
+//! component's time in Postgres statements from the host's metrics, the `/universe/names/`
+//! calls made, the host's peak RSS, and how long one live killmail, released on the R2Z2 feed
+//! once the battle stage has half the day, took to reach its battle.
 //! The live killmails are the day's own, held back from the backfill: each shares a pilot with
 //! a kill of the day's first quarter (same system, 30 minutes), so it joins a battle as soon as
 //! the battle stage has it. The baseline beside each run is the pure clustering module over
@@ -18,6 +20,7 @@
 use battle::clustering::Kill;
 use battlescope_tests::app::{App, Options, TOKEN};
 use battlescope_tests::battles::{clustering_kills, pure_module_rate, settle};
+use battlescope_tests::cpu_time::CpuSample;
 use battlescope_tests::metrics_text::sum_by;
 use battlescope_tests::replay::{data, Replay, ReplayData};
 use serde_json::Value;
@@ -44,6 +47,8 @@ struct Run {
     /// Killmails the battle stage had stored when enrichment had the whole day: how far the
     /// last stage lagged while the stages shared the machine (the rest it did alone).
     battled_when_enriched: i64,
+    /// CPU spent from the start to the last battle: the machine's and the host's.
+    cpu: CpuSample,
     /// Since the backfill started: every consumer group (search and notifications too) had
     /// committed every message; work a lagging consumer left for later is counted here.
     caught_up: Duration,
@@ -91,6 +96,7 @@ async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
 async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i64, live_sequence: usize, live_id: i64) -> Run {
     let names_before = replay.counts().esi_names;
     let metrics_before = app.host.metrics().await;
+    let cpu_before = CpuSample::now(app.host.pid());
     let started = Instant::now();
     let mut cli = tokio::process::Command::new(host)
         .arg("backfill")
@@ -101,7 +107,7 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
         .expect("start battlescope backfill");
     let (mut ingested, mut enriched, mut battled, mut released, mut live) = (None, None, None, None, None);
     let mut enriched_probe = Instant::now();
-    let (mut stored, mut battled_when_enriched) = (0, None);
+    let (mut stored, mut battled_when_enriched, mut cpu) = (0, None, CpuSample::default());
     while battled.is_none() || live.is_none() {
         assert!(started.elapsed() < RUN_LIMIT, "the backfill took longer than {RUN_LIMIT:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -132,6 +138,7 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
             }
             if stored >= total {
                 battled = Some(now);
+                cpu = CpuSample::now(app.host.pid()).since(&cpu_before);
             }
         }
         if let (Some(at), None) = (released, live) {
@@ -149,6 +156,7 @@ async fn backfill(app: &App, replay: &Replay, host: &Path, file: &Path, total: i
         enriched: enriched.unwrap(),
         battled: battled.unwrap(),
         battled_when_enriched: battled_when_enriched.unwrap(),
+        cpu,
         caught_up,
         last_behind,
         names_calls: replay.counts().esi_names - names_before,
@@ -199,6 +207,16 @@ fn print(label: &str, run: &Run, total: i64, gauge: f64) {
         run.battled_when_enriched as f64 / shared.as_secs_f64(),
         alone.as_secs_f64(),
         (total - run.battled_when_enriched) as f64 / alone.as_secs_f64().max(0.001),
+    );
+    let per_killmail_ms = |seconds: f64| seconds * 1000.0 / total as f64;
+    println!(
+        "{:<12} CPU to the last battle: machine {:.1} s ({:.2} ms a killmail), host {:.1} s ({:.2} ms a killmail), host minor page faults {:.0}k",
+        "",
+        run.cpu.machine_busy,
+        per_killmail_ms(run.cpu.machine_busy),
+        run.cpu.process,
+        per_killmail_ms(run.cpu.process),
+        run.cpu.process_minor_faults as f64 / 1000.0,
     );
     if let Some(behind) = &run.last_behind {
         println!("{:<12} last consumer to catch up: {behind}", "");
