@@ -1,11 +1,11 @@
-//! Many Redis keys in one round trip.
+//! Many Redis keys in one round trip: read (`get_all`) or set (`set_all`).
 //!
 //! Spin's Redis interface sends one command per call and has no pipeline. A batch that sets a
 //! key per item (enrichment caching thousands of names, notifications marking each event
 //! pushed) paid a round trip per key: 43,706 `SET`s in one `bench-pipeline` run, more than half
 //! of all the commands Redis served (issue #11). `set_all` sends a batch's keys as one script.
 
-use spin_sdk::redis::{Connection, Error, RedisParameter};
+use spin_sdk::redis::{Connection, Error, RedisParameter, RedisResult};
 
 /// Keys one script sets at most: a batch's script stays a bounded request.
 const KEYS_PER_SCRIPT: usize = 1000;
@@ -15,6 +15,16 @@ const KEYS_PER_SCRIPT: usize = 1000;
 const SET_ALL: &str = "local ttl = ARGV[1]
 for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i + 1], 'EX', ttl) end
 return #KEYS";
+
+/// Each key's value (`MGET`), in the keys' order; `None` where a key has none.
+pub fn get_all(redis: &Connection, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<RedisParameter> = keys.iter().map(|k| RedisParameter::Binary(k.clone().into_bytes())).collect();
+    let values = redis.execute("MGET", &keys)?;
+    Ok(values.into_iter().map(|v| if let RedisResult::Binary(b) = v { Some(b) } else { None }).collect())
+}
 
 /// `SET key value EX ttl_seconds` for every entry, a script per thousand entries.
 ///

@@ -6,7 +6,6 @@
 use super::esi::{Esi, EsiError};
 use super::store::Store;
 use crate::names::{self, Name, Names};
-use spin_sdk::redis::{RedisParameter, RedisResult};
 use std::collections::BTreeSet;
 
 fn hot_key(esi: &Esi, id: u64) -> String {
@@ -14,22 +13,16 @@ fn hot_key(esi: &Esi, id: u64) -> String {
 }
 
 fn from_redis(esi: &mut Esi, ids: &BTreeSet<u64>) -> Names {
-    let keys: Vec<RedisParameter> = ids.iter().map(|id| RedisParameter::Binary(hot_key(esi, *id).into_bytes())).collect();
+    let keys: Vec<String> = ids.iter().map(|id| hot_key(esi, *id)).collect();
     let Some(redis) = esi.redis() else { return Names::new() };
-    let values = match redis.execute("MGET", &keys) {
+    let values = match guest::redis::get_all(redis, &keys) {
         Ok(values) => values,
         Err(e) => {
             esi.redis_call_failed("reading cached names", &e);
             return Names::new();
         }
     };
-    ids.iter()
-        .zip(values)
-        .filter_map(|(id, v)| match v {
-            RedisResult::Binary(b) => serde_json::from_slice::<Name>(&b).ok().map(|n| (*id, n)),
-            _ => None,
-        })
-        .collect()
+    ids.iter().zip(values).filter_map(|(id, v)| serde_json::from_slice::<Name>(&v?).ok().map(|n| (*id, n))).collect()
 }
 
 fn to_redis(esi: &Esi, names: &Names) {

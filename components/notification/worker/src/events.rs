@@ -9,7 +9,7 @@ use super::battlescope::websocket::types::Error as SocketError;
 use super::exports::battlescope::kafka::batch_handler::Guest;
 use super::{config, Worker};
 use notification::pushes::{push, Push, PushError};
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spin_sdk::redis::Connection;
 use std::collections::BTreeSet;
 
 /// How long an event id is remembered as pushed.
@@ -68,12 +68,9 @@ fn seen_key(prefix: &str, event_id: &str) -> String {
 
 /// Which of `ids` were pushed before, in one round trip.
 fn pushed_before(redis: &Connection, prefix: &str, ids: &[&str]) -> Result<BTreeSet<String>, KafkaError> {
-    if ids.is_empty() {
-        return Ok(BTreeSet::new());
-    }
-    let keys: Vec<RedisParameter> = ids.iter().map(|id| RedisParameter::Binary(seen_key(prefix, id).into_bytes())).collect();
-    let values = redis.execute("MGET", &keys).map_err(redis_error)?;
-    Ok(ids.iter().zip(values).filter(|(_, v)| !matches!(v, RedisResult::Nil)).map(|(id, _)| id.to_string()).collect())
+    let keys: Vec<String> = ids.iter().map(|id| seen_key(prefix, id)).collect();
+    let values = guest::redis::get_all(redis, &keys).map_err(redis_error)?;
+    Ok(ids.iter().zip(values).filter(|(_, v)| v.is_some()).map(|(id, _)| id.to_string()).collect())
 }
 
 fn publish(push: &Push) -> Result<(), KafkaError> {
