@@ -11,17 +11,18 @@ use crate::capabilities::redis::RedisState;
 use crate::capabilities::variables::VariablesState;
 use crate::capabilities::websocket::WebSocketState;
 use crate::capabilities::HostCapabilities;
+use crate::component::accounting::InstanceAccounting;
 use crate::component::context::ComponentContext;
 use crate::component::output::{ComponentOutput, Stream};
 use crate::component::Invocation;
 use crate::telemetry::CallSpans;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub struct InstanceState {
-    pub limits: StoreLimits,
+    /// The store's resource limiter, and what the instance counts in the metrics.
+    pub accounting: InstanceAccounting,
     /// WASI's and wasi:http's resources (each capability keeps its own).
     table: ResourceTable,
     wasi: WasiCtx,
@@ -34,28 +35,6 @@ pub struct InstanceState {
     producer: ProducerState,
     plugins: PluginsState,
     websocket: WebSocketState,
-    _running: RunningInstance,
-}
-
-/// Counts an instance in `component_instances` for as long as its store lives.
-struct RunningInstance {
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
-    component: String,
-}
-
-const INSTANCES_HELP: &str = "Component instances alive now, by component.";
-
-impl RunningInstance {
-    fn new(metrics: std::sync::Arc<crate::metrics::Metrics>, component: &str) -> Self {
-        metrics.add_to_gauge("component_instances", INSTANCES_HELP, &[("component", component)], 1.0);
-        Self { metrics, component: component.to_string() }
-    }
-}
-
-impl Drop for RunningInstance {
-    fn drop(&mut self) {
-        self.metrics.add_to_gauge("component_instances", INSTANCES_HELP, &[("component", &self.component)], -1.0);
-    }
 }
 
 impl InstanceState {
@@ -77,7 +56,7 @@ impl InstanceState {
             .build();
         let access = &component.access;
         Self {
-            limits,
+            accounting: InstanceAccounting::new(capabilities.metrics.clone(), &component.id, limits),
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -94,7 +73,6 @@ impl InstanceState {
             producer: ProducerState::new(capabilities.producer.clone(), access.clone(), calls.clone()),
             plugins: PluginsState::new(capabilities.plugins.clone(), calls.clone()),
             websocket: WebSocketState::new(capabilities.websocket.clone(), access.clone(), calls),
-            _running: RunningInstance::new(capabilities.metrics.clone(), &component.id),
         }
     }
 }

@@ -124,6 +124,14 @@ async fn prometheus_sees_the_pipeline_move_and_answers_every_dashboard_and_alert
     let instances =
         prometheus.wait_for("component_instances{component=\"enrichment-worker\"}", Duration::from_secs(10)).await.unwrap();
     assert!(instances[0]["value"][1].as_str().unwrap().parse::<f64>().unwrap() >= 0.0, "{instances:?}");
+    // Every instance that ended added its memory: at least the 64 KiB page a memory starts with.
+    prometheus
+        .wait_for(
+            "component_memory_bytes_total{component=\"battle-worker\"} / component_instances_created_total >= 65536",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
     prometheus.wait_for("battles_stored > 0", Duration::from_secs(10)).await.unwrap();
     prometheus.wait_for("battles_open", Duration::from_secs(10)).await.unwrap();
     let stages = prometheus.query("sum by (group) (kafka_messages_consumed_total) > 0").await.unwrap();

@@ -1,6 +1,7 @@
 //! A component as the host runs it: its resolved configuration (`context`), compiled code and
 //! pre-instantiation, and a fresh store for each invocation.
 
+pub mod accounting;
 pub mod context;
 pub mod invocation;
 pub mod output;
@@ -32,7 +33,7 @@ impl LoadedComponent {
         invocation: &Invocation,
     ) -> wasmtime::Store<InstanceState> {
         let mut store = wasmtime::Store::new(engine, InstanceState::new(context, capabilities, invocation));
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.accounting);
         crate::engine::HostEngine::arm_deadline(&mut store, budget);
         store
     }

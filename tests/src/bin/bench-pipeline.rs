@@ -239,6 +239,16 @@ fn print(label: &str, run: &Run, total: i64, gauge: f64) {
         .map(|(component, s)| format!("{component} {s:.1} s"))
         .collect();
     println!("{:<12} Postgres statements by component: {}", "", statements.join(", "));
+    // Each call runs in a fresh instance whose linear memory the kernel hands out zeroed.
+    let instances = growth(before, after, "component_instances_created_total", "component");
+    let memory: Vec<String> = growth(before, after, "component_memory_bytes_total", "component")
+        .iter()
+        .map(|(component, bytes)| {
+            let n = instances.get(component).copied().unwrap_or(f64::NAN);
+            format!("{component} {n:.0} × {:.1} MiB", bytes / n / (1024.0 * 1024.0))
+        })
+        .collect();
+    println!("{:<12} instances by component, with their mean linear memory: {}", "", memory.join(", "));
 }
 
 /// Empty what the day left in every stage, keeping the name caches (Redis, `esi_cache`) and
