@@ -2,8 +2,8 @@
 //! the store's resource limiter (the component's memory cap), and when it ends it adds the
 //! linear memory it grew to `component_memory_bytes_total`. Every invocation gets a fresh
 //! instance whose memory the kernel hands out as zeroed pages, so that counter divided by
-//! `component_instances_created_total` is the memory (and the page-fault work) each call of
-//! the component costs, which the host's CPU profile shows and nothing else did.
+//! `component_instances_created_total` is the memory each call of the component costs: page
+//! faults the host's CPU profile shows, which no metric put down to a component before.
 
 use crate::metrics::Metrics;
 use std::sync::Arc;

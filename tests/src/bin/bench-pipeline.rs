@@ -8,7 +8,8 @@
 //! until the last battle (per killmail: what a faster pipeline must lower), when every
 //! consumer group had caught up (search and notifications may lag and do their work after
 //! the battles are in), each consumer group's calls (how many, how big, how long) and each
-//! component's time in Postgres statements from the host's metrics, the `/universe/names/`
+//! component's time in Postgres statements and its instances with their mean linear memory
+//! from the host's metrics, the `/universe/names/`
 //! calls made, the host's peak RSS, and how long one live killmail, released on the R2Z2 feed
 //! once the battle stage has half the day, took to reach its battle.
 //! The live killmails are the day's own, held back from the backfill: each shares a pilot with
